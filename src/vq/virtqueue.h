@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Virtqueue: the device side of a split ring (virtio 1.x, 2.7).
+ *
+ * Promises:
+ *  - Everything read from the ring is hostile.  vq_pop() checks every item
+ *    of the validation checklist (docs/architecture.md, "Ring walker"):
+ *    avail idx jumps, head and next indices, loops and chain length,
+ *    indirect tables (length, alignment, nesting, INDIRECT+NEXT, indirect
+ *    after chained descriptors), readable-after-writable, zero-length and
+ *    out-of-memory buffers, u32 overflow of the total, too many requests in
+ *    flight.  Each descriptor is read once into a local copy.
+ *  - On a violation the queue goes *broken*: sticky until the ring is set
+ *    up again (vq_reset), logged once, the err eventfd signalled once; the
+ *    other queues and the connection go on.  vq_pop returns -EIO from then
+ *    on; completing elements popped earlier stays safe.
+ *  - Buffers are mapped through guest-mem (gm_map_chain) when popped and
+ *    unmapped in vq_push before the used entry is published.
+ *  - Barriers as in the notes (3.3): acquire on avail->idx, release on
+ *    used->idx, full fences before reading used_event/flags and after
+ *    re-enabling notifications.
+ *  - EVENT_IDX both ways (used_event for our calls, avail_event for the
+ *    driver's kicks) and NO_INTERRUPT / NO_NOTIFY without it.
+ *  - Devices use only vq_pop/vq_push/vq_notify/vq_*_notify/vq_broken and the
+ *    vq_elem fields; the rest is for the vhost-user layer.  The ring format
+ *    (split today) is internal: a packed ring can be added behind the same
+ *    calls.
+ *  - Not thread-safe: one queue is used by one thread at a time (the
+ *    connection's worker).
+ */
+#ifndef VHD_VIRTQUEUE_H
+#define VHD_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "mem/guest-mem.h"
+
+#define VQ_MAX_SIZE      32768u   /* split ring limit */
+/* Longest chain accepted: a queue's size, but at least 515 because Windows
+ * drivers exceed the queue size (yc-libvhost-server's bound). */
+#define VQ_MIN_CHAIN_CAP 515u
+
+/* One request popped from the ring. */
+struct vq_elem {
+	uint16_t head;          /* descriptor index reported in the used ring */
+	uint16_t n_rd;          /* device-readable iovecs (driver -> device) */
+	uint16_t n_wr;          /* device-writable iovecs (device -> driver) */
+	uint32_t rd_len;        /* total readable bytes */
+	uint32_t wr_len;        /* total writable bytes (capacity) */
+	struct iovec *rd;       /* n_rd entries */
+	struct iovec *wr;       /* n_wr entries */
+	struct gm_mapping map;  /* core-private */
+	void *dev_data;         /* free for the device's use */
+};
+
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+
+/* Fields are the core's; devices use the functions below. */
+struct virtqueue {
+	unsigned index;
+	unsigned num;               /* queue size, 0 = not set */
+	uint64_t desc_uva, avail_uva, used_uva;  /* as SET_VRING_ADDR gave them */
+	bool addr_set;
+
+	struct vring_desc *desc;    /* translated (NULL until vq_attach_mem ok) */
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct gm_table *mem;       /* reference */
+
+	uint16_t last_avail_idx;    /* next avail entry to pop */
+	uint16_t used_idx;          /* our shadow of used->idx */
+	uint16_t signalled_used;    /* used idx at our last call */
+	bool signalled_used_valid;
+	unsigned inflight;          /* popped, not yet pushed */
+
+	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool notify_on_empty;
+
+	int call_fd;                /* -1 = none */
+	int err_fd;                 /* -1 = none */
+	bool broken;
+	const char *log_name;       /* e.g. "rng0.sock0 q0", for log lines */
+
+	struct gm_buf *scratch;     /* chain walk buffers, chain_cap entries */
+	unsigned chain_cap;
+	struct vring_desc *ind_copy;/* indirect table copy, chain_cap entries */
+};
+
+/* ---- control side (vhost-user layer) -------------------------------- */
+
+void vq_init(struct virtqueue *q, unsigned index, const char *log_name);
+/* Free scratch memory, drop the memory reference, close call/err fds.
+ * The queue must have no element in flight. */
+void vq_destroy(struct virtqueue *q);
+
+/* SET_VRING_NUM: power of two, 1..max_size (max_size <= VQ_MAX_SIZE).
+ * -EINVAL otherwise; -EBUSY while elements are in flight. */
+int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size);
+/* SET_VRING_ADDR: remembered; translated by vq_attach_mem.
+ * -EINVAL on misalignment (desc 16, avail 2, used 4). */
+int vq_set_addr(struct virtqueue *q, uint64_t desc_uva, uint64_t avail_uva,
+		uint64_t used_uva);
+/* SET_VRING_BASE / GET_VRING_BASE (split: next avail index). */
+void vq_set_base(struct virtqueue *q, uint16_t last_avail_idx);
+uint16_t vq_get_base(const struct virtqueue *q);
+void vq_set_features(struct virtqueue *q, uint64_t features);
+
+/* (Re)translate the ring addresses in table t, each for its full size,
+ * and take a reference on t (dropping the previous one).  Call after
+ * SET_VRING_ADDR and after every memory table change.  -EFAULT if a ring
+ * is not wholly inside one region (queue not usable until fixed), -EINVAL
+ * if num or the addresses are unset.  On success also resets used_idx
+ * from the ring (used->idx) so a restarted ring continues where it was. */
+int vq_attach_mem(struct virtqueue *q, struct gm_table *t);
+
+/* Replace the call / err fd (takes ownership, closes the old; -1 = none). */
+void vq_set_call_fd(struct virtqueue *q, int fd);
+void vq_set_err_fd(struct virtqueue *q, int fd);
+
+/* Forget ring addresses and broken state (ring set up again / reset).
+ * Keeps call/err fds and memory. */
+void vq_reset(struct virtqueue *q);
+
+/* True when the ring can be processed (size, addresses translated). */
+bool vq_ready(const struct virtqueue *q);
+
+/* ---- data side (devices) ------------------------------------------- */
+
+/*
+ * Pop the next request.  0 and *out set; -EAGAIN when the ring is empty;
+ * -EIO when the queue is (or just went) broken; -ENOMEM.
+ * The element stays mapped until vq_push (or vq_discard).
+ */
+int vq_pop(struct virtqueue *q, struct vq_elem **out);
+
+/* Complete a request: unmap its buffers, publish a used entry with
+ * `written` bytes (clamped to wr_len), free the element.  Does not notify. */
+void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written);
+
+/* Give an unprocessed element back: unmap, free, and rewind
+ * last_avail_idx so it is popped again (only for the most recent pops,
+ * in reverse order). */
+void vq_unpop(struct virtqueue *q, struct vq_elem *e);
+
+/* Signal the call eventfd if the driver wants an interrupt for the used
+ * entries published since the last call (EVENT_IDX / NO_INTERRUPT). */
+void vq_notify(struct virtqueue *q);
+
+/* Ask the driver not to kick us (we are polling). */
+void vq_disable_notify(struct virtqueue *q);
+/* Ask for kicks again.  Returns true if buffers arrived meanwhile (the
+ * caller must process them: the driver will not kick for those). */
+bool vq_enable_notify(struct virtqueue *q);
+
+bool vq_broken(const struct virtqueue *q);
+/* Mark broken from outside (a device found the request malformed beyond
+ * recovery); logs reason once. */
+void vq_mark_broken(struct virtqueue *q, const char *reason);
+
+/* ---- iovec helpers -------------------------------------------------- */
+
+/* Copy from/to an iovec array starting at byte `offset`; returns the
+ * bytes copied (less than len when the iovecs end). */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset,
+		  void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
+		    const void *buf, size_t len);
+
+#endif
