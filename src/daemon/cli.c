@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+#include "config.h"
+#include "daemon/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+enum {
+	OPT_FD = 0x1000,
+	OPT_PRINT_CAPS,
+	OPT_LOG_LEVEL,
+};
+
+static const struct option core_options[] = {
+	{ "socket-path", required_argument, NULL, 's' },
+	{ "socket-count", required_argument, NULL, 'c' },
+	{ "fd", required_argument, NULL, OPT_FD },
+	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+};
+#define N_CORE (sizeof(core_options) / sizeof(core_options[0]))
+
+int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
+{
+	fprintf(f,
+		"Usage: %s -s PATH [-c N] [options]\n"
+		"       %s --fd FD [options]\n"
+		"       %s --print-capabilities\n"
+		"\n%s\n\n"
+		"Common options:\n"
+		"  -s, --socket-path PATH   vhost-user Unix socket to listen on%s\n"
+		"  -c, --socket-count N     serve N guests on N sockets, PATH0..PATH<N-1> (default 1)\n"
+		"      --fd FD              use inherited socket FD instead of --socket-path:\n"
+		"                           a listening socket (accept frontends on it) or a\n"
+		"                           connected one (serve it, exit when it closes)\n"
+		"      --print-capabilities print the vhost-user capabilities JSON and exit\n"
+		"  -v, --verbose            more logging (repeat for debug)\n"
+		"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            print the version\n",
+		prog, prog, prog, ops->summary,
+		ops->socket_naming == VU_SOCKETS_SUFFIXED
+			? ";\n                           the index is appended: PATH0, PATH1, ..."
+			: "");
+	if (ops->options_help)
+		fprintf(f, "\nDevice options:\n%s", ops->options_help);
+	fprintf(f, "\nThe process serves frontends until SIGTERM or SIGINT, then removes its sockets.\n");
+}
+
+static void print_capabilities(const struct vu_device_ops *ops)
+{
+	printf("{\n  \"type\": \"%s\"", ops->name);
+	if (ops->capabilities && ops->capabilities[0]) {
+		printf(",\n  \"features\": [");
+		for (unsigned i = 0; ops->capabilities[i]; i++)
+			printf("%s\"%s\"", i ? ", " : "", ops->capabilities[i]);
+		printf("]");
+	}
+	printf("\n}\n");
+}
+
+void vhd_cli_free(struct vhd_options *o)
+{
+	if (o->socket_names) {
+		for (unsigned i = 0; i < o->socket_count; i++)
+			free(o->socket_names[i]);
+		free(o->socket_names);
+		o->socket_names = NULL;
+	}
+}
+
+int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
+		  struct vhd_options *o)
+{
+	const char *prog = argv[0] ? argv[0] : "vhost-device";
+	struct option *longopts;
+	char shortopts[128];
+	size_t ndev = 0;
+	int verbosity = 0, level = -1, c;
+	unsigned long long v;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->socket_count = 1;
+
+	/* --print-capabilities ignores every other option (QEMU convention),
+	 * so look for it first: a bad other option must not stop it. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--print-capabilities")) {
+			print_capabilities(ops);
+			return 0;
+		}
+
+	while (ops->options && ops->options[ndev].name)
+		ndev++;
+	longopts = calloc(N_CORE + ndev + 1, sizeof(*longopts));
+	if (!longopts)
+		return 1;
+	memcpy(longopts, core_options, sizeof(core_options));
+	if (ndev)
+		memcpy(longopts + N_CORE, ops->options, ndev * sizeof(*longopts));
+	snprintf(shortopts, sizeof(shortopts), ":s:c:vhV%s",
+		 ops->short_options ? ops->short_options : "");
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!*optarg) {
+				fprintf(stderr, "%s: --socket-path: empty path\n", prog);
+				goto fail;
+			}
+			o->socket_path = optarg;
+			break;
+		case 'c':
+			if (vhd_parse_u64(optarg, 1, 1024, &v) < 0) {
+				fprintf(stderr, "%s: --socket-count '%s': expected a number from 1 to 1024\n",
+					prog, optarg);
+				goto fail;
+			}
+			o->socket_count = (unsigned)v;
+			o->socket_count_given = true;
+			break;
+		case OPT_FD:
+			if (vhd_parse_u64(optarg, 0, 1 << 30, &v) < 0) {
+				fprintf(stderr, "%s: --fd '%s': expected a file descriptor number\n",
+					prog, optarg);
+				goto fail;
+			}
+			o->fd = (int)v;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case OPT_LOG_LEVEL:
+			level = vhd_log_parse_level(optarg);
+			if (level < 0) {
+				fprintf(stderr, "%s: --log-level '%s': expected error, warn, info or debug\n",
+					prog, optarg);
+				goto fail;
+			}
+			break;
+		case 'h':
+			usage(ops, prog, stdout);
+			free(longopts);
+			return 0;
+		case 'V':
+			printf("%s (vhost-device-c) %s\n", prog, PACKAGE_VERSION);
+			free(longopts);
+			return 0;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs an argument\n", prog, argv[optind - 1]);
+			goto fail;
+		case '?':
+			if (optopt)
+				fprintf(stderr, "%s: unknown option '-%c'\n", prog, optopt);
+			else
+				fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help'.\n", prog);
+			goto fail;
+		default:
+			if (!ops->parse_option || ops->parse_option(c, optarg) < 0)
+				goto fail;
+			break;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", prog,
+			argv[optind], prog);
+		goto fail;
+	}
+	if (level >= 0)
+		vhd_log_set_level((enum vhd_log_level)level);
+	else if (verbosity)
+		vhd_log_set_level(verbosity >= 2 ? VHD_LOG_DEBUG : VHD_LOG_INFO);
+
+	if (o->fd >= 0 && o->socket_path) {
+		fprintf(stderr, "%s: --fd and --socket-path exclude each other\n", prog);
+		goto fail;
+	}
+	if (o->fd >= 0 && o->socket_count != 1) {
+		fprintf(stderr, "%s: --fd serves one socket; --socket-count must be 1\n", prog);
+		goto fail;
+	}
+	if (o->fd < 0 && !o->socket_path) {
+		fprintf(stderr, "%s: missing --socket-path (or --fd)\nTry '%s --help'.\n", prog, prog);
+		goto fail;
+	}
+	if (ops->check_options && ops->check_options(o->socket_count) < 0)
+		goto fail;
+
+	if (o->socket_path) {
+		bool suffix = ops->socket_naming == VU_SOCKETS_SUFFIXED || o->socket_count > 1;
+		o->socket_names = calloc(o->socket_count, sizeof(char *));
+		if (!o->socket_names)
+			goto fail;
+		for (unsigned i = 0; i < o->socket_count; i++) {
+			char *name;
+			if (suffix ? asprintf(&name, "%s%u", o->socket_path, i) < 0
+				   : (name = strdup(o->socket_path)) == NULL) {
+				o->socket_count = i;
+				goto fail;
+			}
+			o->socket_names[i] = name;
+			if (strlen(name) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				fprintf(stderr, "%s: socket path '%s' is too long (%zu bytes; Unix sockets allow %zu)\n",
+					prog, name, strlen(name),
+					sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+				goto fail;
+			}
+		}
+	}
+	free(longopts);
+	return -1;
+fail:
+	vhd_cli_free(o);
+	free(longopts);
+	return 1;
+}

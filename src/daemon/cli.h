@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The command line every device shares (-s/--socket-path, -c/--socket-count,
+ * --fd, --print-capabilities, -v/--verbose, --log-level, --xen, -h, -V) merged
+ * with the device's own options.
+ *
+ * Promise: every argument error is reported with a message naming the
+ * option and value and makes vhd_cli_parse() return 1 (the exit status)
+ * before any socket or file is created.
+ */
+#ifndef VHD_CLI_H
+#define VHD_CLI_H
+
+#include <stdbool.h>
+
+#include "vhost-device.h"
+
+struct vhd_options {
+	const char *socket_path;
+	unsigned socket_count;
+	bool socket_count_given;
+	int fd;                    /* --fd, -1 if not given */
+	bool print_capabilities;
+	char **socket_names;       /* socket_count entries (NULL with --fd) */
+};
+
+/* Parse argv.  Returns -1 to go on, or an exit status (0 after --help,
+ * --version, --print-capabilities; 1 on an error). */
+int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
+		  struct vhd_options *o);
+void vhd_cli_free(struct vhd_options *o);
+
+/* Parse an unsigned decimal number in [min, max]; -1 on error. */
+int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out);
+
+#endif

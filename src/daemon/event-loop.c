@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+#include "config.h"
+#include "daemon/event-loop.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define EV_BATCH 64
+
+struct ev_loop {
+	int epfd;
+	struct ev_handler stop_h;      /* eventfd written by ev_stop */
+	volatile bool stopped;
+	/* Handlers removed during the current batch: their pending events are
+	 * skipped, because the owner may already have freed them. */
+	struct ev_handler *removed[EV_BATCH];
+	unsigned n_removed;
+	bool overflow;                 /* more removals than fit: drop batch */
+	bool in_batch;
+};
+
+struct ev_timer {
+	struct ev_handler h;
+	ev_timer_cb cb;
+	void *opaque;
+	bool armed;
+};
+
+static void stop_cb(struct ev_handler *h, uint32_t events)
+{
+	uint64_t v;
+	if (read(h->fd, &v, sizeof(v)) < 0) {
+		/* spurious wake-up: nothing to drain */
+	}
+	((struct ev_loop *)h->opaque)->stopped = true;
+}
+
+struct ev_loop *ev_loop_new(void)
+{
+	struct ev_loop *loop = calloc(1, sizeof(*loop));
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->stop_h.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (loop->epfd < 0 || loop->stop_h.fd < 0)
+		goto fail;
+	loop->stop_h.cb = stop_cb;
+	loop->stop_h.opaque = loop;
+	if (ev_add(loop, &loop->stop_h, EPOLLIN) < 0)
+		goto fail;
+	return loop;
+fail:
+	LOG_ERR("event loop: cannot create epoll/eventfd: %s", strerror(errno));
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->stop_h.fd >= 0)
+		close(loop->stop_h.fd);
+	free(loop);
+	return NULL;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+	if (!loop)
+		return;
+	close(loop->stop_h.fd);
+	close(loop->epfd);
+	free(loop);
+}
+
+int ev_add(struct ev_loop *loop, struct ev_handler *h, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0)
+		return -errno;
+	h->loop = loop;
+	return 0;
+}
+
+int ev_mod(struct ev_handler *h, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	if (!h->loop)
+		return -EINVAL;
+	if (epoll_ctl(h->loop->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void ev_del(struct ev_handler *h)
+{
+	struct ev_loop *loop = h->loop;
+
+	if (!loop)
+		return;
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->loop = NULL;
+	if (loop->in_batch) {
+		if (loop->n_removed < EV_BATCH)
+			loop->removed[loop->n_removed++] = h;
+		else
+			loop->overflow = true;
+	}
+}
+
+static bool was_removed(const struct ev_loop *loop, const struct ev_handler *h)
+{
+	for (unsigned i = 0; i < loop->n_removed; i++)
+		if (loop->removed[i] == h)
+			return true;
+	return false;
+}
+
+int ev_run(struct ev_loop *loop)
+{
+	struct epoll_event evs[EV_BATCH];
+
+	while (!loop->stopped) {
+		int n = epoll_wait(loop->epfd, evs, EV_BATCH, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			LOG_ERR("event loop: epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		loop->in_batch = true;
+		loop->n_removed = 0;
+		loop->overflow = false;
+		for (int i = 0; i < n && !loop->stopped; i++) {
+			struct ev_handler *h = evs[i].data.ptr;
+			/* A handler removed earlier in this batch may be freed;
+			 * a removed one re-added is skipped too, harmlessly: its
+			 * fd is level-triggered and reported again. */
+			if (loop->overflow)
+				break;
+			if (was_removed(loop, h))
+				continue;
+			h->cb(h, evs[i].events);
+		}
+		loop->in_batch = false;
+	}
+	return 0;
+}
+
+void ev_stop(struct ev_loop *loop)
+{
+	uint64_t one = 1;
+	loop->stopped = true;
+	if (write(loop->stop_h.fd, &one, sizeof(one)) < 0) {
+		/* counter full: the loop is woken anyway */
+	}
+}
+
+bool ev_stopped(const struct ev_loop *loop)
+{
+	return loop->stopped;
+}
+
+static void timer_cb(struct ev_handler *h, uint32_t events)
+{
+	struct ev_timer *t = h->opaque;
+	uint64_t expirations;
+
+	if (read(h->fd, &expirations, sizeof(expirations)) < 0)
+		return;         /* re-armed or disarmed meanwhile */
+	t->armed = false;
+	t->cb(t, t->opaque);
+}
+
+struct ev_timer *ev_timer_new(struct ev_loop *loop, ev_timer_cb cb, void *opaque)
+{
+	struct ev_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->h.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->h.fd < 0) {
+		free(t);
+		return NULL;
+	}
+	t->h.cb = timer_cb;
+	t->h.opaque = t;
+	t->cb = cb;
+	t->opaque = opaque;
+	if (ev_add(loop, &t->h, EPOLLIN) < 0) {
+		close(t->h.fd);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int ev_timer_arm(struct ev_timer *t, uint64_t ns)
+{
+	struct itimerspec its = { 0 };
+
+	if (ns == 0)
+		ns = 1;         /* 0 would disarm */
+	its.it_value.tv_sec = (time_t)(ns / 1000000000u);
+	its.it_value.tv_nsec = (long)(ns % 1000000000u);
+	if (timerfd_settime(t->h.fd, 0, &its, NULL) < 0)
+		return -errno;
+	t->armed = true;
+	return 0;
+}
+
+void ev_timer_disarm(struct ev_timer *t)
+{
+	struct itimerspec its = { 0 };
+	timerfd_settime(t->h.fd, 0, &its, NULL);
+	t->armed = false;
+}
+
+bool ev_timer_armed(const struct ev_timer *t)
+{
+	return t->armed;
+}
+
+void ev_timer_free(struct ev_timer *t)
+{
+	if (!t)
+		return;
+	ev_del(&t->h);
+	close(t->h.fd);
+	free(t);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The public core API: the only header a device under src/devices/ needs.
+ *
+ * A device is a `struct vu_device_ops` table plus a main() that calls
+ * vhd_main().  The core owns everything else: the command line common to
+ * all devices, the listening sockets, one worker thread per socket (its
+ * event loop serves the frontend connection, the kick eventfds and the
+ * device's timers), the vhost-user protocol, guest memory and the rings.
+ *
+ * Threading promise: every callback of one device instance runs on that
+ * instance's worker thread, so a device needs no locks for its own state.
+ * State shared between instances (a common host resource) is the device's
+ * to protect.
+ *
+ * Lifecycle of an instance (one per socket):
+ *   instance_new (at start-up, before the socket exists)
+ *   { connection: [queue_start / queue_kick* / queue_stop]* reset }*
+ *   instance_free (at exit)
+ * queue_kick is called when the driver kicked, when a queue becomes
+ * processable (started + enabled + rings valid) and when the device asks
+ * for it (vu_queue_schedule).  queue_stop must return with no element of
+ * that queue in flight (complete or vq_unpop them).
+ */
+#ifndef VHD_VHOST_DEVICE_H
+#define VHD_VHOST_DEVICE_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "vhost-user/proto.h"
+#include "vq/virtqueue.h"
+#include "daemon/event-loop.h"
+
+struct vu_dev;      /* one frontend connection (opaque) */
+
+/* How -s/--socket-path is turned into socket file names. */
+enum vu_socket_naming {
+	/* PATH0 .. PATH(N-1), suffix appended even when N = 1 (rng, gpio,
+	 * i2c, spi, can, console in the Rust suite). */
+	VU_SOCKETS_SUFFIXED,
+	/* PATH exactly; with -c N > 1, PATH0 .. PATH(N-1). */
+	VU_SOCKETS_EXACT,
+};
+
+struct vu_device_ops {
+	const char *name;          /* "rng": binary vhost-device-<name>, JSON type */
+	const char *summary;       /* one line for --help */
+	uint32_t virtio_id;
+	unsigned num_queues;
+	unsigned max_queue_size;   /* SET_VRING_NUM above this is refused */
+	/* Device feature bits; the core adds VERSION_1, INDIRECT_DESC,
+	 * EVENT_IDX, NOTIFY_ON_EMPTY and PROTOCOL_FEATURES. */
+	uint64_t features;
+	/* Size of the config space; 0 = none.  Non-zero makes the core
+	 * offer VHOST_USER_PROTOCOL_F_CONFIG, so set it only for devices
+	 * whose QEMU frontend wants it (vsock, gpio, input). */
+	uint32_t config_size;
+	enum vu_socket_naming socket_naming;
+
+	/* Device command-line options (may be NULL).  `options` ends with a
+	 * zero entry; `options_help` is printed under "Device options". */
+	const struct option *options;
+	const char *short_options;     /* getopt letters for options, or "" */
+	const char *options_help;
+	/* One option.  Return 0, or -1 after printing what is wrong. */
+	int (*parse_option)(int key, const char *arg);
+	/* All options parsed; socket_count known.  Check combinations and
+	 * open shared host resources.  Return 0, or -1 after printing. */
+	int (*check_options)(unsigned socket_count);
+	/* Capability features for --print-capabilities (may be NULL). */
+	const char *const *capabilities;
+
+	int (*instance_new)(unsigned index, unsigned count, void **priv);
+	void (*instance_free)(void *priv);
+
+	/* Called once per connection when the device may start using its
+	 * event loop (timers); may be NULL. */
+	void (*connected)(struct vu_dev *dev);
+	/* Connection gone or RESET_DEVICE: forget guest state.  Queues are
+	 * already stopped.  May be NULL. */
+	void (*reset)(struct vu_dev *dev);
+
+	void (*queue_start)(struct vu_dev *dev, unsigned q);   /* may be NULL */
+	void (*queue_kick)(struct vu_dev *dev, unsigned q);
+	void (*queue_stop)(struct vu_dev *dev, unsigned q);    /* may be NULL */
+
+	/* Config space: fill buf[0..config_size).  0 or -errno. */
+	int (*get_config)(struct vu_dev *dev, uint8_t *buf);
+	/* Frontend writes [offset, offset+size).  May be NULL (read-only). */
+	int (*set_config)(struct vu_dev *dev, const uint8_t *data,
+			  uint32_t offset, uint32_t size);
+};
+
+/* Run the program: parse the command line, create the sockets, serve
+ * until SIGTERM/SIGINT.  Returns the exit status. */
+int vhd_main(const struct vu_device_ops *ops, int argc, char **argv);
+
+/* ---- what a device may call ---------------------------------------- */
+
+void *vu_dev_priv(struct vu_dev *dev);           /* instance_new's *priv */
+struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q);
+struct ev_loop *vu_dev_loop(struct vu_dev *dev);
+const char *vu_dev_name(const struct vu_dev *dev);  /* socket path, for logs */
+uint64_t vu_dev_features(const struct vu_dev *dev); /* acked virtio features */
+/* True when the queue is started, enabled and its rings are valid. */
+bool vu_queue_processable(struct vu_dev *dev, unsigned q);
+/* Run queue_kick for q soon (from the loop), e.g. after a timer. */
+void vu_queue_schedule(struct vu_dev *dev, unsigned q);
+/* Tell the frontend the config space changed (BACKEND_CONFIG_CHANGE_MSG,
+ * sent without NEED_REPLY so it cannot deadlock).  0 or -errno. */
+int vu_dev_config_changed(struct vu_dev *dev);
+
+/*
+ * The usual queue loop: pop every available element and hand it to
+ * `handle` (which must vq_push it, or vq_unpop it and return false to
+ * stop), with EVENT_IDX-correct notification suppression, then notify
+ * once.  Returns the number of elements handled.
+ */
+typedef bool (*vu_elem_handler)(struct vu_dev *dev, struct virtqueue *q,
+				struct vq_elem *e, void *opaque);
+unsigned vu_queue_process(struct vu_dev *dev, unsigned q,
+			  vu_elem_handler handle, void *opaque);
+
+#endif

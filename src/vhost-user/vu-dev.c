@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Connection lifecycle and ring state (started/enabled/running), and the
+ * calls a device makes on its connection.  The message handlers live in
+ * vu-handlers.c.
+ */
+#include "config.h"
+#include "vhost-user/vu-dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+uint64_t vu_dev_offered_features(const struct vu_device_ops *ops)
+{
+	return ops->features |
+	       VHD_BIT(VIRTIO_F_VERSION_1) |
+	       VHD_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+	       VHD_BIT(VIRTIO_RING_F_EVENT_IDX) |
+	       VHD_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) |
+	       VHD_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+}
+
+uint64_t vu_dev_offered_protocol(const struct vu_device_ops *ops)
+{
+	uint64_t p = VHD_BIT(VHU_PF_MQ) | VHD_BIT(VHU_PF_REPLY_ACK) |
+		     VHD_BIT(VHU_PF_BACKEND_REQ) | VHD_BIT(VHU_PF_RESET_DEVICE) |
+		     VHD_BIT(VHU_PF_CONFIGURE_MEM_SLOTS) | VHD_BIT(VHU_PF_STATUS);
+	/* CONFIG only for devices whose QEMU frontend wants it: QEMU
+	 * 7.2.0-7.2.2 crash when rng/i2c/scsi backends offer it. */
+	if (ops->config_size)
+		p |= VHD_BIT(VHU_PF_CONFIG);
+	return p;
+}
+
+static void kick_cb(struct ev_handler *h, uint32_t events)
+{
+	struct vu_queue_state *qs = h->opaque;
+	uint64_t v;
+
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+		/* A kick fd that errors would spin the loop: drop it. */
+		LOG_WARN("%s: kick fd error: %s; queue waits for a new kick fd",
+			 qs->log_name, strerror(errno));
+		ev_del(h);
+		return;
+	}
+	if (qs->running)
+		qs->dev->ops->queue_kick(qs->dev, qs->index);
+}
+
+static void sched_cb(struct ev_timer *t, void *opaque)
+{
+	struct vu_dev *dev = opaque;
+
+	for (unsigned i = 0; i < dev->nvqs; i++) {
+		struct vu_queue_state *qs = &dev->qs[i];
+		if (!qs->schedule_pending)
+			continue;
+		qs->schedule_pending = false;
+		if (qs->running)
+			dev->ops->queue_kick(dev, i);
+	}
+}
+
+struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
+			  const char *name, int sock, struct ev_loop *loop,
+			  uint64_t extra_protocol)
+{
+	struct vu_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	dev->ops = ops;
+	dev->priv = priv;
+	dev->name = name;
+	dev->sock = sock;
+	dev->loop = loop;
+	dev->backend_fd = -1;
+	dev->offered_features = vu_dev_offered_features(ops);
+	dev->offered_protocol = vu_dev_offered_protocol(ops) | extra_protocol;
+	dev->nvqs = ops->num_queues;
+	dev->vqs = calloc(dev->nvqs, sizeof(*dev->vqs));
+	dev->qs = calloc(dev->nvqs, sizeof(*dev->qs));
+	dev->mem = gm_table_new_empty();
+	dev->sched_timer = ev_timer_new(loop, sched_cb, dev);
+	if (!dev->vqs || !dev->qs || !dev->mem || !dev->sched_timer) {
+		free(dev->vqs);
+		free(dev->qs);
+		gm_table_unref(dev->mem);
+		ev_timer_free(dev->sched_timer);
+		free(dev);
+		return NULL;
+	}
+	for (unsigned i = 0; i < dev->nvqs; i++) {
+		struct vu_queue_state *qs = &dev->qs[i];
+		qs->dev = dev;
+		qs->index = i;
+		qs->kick.fd = -1;
+		qs->kick.cb = kick_cb;
+		qs->kick.opaque = qs;
+		snprintf(qs->log_name, sizeof(qs->log_name), "%s q%u", name, i);
+		vq_init(&dev->vqs[i], i, qs->log_name);
+	}
+	if (ops->connected)
+		ops->connected(dev);
+	return dev;
+}
+
+/* Start or stop the device's use of queue i to match its state. */
+void vu_queue_update(struct vu_dev *dev, unsigned i)
+{
+	struct vu_queue_state *qs = &dev->qs[i];
+	bool should = qs->started && qs->enabled && vq_ready(&dev->vqs[i]);
+
+	if (should == qs->running)
+		return;
+	qs->running = should;
+	if (should) {
+		LOG_DEBUG("%s: running", qs->log_name);
+		if (dev->ops->queue_start)
+			dev->ops->queue_start(dev, i);
+		/* Buffers may already wait: the driver kicked before we ran. */
+		vu_queue_schedule(dev, i);
+	} else {
+		LOG_DEBUG("%s: paused", qs->log_name);
+		qs->schedule_pending = false;
+		if (dev->ops->queue_stop)
+			dev->ops->queue_stop(dev, i);
+		if (dev->vqs[i].inflight)
+			LOG_ERR("%s: device left %u requests in flight at stop",
+				qs->log_name, dev->vqs[i].inflight);
+	}
+}
+
+void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd)
+{
+	struct vu_queue_state *qs = &dev->qs[i];
+
+	if (qs->kick.fd >= 0) {
+		ev_del(&qs->kick);
+		close(qs->kick.fd);
+	}
+	qs->kick.fd = fd;
+	if (fd >= 0 && ev_add(dev->loop, &qs->kick, EPOLLIN) < 0) {
+		LOG_ERR("%s: cannot watch kick fd: %s", qs->log_name, strerror(errno));
+		close(fd);
+		qs->kick.fd = -1;
+	}
+}
+
+/* Stop every queue and forget the guest's state, keeping the connection. */
+void vu_dev_reset_state(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < dev->nvqs; i++) {
+		dev->qs[i].started = false;
+		dev->qs[i].enabled = false;
+		vu_queue_update(dev, i);
+		vu_queue_set_kick(dev, i, -1);
+		vq_reset(&dev->vqs[i]);
+	}
+	if (dev->ops->reset)
+		dev->ops->reset(dev);
+	dev->features = 0;
+	dev->features_set = false;
+	dev->status = 0;
+}
+
+void vu_dev_destroy(struct vu_dev *dev)
+{
+	if (!dev)
+		return;
+	vu_dev_reset_state(dev);
+	for (unsigned i = 0; i < dev->nvqs; i++)
+		vq_destroy(&dev->vqs[i]);
+	if (dev->backend_fd >= 0)
+		close(dev->backend_fd);
+	ev_timer_free(dev->sched_timer);
+	gm_table_unref(dev->mem);
+	free(dev->vqs);
+	free(dev->qs);
+	free(dev);
+}
+
+/* ---- device-facing API ---------------------------------------------- */
+
+void *vu_dev_priv(struct vu_dev *dev)
+{
+	return dev->priv;
+}
+
+struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q)
+{
+	return q < dev->nvqs ? &dev->vqs[q] : NULL;
+}
+
+struct ev_loop *vu_dev_loop(struct vu_dev *dev)
+{
+	return dev->loop;
+}
+
+const char *vu_dev_name(const struct vu_dev *dev)
+{
+	return dev->name;
+}
+
+uint64_t vu_dev_features(const struct vu_dev *dev)
+{
+	return dev->features;
+}
+
+bool vu_queue_processable(struct vu_dev *dev, unsigned q)
+{
+	return q < dev->nvqs && dev->qs[q].running && !vq_broken(&dev->vqs[q]);
+}
+
+void vu_queue_schedule(struct vu_dev *dev, unsigned q)
+{
+	if (q >= dev->nvqs)
+		return;
+	dev->qs[q].schedule_pending = true;
+	if (!ev_timer_armed(dev->sched_timer))
+		ev_timer_arm(dev->sched_timer, 0);
+}
+
+int vu_dev_config_changed(struct vu_dev *dev)
+{
+	struct vhu_hdr hdr = {
+		.request = VHU_BACKEND_CONFIG_CHANGE_MSG,
+		.flags = VHU_VERSION,   /* no NEED_REPLY: see notes 1.5 */
+		.size = 0,
+	};
+
+	if (dev->backend_fd < 0 || !(dev->protocol & VHD_BIT(VHU_PF_CONFIG)))
+		return -ENOTCONN;
+	return vu_msg_send(dev->backend_fd, &hdr, NULL, NULL, 0);
+}
+
+unsigned vu_queue_process(struct vu_dev *dev, unsigned qi,
+			  vu_elem_handler handle, void *opaque)
+{
+	struct virtqueue *q;
+	struct vq_elem *e;
+	unsigned n = 0;
+	bool stop = false;
+
+	if (!vu_queue_processable(dev, qi))
+		return 0;
+	q = &dev->vqs[qi];
+	for (;;) {
+		int r;
+
+		vq_disable_notify(q);
+		while ((r = vq_pop(q, &e)) == 0) {
+			n++;
+			if (!handle(dev, q, e, opaque)) {
+				stop = true;
+				break;
+			}
+		}
+		if (stop || r != -EAGAIN) {
+			/* Keep the driver's kicks on: they are how a paused
+			 * device (quota, back-pressure) learns about new work. */
+			vq_enable_notify(q);
+			break;
+		}
+		if (!vq_enable_notify(q))
+			break;
+	}
+	vq_notify(q);
+	return n;
+}
