@@ -80,6 +80,9 @@ struct virtqueue {
 	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool notify_on_empty;
+	bool kicks_off;             /* vq_disable_notify in effect */
+	uint32_t gen;               /* ring incarnation: bumped by vq_reset so
+				     * a stale element is never published */
 
 	int call_fd;                /* -1 = none */
 	int err_fd;                 /* -1 = none */

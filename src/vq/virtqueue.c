@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Split virtqueue, device side: ring setup (control) and the per-request
+ * path (pop, push, notifications).  Contract in virtqueue.h; ring layout in
+ * vring.h; rules in the notes, section 3 (3.3 barriers, 3.5 checklist).
+ *
+ * Policies decided here:
+ *  - INDIRECT without VIRTIO_RING_F_INDIRECT_DESC negotiated is a driver
+ *    bug (spec: MUST NOT) and breaks the queue, like any other violation.
+ *    The core always offers the feature, so no correct driver meets this.
+ *  - Chains: at most chain_cap = max(num, VQ_MIN_CHAIN_CAP) buffers in
+ *    total (main table plus indirect table); at most num descriptors
+ *    visited in the main table and len/16 in an indirect table (more means
+ *    a loop).
+ *  - Zero-length buffers are rejected (libvhost-user does the same; no
+ *    driver we serve sends them).
+ *  - A violation leaves last_avail_idx on the offending head: nothing more
+ *    is popped from a broken queue, and GET_VRING_BASE reports where the
+ *    device stopped.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vq/virtqueue.h"
+#include "vq/vring.h"
+
+/* Extra iovecs beyond one per buffer, for buffers that cross regions. */
+#define VQ_IOV_SLACK 8u
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* What vq_pop allocates: the public element, then core-private fields,
+ * then the iovec array (one allocation per request). */
+struct vq_elem_priv {
+	struct vq_elem e;
+	uint32_t gen;           /* q->gen when popped */
+	struct iovec iov[];
+};
+
+static inline struct vq_elem_priv *elem_priv(struct vq_elem *e)
+{
+	return (struct vq_elem_priv *)e;
+}
+
+static const char *qname(const struct virtqueue *q)
+{
+	return q->log_name ? q->log_name : "virtqueue";
+}
+
+/* ---- broken state ----------------------------------------------------- */
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is saturated, a signal is pending anyway. */
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG_DEBUG("eventfd %d: write failed: %s", fd, strerror(errno));
+}
+
+static void __attribute__((format(printf, 2, 0)))
+go_broken(struct virtqueue *q, const char *fmt, va_list ap)
+{
+	char why[256];
+
+	if (q->broken)
+		return;
+	q->broken = true;
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (q->log_name)
+		LOG_ERR("%s: virtqueue broken, stopped until it is set up again: %s",
+			q->log_name, why);
+	else
+		LOG_ERR("queue %u: virtqueue broken, stopped until it is set up again: %s",
+			q->index, why);
+	if (q->err_fd >= 0)
+		signal_fd(q->err_fd);
+}
+
+/* Mark the queue broken because of what the driver wrote; returns -EIO. */
+static int __attribute__((format(printf, 2, 3), noinline, cold))
+vq_fail(struct virtqueue *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	go_broken(q, fmt, ap);
+	va_end(ap);
+	return -EIO;
+}
+
+void vq_mark_broken(struct virtqueue *q, const char *reason)
+{
+	vq_fail(q, "%s", reason ? reason : "marked broken by the device");
+}
+
+bool vq_broken(const struct virtqueue *q)
+{
+	return q->broken;
+}
+
+/* ---- control side ------------------------------------------------------ */
+
+static void drop_rings(struct virtqueue *q)
+{
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
+void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
+{
+	memset(q, 0, sizeof(*q));
+	q->index = index;
+	q->log_name = log_name;
+	q->call_fd = -1;
+	q->err_fd = -1;
+}
+
+void vq_destroy(struct virtqueue *q)
+{
+	if (q->inflight)
+		LOG_WARN("%s: destroyed with %u requests in flight", qname(q),
+			 q->inflight);
+	free(q->scratch);
+	free(q->ind_copy);
+	gm_table_unref(q->mem);
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	if (q->err_fd >= 0)
+		close(q->err_fd);
+	vq_init(q, q->index, q->log_name);
+}
+
+int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size)
+{
+	unsigned cap;
+
+	if (max_size == 0 || max_size > VQ_MAX_SIZE)
+		max_size = VQ_MAX_SIZE;
+	if (num == 0 || num > max_size || (num & (num - 1)))
+		return -EINVAL;
+	if (q->inflight)
+		return -EBUSY;
+	cap = num > VQ_MIN_CHAIN_CAP ? num : VQ_MIN_CHAIN_CAP;
+	if (cap != q->chain_cap || !q->scratch || !q->ind_copy) {
+		struct gm_buf *s = malloc(cap * sizeof(*s));
+		struct vring_desc *d = malloc(cap * sizeof(*d));
+
+		if (!s || !d) {
+			free(s);
+			free(d);
+			return -ENOMEM;
+		}
+		free(q->scratch);
+		free(q->ind_copy);
+		q->scratch = s;
+		q->ind_copy = d;
+		q->chain_cap = cap;
+	}
+	if (num != q->num)
+		drop_rings(q);  /* sizes changed: translate again */
+	q->num = num;
+	return 0;
+}
+
+int vq_set_addr(struct virtqueue *q, uint64_t desc_uva, uint64_t avail_uva,
+		uint64_t used_uva)
+{
+	if (desc_uva % VRING_DESC_ALIGN || avail_uva % VRING_AVAIL_ALIGN ||
+	    used_uva % VRING_USED_ALIGN)
+		return -EINVAL;
+	/* QEMU re-sends the same addresses on a running ring (log flag);
+	 * keep the translation then, vq_attach_mem refreshes it. */
+	if (!q->addr_set || desc_uva != q->desc_uva ||
+	    avail_uva != q->avail_uva || used_uva != q->used_uva)
+		drop_rings(q);
+	q->desc_uva = desc_uva;
+	q->avail_uva = avail_uva;
+	q->used_uva = used_uva;
+	q->addr_set = true;
+	return 0;
+}
+
+void vq_set_base(struct virtqueue *q, uint16_t last_avail_idx)
+{
+	q->last_avail_idx = last_avail_idx;
+	q->signalled_used_valid = false;
+}
+
+uint16_t vq_get_base(const struct virtqueue *q)
+{
+	return q->last_avail_idx;
+}
+
+void vq_set_features(struct virtqueue *q, uint64_t features)
+{
+	q->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	q->indirect = features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	q->notify_on_empty = features & (1ull << VIRTIO_F_NOTIFY_ON_EMPTY);
+}
+
+/* Host pointer of ring `what`, or NULL (logged) if not wholly inside one
+ * region or not aligned in our mapping (an odd mmap_offset could do that;
+ * the ring fields are accessed atomically and must be aligned). */
+static void *ring_ptr(struct virtqueue *q, struct gm_table *t,
+		      const char *what, uint64_t uva, size_t len, size_t align)
+{
+	void *p = gm_uva_to_ptr(t, uva, len);
+
+	if (!p) {
+		LOG_WARN("%s: %s ring at 0x%llx, %zu bytes (queue size %u), is not inside one memory region",
+			 qname(q), what, (unsigned long long)uva, len, q->num);
+		return NULL;
+	}
+	if ((uintptr_t)p % align) {
+		LOG_WARN("%s: %s ring at 0x%llx maps to a host address not %zu-aligned (region mmap_offset?)",
+			 qname(q), what, (unsigned long long)uva, align);
+		return NULL;
+	}
+	return p;
+}
+
+int vq_attach_mem(struct virtqueue *q, struct gm_table *t)
+{
+	struct vring_desc *d;
+	struct vring_avail *a;
+	struct vring_used *u;
+
+	if (!q->num || !q->addr_set)
+		return -EINVAL;
+	drop_rings(q);
+	if (t != q->mem) {
+		if (t)
+			gm_table_ref(t);
+		gm_table_unref(q->mem);
+		q->mem = t;
+	}
+	d = ring_ptr(q, t, "descriptor", q->desc_uva, vring_desc_size(q->num),
+		     VRING_DESC_ALIGN);
+	a = ring_ptr(q, t, "available", q->avail_uva, vring_avail_size(q->num),
+		     VRING_AVAIL_ALIGN);
+	u = ring_ptr(q, t, "used", q->used_uva, vring_used_size(q->num),
+		     VRING_USED_ALIGN);
+	if (!d || !a || !u)
+		return -EFAULT;
+	q->desc = d;
+	q->avail = a;
+	q->used = u;
+	/* A restarted ring continues where the used index is. */
+	q->used_idx = le16toh(__atomic_load_n(&u->idx, __ATOMIC_ACQUIRE));
+	q->signalled_used_valid = false;
+	return 0;
+}
+
+void vq_set_call_fd(struct virtqueue *q, int fd)
+{
+	if (q->call_fd >= 0 && q->call_fd != fd)
+		close(q->call_fd);
+	q->call_fd = fd;
+}
+
+void vq_set_err_fd(struct virtqueue *q, int fd)
+{
+	if (q->err_fd >= 0 && q->err_fd != fd)
+		close(q->err_fd);
+	q->err_fd = fd;
+}
+
+void vq_reset(struct virtqueue *q)
+{
+	if (q->inflight)
+		LOG_WARN("%s: ring reset with %u requests in flight: their completions will be dropped",
+			 qname(q), q->inflight);
+	drop_rings(q);
+	q->addr_set = false;
+	q->desc_uva = q->avail_uva = q->used_uva = 0;
+	q->broken = false;
+	q->inflight = 0;
+	q->gen++;
+	q->signalled_used_valid = false;
+	q->kicks_off = false;
+}
+
+bool vq_ready(const struct virtqueue *q)
+{
+	return q->num && q->desc && q->avail && q->used;
+}
+
+/* ---- ring access -------------------------------------------------------- */
+
+/* Read one descriptor exactly once (two aligned 8-byte loads: the driver
+ * may rewrite it while we look, and we must act on one version). */
+static inline void desc_read(const struct vring_desc *src, struct vring_desc *d)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)src;
+	uint64_t lo = le64toh(__atomic_load_n(&w[0], __ATOMIC_RELAXED));
+	uint64_t hi = le64toh(__atomic_load_n(&w[1], __ATOMIC_RELAXED));
+
+	/* Bytes 8-11 len, 12-13 flags, 14-15 next, all little-endian. */
+	d->addr = lo;
+	d->len = (uint32_t)hi;
+	d->flags = (uint16_t)(hi >> 32);
+	d->next = (uint16_t)(hi >> 48);
+}
+
+static inline uint16_t avail_idx_acquire(const struct virtqueue *q)
+{
+	return le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE));
+}
+
+static inline void set_avail_event(struct virtqueue *q, uint16_t v)
+{
+	__atomic_store_n(vring_avail_event(q->used, q->num), htole16(v),
+			 __ATOMIC_RELAXED);
+}
+
+/* ---- pop ---------------------------------------------------------------- */
+
+struct chain {
+	unsigned n_rd, n_wr;
+	uint32_t rd_len, wr_len;
+};
+
+/*
+ * Walk the chain at head into q->scratch: readable buffers first, then
+ * writable ones (anything else is rejected), checklist items 3-8.
+ */
+static int walk_chain(struct virtqueue *q, uint16_t head, struct chain *c)
+{
+	const struct vring_desc *table = q->desc;
+	struct gm_buf *buf = q->scratch;
+	unsigned max = q->num, idx = head, seen = 0, n = 0, n_wr = 0;
+	uint64_t rd_total = 0, wr_total = 0;
+	bool in_ind = false;
+	const char *where = "";
+
+	for (;;) {
+		struct vring_desc d;
+
+		if (unlikely(++seen > max))
+			return vq_fail(q, "head %u: descriptor loop (more than %u descriptors in the %s table)",
+				       head, max, in_ind ? "indirect" : "descriptor");
+		desc_read(&table[idx], &d);
+
+		if (unlikely(d.flags & VRING_DESC_F_INDIRECT)) {
+			unsigned cnt = d.len / sizeof(struct vring_desc);
+
+			if (in_ind)
+				return vq_fail(q, "head %u: nested indirect descriptor (indirect entry %u)",
+					       head, idx);
+			if (!q->indirect)
+				return vq_fail(q, "head %u: descriptor %u is INDIRECT but INDIRECT_DESC was not negotiated",
+					       head, idx);
+			if (d.flags & VRING_DESC_F_NEXT)
+				return vq_fail(q, "head %u: descriptor %u has both INDIRECT and NEXT",
+					       head, idx);
+			if (d.len == 0 || d.len % sizeof(struct vring_desc))
+				return vq_fail(q, "head %u: indirect table length %u is not a non-zero multiple of 16",
+					       head, d.len);
+			if (cnt > q->chain_cap)
+				return vq_fail(q, "head %u: indirect table of %u descriptors exceeds the limit %u",
+					       head, cnt, q->chain_cap);
+			/* Copy it out: one read of guest memory, and it may
+			 * span regions. */
+			if (gm_read(q->mem, d.addr, q->ind_copy, d.len) < 0)
+				return vq_fail(q, "head %u: indirect table at 0x%llx, %u bytes, is outside guest memory",
+					       head, (unsigned long long)d.addr, d.len);
+			table = q->ind_copy;
+			max = cnt;
+			idx = 0;
+			seen = 0;
+			in_ind = true;
+			where = "indirect ";
+			continue;
+		}
+
+		if (unlikely(d.len == 0))
+			return vq_fail(q, "head %u: %sdescriptor %u has a zero-length buffer at 0x%llx",
+				       head, where, idx, (unsigned long long)d.addr);
+		if (unlikely(d.len - 1 > UINT64_MAX - d.addr))
+			return vq_fail(q, "head %u: %sdescriptor %u: buffer 0x%llx + %u overflows",
+				       head, where, idx, (unsigned long long)d.addr, d.len);
+		if (d.flags & VRING_DESC_F_WRITE) {
+			n_wr++;
+			wr_total += d.len;
+		} else {
+			if (unlikely(n_wr))
+				return vq_fail(q, "head %u: %sdescriptor %u is device-readable after a device-writable one",
+					       head, where, idx);
+			rd_total += d.len;
+		}
+		if (unlikely(rd_total + wr_total > UINT32_MAX))
+			return vq_fail(q, "head %u: chain is longer than 4 GiB (%llu bytes so far)",
+				       head, (unsigned long long)(rd_total + wr_total));
+		if (unlikely(n == q->chain_cap))
+			return vq_fail(q, "head %u: chain has more than %u buffers",
+				       head, q->chain_cap);
+		buf[n].addr = d.addr;
+		buf[n].len = d.len;
+		n++;
+
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		if (unlikely(d.next >= max))
+			return vq_fail(q, "head %u: %sdescriptor %u: next %u is out of range (table of %u)",
+				       head, where, idx, d.next, max);
+		idx = d.next;
+	}
+	c->n_rd = n - n_wr;
+	c->n_wr = n_wr;
+	c->rd_len = (uint32_t)rd_total;
+	c->wr_len = (uint32_t)wr_total;
+	return 0;
+}
+
+/* gm_map_chain said -EFAULT: find which buffer, for the log line. */
+static int __attribute__((noinline, cold))
+fail_unmapped(struct virtqueue *q, uint16_t head, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct iovec iov[GM_MAX_REGIONS];
+		struct gm_mapping m;
+		unsigned nr, nw;
+		const struct gm_buf *b = &q->scratch[i];
+
+		if (gm_map_chain(q->mem, b, 1, NULL, 0, iov, GM_MAX_REGIONS,
+				 &nr, &nw, &m) == 0) {
+			gm_unmap_chain(&m);
+			continue;
+		}
+		return vq_fail(q, "head %u: buffer %u of %u (0x%llx, %u bytes) is outside guest memory",
+			       head, i, n, (unsigned long long)b->addr, b->len);
+	}
+	return vq_fail(q, "head %u: a buffer of the chain is outside guest memory",
+		       head);
+}
+
+/* Map the walked chain into a new element. */
+static int map_chain(struct virtqueue *q, uint16_t head, const struct chain *c,
+		     struct vq_elem_priv **out)
+{
+	unsigned n = c->n_rd + c->n_wr;
+	unsigned cap = n + VQ_IOV_SLACK;
+	struct vq_elem_priv *p;
+	unsigned nr = 0, nw = 0;
+	int r;
+
+	for (;;) {
+		p = malloc(sizeof(*p) + cap * sizeof(struct iovec));
+		if (!p)
+			return -ENOMEM;
+		r = gm_map_chain(q->mem, q->scratch, c->n_rd,
+				 q->scratch + c->n_rd, c->n_wr,
+				 p->iov, cap, &nr, &nw, &p->e.map);
+		if (r != -ENOBUFS || cap >= n * GM_MAX_REGIONS)
+			break;
+		/* Many region crossings: no buffer splits into more pieces
+		 * than there are regions. */
+		free(p);
+		cap = n * GM_MAX_REGIONS;
+	}
+	if (r < 0) {
+		free(p);
+		if (r == -ENOMEM)
+			return r;
+		if (r == -EFAULT)
+			return fail_unmapped(q, head, n);
+		return vq_fail(q, "head %u: mapping %u buffers failed: %s",
+			       head, n, strerror(-r));
+	}
+	if (nr > UINT16_MAX || nw > UINT16_MAX) {
+		gm_unmap_chain(&p->e.map);
+		free(p);
+		return vq_fail(q, "head %u: %u + %u iovecs after region splits, more than an element holds",
+			       head, nr, nw);
+	}
+	*out = p;
+	p->e.n_rd = (uint16_t)nr;
+	p->e.n_wr = (uint16_t)nw;
+	p->e.rd = p->iov;
+	p->e.wr = p->iov + nr;
+	return 0;
+}
+
+int vq_pop(struct virtqueue *q, struct vq_elem **out)
+{
+	struct vq_elem_priv *p = NULL;
+	struct chain c = { 0 };
+	uint16_t avail_idx, pending, head;
+	int r;
+
+	*out = NULL;
+	if (unlikely(q->broken))
+		return -EIO;
+	if (unlikely(!vq_ready(q)))
+		return -EAGAIN;
+
+	/* Acquire: the ring entry and descriptors are read after idx. */
+	avail_idx = avail_idx_acquire(q);
+	pending = (uint16_t)(avail_idx - q->last_avail_idx);
+	if (pending == 0)
+		return -EAGAIN;
+	if (unlikely(pending > q->num))
+		return vq_fail(q, "avail idx moved from %u to %u (more than queue size %u)",
+			       q->last_avail_idx, avail_idx, q->num);
+	if (unlikely(q->inflight >= q->num))
+		return vq_fail(q, "more than queue size %u requests in flight (avail idx %u)",
+			       q->num, avail_idx);
+
+	head = le16toh(__atomic_load_n(&q->avail->ring[q->last_avail_idx & (q->num - 1)],
+				       __ATOMIC_RELAXED));
+	if (unlikely(head >= q->num))
+		return vq_fail(q, "avail ring entry %u: head %u out of range (queue size %u)",
+			       q->last_avail_idx, head, q->num);
+
+	r = walk_chain(q, head, &c);
+	if (r < 0)
+		return r;
+	r = map_chain(q, head, &c, &p);
+	if (r < 0)
+		return r;
+
+	p->e.head = head;
+	p->e.rd_len = c.rd_len;
+	p->e.wr_len = c.wr_len;
+	p->e.dev_data = NULL;
+	p->gen = q->gen;
+	q->last_avail_idx++;
+	q->inflight++;
+	/* Kicks on: ask for one when the driver adds past what we took. */
+	if (q->event_idx && !q->kicks_off)
+		set_avail_event(q, q->last_avail_idx);
+	*out = &p->e;
+	return 0;
+}
+
+/* ---- push / unpop ------------------------------------------------------- */
+
+/* Unmap and free e; true if it belongs to the current ring incarnation
+ * (false: popped before a vq_reset, its completion has nowhere to go). */
+static bool elem_release(struct virtqueue *q, struct vq_elem *e)
+{
+	struct vq_elem_priv *p = elem_priv(e);
+	bool current = p->gen == q->gen;
+
+	gm_unmap_chain(&e->map);
+	free(p);
+	if (current) {
+		if (q->inflight)
+			q->inflight--;
+	}
+	return current;
+}
+
+void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
+{
+	uint16_t head = e->head;
+	struct vring_used_elem *u;
+
+	if (written > e->wr_len)
+		written = e->wr_len;
+	/* Unmap before the driver may reuse the buffers. */
+	if (!elem_release(q, e) || unlikely(!vq_ready(q)))
+		return;
+	u = &q->used->ring[q->used_idx & (q->num - 1)];
+	u->id = htole32(head);
+	u->len = htole32(written);
+	q->used_idx++;
+	/* Release: the entry is visible before the index that covers it. */
+	__atomic_store_n(&q->used->idx, htole16(q->used_idx), __ATOMIC_RELEASE);
+}
+
+void vq_unpop(struct virtqueue *q, struct vq_elem *e)
+{
+	if (elem_release(q, e))
+		q->last_avail_idx--;
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+void vq_notify(struct virtqueue *q)
+{
+	uint16_t old = q->signalled_used, now = q->used_idx;
+	bool valid = q->signalled_used_valid, want;
+
+	if (!vq_ready(q))
+		return;
+	if (valid && old == now)
+		return;         /* nothing published since the last decision */
+	/* Our used->idx store is visible before we read the driver's
+	 * suppression fields (pairs with the driver's barrier). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (q->notify_on_empty && q->inflight == 0 &&
+	    avail_idx_acquire(q) == q->last_avail_idx) {
+		want = true;    /* ran out of buffers: notify even if suppressed */
+	} else if (q->event_idx) {
+		uint16_t ev = le16toh(__atomic_load_n(vring_used_event(q->avail, q->num),
+						      __ATOMIC_RELAXED));
+
+		want = !valid || vring_need_event(ev, now, old);
+	} else {
+		uint16_t fl = le16toh(__atomic_load_n(&q->avail->flags,
+						      __ATOMIC_RELAXED));
+
+		want = !(fl & VRING_AVAIL_F_NO_INTERRUPT);
+	}
+	q->signalled_used = now;
+	q->signalled_used_valid = true;
+	if (want && q->call_fd >= 0)
+		signal_fd(q->call_fd);
+}
+
+static void set_used_flags(struct virtqueue *q, bool no_notify)
+{
+	uint16_t fl = le16toh(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED));
+
+	if (no_notify)
+		fl |= VRING_USED_F_NO_NOTIFY;
+	else
+		fl &= (uint16_t)~VRING_USED_F_NO_NOTIFY;
+	__atomic_store_n(&q->used->flags, htole16(fl), __ATOMIC_RELAXED);
+}
+
+void vq_disable_notify(struct virtqueue *q)
+{
+	q->kicks_off = true;
+	if (!vq_ready(q))
+		return;
+	/* With EVENT_IDX, avail_event simply stops following our pops: the
+	 * driver kicks at most once more. */
+	if (!q->event_idx)
+		set_used_flags(q, true);
+}
+
+bool vq_enable_notify(struct virtqueue *q)
+{
+	q->kicks_off = false;
+	if (!vq_ready(q) || q->broken)
+		return false;
+	if (q->event_idx)
+		set_avail_event(q, q->last_avail_idx);
+	else
+		set_used_flags(q, false);
+	/* Publish the request for kicks before looking at avail idx again:
+	 * a buffer added before the driver saw it gets no kick. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return avail_idx_acquire(q) != q->last_avail_idx;
+}
