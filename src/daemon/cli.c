@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 enum {
 	OPT_FD = 0x1000,
 	OPT_PRINT_CAPS,
 	OPT_LOG_LEVEL,
+	OPT_XEN,
 };
 
 static const struct option core_options[] = {
@@ -22,6 +24,7 @@ static const struct option core_options[] = {
 	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "xen", required_argument, NULL, OPT_XEN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -59,6 +62,8 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"      --print-capabilities print the vhost-user capabilities JSON and exit\n"
 		"  -v, --verbose            more logging (repeat for debug)\n"
 		"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
+		"      --xen auto|on|off    offer Xen memory regions (VHOST_USER_PROTOCOL_F_XEN_MMAP)\n"
+		"                           to frontends: auto = when running on Xen (default)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		prog, prog, prog, ops->summary,
@@ -68,6 +73,38 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 	if (ops->options_help)
 		fprintf(f, "\nDevice options:\n%s", ops->options_help);
 	fprintf(f, "\nThe process serves frontends until SIGTERM or SIGINT, then removes its sockets.\n");
+}
+
+/* Whether to offer XEN_MMAP (bit 17).  Offering it to a frontend that
+ * does not speak it is dangerous: QEMU >= 8.2 acks bit 17 without changing
+ * its region layout.  So "auto" offers it only when this build has the Xen
+ * backend and the process runs on Xen (a Xen device node exists). */
+static int decide_xen(const char *prog, const char *mode, uint64_t *extra)
+{
+	bool on_xen = access("/dev/xen/gntdev", F_OK) == 0 ||
+		      access("/dev/xen/privcmd", F_OK) == 0;
+	bool built = false;
+#ifdef HAVE_XEN
+	built = true;
+#endif
+	if (!strcmp(mode, "off"))
+		return 0;
+	if (!strcmp(mode, "on")) {
+		if (!built) {
+			fprintf(stderr, "%s: --xen on: this build has no Xen support (configure --enable-xen)\n",
+				prog);
+			return -1;
+		}
+		*extra |= VHD_BIT(VHU_PF_XEN_MMAP);
+		return 0;
+	}
+	if (!strcmp(mode, "auto")) {
+		if (built && on_xen)
+			*extra |= VHD_BIT(VHU_PF_XEN_MMAP);
+		return 0;
+	}
+	fprintf(stderr, "%s: --xen '%s': expected auto, on or off\n", prog, mode);
+	return -1;
 }
 
 static void print_capabilities(const struct vu_device_ops *ops)
@@ -100,6 +137,7 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 	char shortopts[128];
 	size_t ndev = 0;
 	int verbosity = 0, level = -1, c;
+	const char *xen_mode = "auto";
 	unsigned long long v;
 
 	memset(o, 0, sizeof(*o));
@@ -164,6 +202,9 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 				goto fail;
 			}
 			break;
+		case OPT_XEN:
+			xen_mode = optarg;
+			break;
 		case 'h':
 			usage(ops, prog, stdout);
 			free(longopts);
@@ -210,6 +251,8 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 		fprintf(stderr, "%s: missing --socket-path (or --fd)\nTry '%s --help'.\n", prog, prog);
 		goto fail;
 	}
+	if (decide_xen(prog, xen_mode, &o->extra_protocol) < 0)
+		goto fail;
 	if (ops->check_options && ops->check_options(o->socket_count) < 0)
 		goto fail;
 

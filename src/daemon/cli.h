@@ -22,6 +22,7 @@ struct vhd_options {
 	int fd;                    /* --fd, -1 if not given */
 	bool print_capabilities;
 	char **socket_names;       /* socket_count entries (NULL with --fd) */
+	uint64_t extra_protocol;   /* protocol features decided by options (XEN_MMAP) */
 };
 
 /* Parse argv.  Returns -1 to go on, or an exit status (0 after --help,

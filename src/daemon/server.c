@@ -49,6 +49,7 @@ struct worker {
 	pthread_t thread;
 	bool thread_started;
 	pthread_t main_thread;
+	uint64_t extra_protocol;
 };
 
 static volatile int workers_running;
@@ -99,7 +100,7 @@ static int start_connection(struct worker *w, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	w->conn_fd = fd;
-	w->dev = vu_dev_new(w->ops, w->priv, w->name, fd, w->loop, 0);
+	w->dev = vu_dev_new(w->ops, w->priv, w->name, fd, w->loop, w->extra_protocol);
 	if (!w->dev) {
 		LOG_ERR("%s: out of memory for a new connection", w->name);
 		close(fd);
@@ -288,6 +289,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 		w->listen_fd = -1;
 		w->conn_fd = -1;
 		w->main_thread = pthread_self();
+		w->extra_protocol = o.extra_protocol;
 		w->listen_h.cb = listen_cb;
 		w->listen_h.opaque = w;
 		w->loop = ev_loop_new();
