@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# The README's second command: install what is needed, then build and run
+# the whole test suite:
+#   1. a -Werror build and 'make check' (unit, CLI, integration and the
+#      real-guest tests under QEMU; the guest kernel is built once and cached),
+#   2. the unit and integration tests again under AddressSanitizer and
+#      UndefinedBehaviorSanitizer (real-guest tests skipped there),
+#   3. 'make distcheck' (the tarball builds and passes its tests; real-guest
+#      tests skipped).
+# Run it as root (or with sudo available) from the source tree.
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${VHD_BUILD_ROOT:-$SRC/_build}
+JOBS=${VHD_JOBS:-$(nproc)}
+step() { printf '\n===== %s =====\n' "$*"; }
+fail_log() { # print the failing tests' logs, then fail
+	for f in $(find "$1" -name '*.log' -newer "$1/Makefile" 2>/dev/null); do
+		if grep -q '^# FAIL: *[1-9]\|^FAIL\|^ERROR' "$f" 2>/dev/null; then
+			echo "----- $f"; tail -60 "$f"
+		fi
+	done
+	exit 1
+}
+
+step "Debian packages"
+"$SRC/scripts/install-deps.sh"
+
+step "autogen"
+(cd "$SRC" && ./autogen.sh >/dev/null)
+
+step "build with -Werror and run make check ($BUILD/werror)"
+mkdir -p "$BUILD/werror"
+cd "$BUILD/werror"
+"$SRC/configure" -q CFLAGS="-O2 -g -Werror"
+make -j"$JOBS" >/dev/null
+make -j"$JOBS" check || fail_log "$BUILD/werror"
+
+step "unit and integration tests under ASan+UBSan ($BUILD/asan)"
+mkdir -p "$BUILD/asan"
+cd "$BUILD/asan"
+"$SRC/configure" -q \
+	CFLAGS="-O1 -g -Werror -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	LDFLAGS="-fsanitize=address,undefined"
+make -j"$JOBS" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VHD_SKIP_VM=1 make -j"$JOBS" check || fail_log "$BUILD/asan"
+
+step "make distcheck"
+cd "$BUILD/werror"
+VHD_SKIP_VM=1 make -j"$JOBS" distcheck >"$BUILD/distcheck.log" 2>&1 || { tail -80 "$BUILD/distcheck.log"; exit 1; }
+grep -A3 'archives ready for distribution' "$BUILD/distcheck.log" || true
+
+step "all tests passed"
