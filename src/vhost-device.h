@@ -118,6 +118,11 @@ int vu_dev_config_changed(struct vu_dev *dev);
  * `handle` (which must vq_push it, or vq_unpop it and return false to
  * stop), with EVENT_IDX-correct notification suppression, then notify
  * once.  Returns the number of elements handled.
+ *
+ * A handler that stops early (a quota, back-pressure, a host resource
+ * with no data) must arrange to be run again itself -- a timer, an fd
+ * watch, vu_queue_schedule() -- because with EVENT_IDX the driver has
+ * already been told it need not kick for the buffers that are waiting.
  */
 typedef bool (*vu_elem_handler)(struct vu_dev *dev, struct virtqueue *q,
 				struct vq_elem *e, void *opaque);

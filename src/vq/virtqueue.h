@@ -137,7 +137,7 @@ bool vq_ready(const struct virtqueue *q);
 /*
  * Pop the next request.  0 and *out set; -EAGAIN when the ring is empty;
  * -EIO when the queue is (or just went) broken; -ENOMEM.
- * The element stays mapped until vq_push (or vq_discard).
+ * The element stays mapped until vq_push (or vq_unpop).
  */
 int vq_pop(struct virtqueue *q, struct vq_elem **out);
 
