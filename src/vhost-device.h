@@ -70,6 +70,15 @@ struct vu_device_ops {
 	/* All options parsed; socket_count known.  Check combinations and
 	 * open shared host resources.  Return 0, or -1 after printing. */
 	int (*check_options)(unsigned socket_count);
+	/* Devices whose sockets are not "-s PATH [-c N]" (vsock: --socket,
+	 * repeated --vm, --config) return their own list here, after
+	 * check_options: *paths is a malloc'ed array of malloc'ed strings
+	 * (the core frees them), one instance per path.  With this hook -s
+	 * and -c are refused.  Return 0, or -1 after printing. */
+	int (*socket_paths)(char ***paths, unsigned *count);
+	/* Per-instance limit for SET_VRING_NUM when instances differ
+	 * (vsock --vm queue_size=); NULL = max_queue_size. */
+	unsigned (*instance_max_queue_size)(void *priv);
 	/* Capability features for --print-capabilities (may be NULL). */
 	const char *const *capabilities;
 

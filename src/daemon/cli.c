@@ -239,6 +239,11 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 	else if (verbosity)
 		vhd_log_set_level(verbosity >= 2 ? VHD_LOG_DEBUG : VHD_LOG_INFO);
 
+	if (ops->socket_paths && (o->socket_path || o->socket_count_given)) {
+		fprintf(stderr, "%s: this device takes its sockets from its own options, not --socket-path/--socket-count\nTry '%s --help'.\n",
+			prog, prog);
+		goto fail;
+	}
 	if (o->fd >= 0 && o->socket_path) {
 		fprintf(stderr, "%s: --fd and --socket-path exclude each other\n", prog);
 		goto fail;
@@ -247,7 +252,7 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 		fprintf(stderr, "%s: --fd serves one socket; --socket-count must be 1\n", prog);
 		goto fail;
 	}
-	if (o->fd < 0 && !o->socket_path) {
+	if (o->fd < 0 && !o->socket_path && !ops->socket_paths) {
 		fprintf(stderr, "%s: missing --socket-path (or --fd)\nTry '%s --help'.\n", prog, prog);
 		goto fail;
 	}
@@ -256,7 +261,17 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 	if (ops->check_options && ops->check_options(o->socket_count) < 0)
 		goto fail;
 
-	if (o->socket_path) {
+	if (ops->socket_paths && o->fd < 0) {
+		if (ops->socket_paths(&o->socket_names, &o->socket_count) < 0)
+			goto fail;
+		for (unsigned i = 0; i < o->socket_count; i++)
+			if (strlen(o->socket_names[i]) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				fprintf(stderr, "%s: socket path '%s' is too long (Unix sockets allow %zu bytes)\n",
+					prog, o->socket_names[i],
+					sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+				goto fail;
+			}
+	} else if (o->socket_path) {
 		bool suffix = ops->socket_naming == VU_SOCKETS_SUFFIXED || o->socket_count > 1;
 		o->socket_names = calloc(o->socket_count, sizeof(char *));
 		if (!o->socket_names)

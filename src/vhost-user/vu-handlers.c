@@ -238,17 +238,19 @@ static int h_rem_mem_reg(struct vu_dev *dev, struct vu_msg *msg)
 static int h_set_vring_num(struct vu_dev *dev, struct vu_msg *msg)
 {
 	unsigned i = msg->payload.state.index;
+	unsigned max;
 	int r;
 
 	if (dev->qs[i].running) {
 		LOG_PEER(dev, "%s: SET_VRING_NUM while the ring runs", dev->qs[i].log_name);
 		return -EBUSY;
 	}
-	r = vq_set_num(&dev->vqs[i], msg->payload.state.num, dev->ops->max_queue_size);
+	max = dev->ops->instance_max_queue_size
+		? dev->ops->instance_max_queue_size(dev->priv) : dev->ops->max_queue_size;
+	r = vq_set_num(&dev->vqs[i], msg->payload.state.num, max);
 	if (r < 0) {
 		LOG_PEER(dev, "%s: SET_VRING_NUM %u rejected (power of 2, 1..%u)",
-			 dev->qs[i].log_name, msg->payload.state.num,
-			 dev->ops->max_queue_size);
+			 dev->qs[i].log_name, msg->payload.state.num, max);
 		return r;
 	}
 	queue_reattach(dev, i);
