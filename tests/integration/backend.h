@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Integration tests: run a real backend binary from $VHD_BUILDDIR.
+ *
+ * Promise: a backend started here never outlives the test process.  It is
+ * stopped by backend_stop() (SIGTERM, then SIGKILL after 3 s, then
+ * reaped), by an atexit handler for any left running, and, if the test
+ * process dies, by the kernel (PR_SET_PDEATHSIG).  Its stderr goes to a
+ * log file that backend_stop() copies to our stderr, prefixed, so a
+ * failing test shows what the backend said.
+ */
+#ifndef VHD_TEST_BACKEND_H
+#define VHD_TEST_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct backend {
+	pid_t pid;
+	char dir[64];           /* private temporary directory */
+	char base[128];         /* -s argument: dir/sock */
+	char log[128];
+};
+
+/*
+ * Start $VHD_BUILDDIR/<binary> -s dir/sock <args...> (args ends with
+ * NULL) and wait (5 s at most) until the sockets exist: dir/sock0 ..
+ * dir/sock<nsockets-1> when suffixed, else dir/sock.  0 or -errno.
+ */
+int backend_start(struct backend *b, const char *binary, bool suffixed,
+		  unsigned nsockets, const char *const *args);
+/* Socket path i (suffixed) or the exact path (i ignored); static buffer
+ * inside b is not used: the result is written to out. */
+void backend_socket(const struct backend *b, bool suffixed, unsigned i,
+		    char *out, size_t len);
+/* Stop, reap, remove the directory.  Returns the exit status seen
+ * (>= 0), or -1 if it had to be killed.  Safe to call twice. */
+int backend_stop(struct backend *b);
+/* Still running? */
+bool backend_alive(const struct backend *b);
+
+/* Open file descriptors of the process (/proc/PID/fd), -errno. */
+int proc_fd_count(pid_t pid);
+/* utime + stime of the process, in clock ticks; -errno. */
+long long proc_cpu_ticks(pid_t pid);
+
+/* A path under the backend's directory (for test files). */
+void backend_file(const struct backend *b, const char *name, char *out, size_t len);
+
+#endif

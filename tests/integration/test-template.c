@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Integration: vhost-device-template (src/devices/template/template.c):
+ * each request's readable bytes are copied into its writable buffers,
+ * XOR-ed with --xor-byte, and the used length is min(readable, writable).
+ * Its 8-byte config space is the le64 count of completed requests.
+ * Exercises the frontend's chains (direct, indirect, many segments, two
+ * memory regions) with data that must come back exactly.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "it-util.h"
+
+struct fixture {
+	struct backend be;
+	char sock[160];
+	uint8_t xor;
+};
+
+static int start_template(void **state, uint8_t xor)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char arg[8];
+	const char *args[] = { "-x", arg, NULL };
+
+	if (!f)
+		return -1;
+	snprintf(arg, sizeof(arg), "%u", xor);
+	if (backend_start(&f->be, "vhost-device-template", false, 1, args) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_socket(&f->be, false, 0, f->sock, sizeof(f->sock));
+	f->xor = xor;
+	*state = f;
+	return 0;
+}
+
+static int setup_xor_ff(void **state) { return start_template(state, 0xff); }
+static int setup_plain(void **state) { return start_template(state, 0); }
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int st = 0;
+
+	if (f) {
+		st = backend_stop(&f->be);
+		free(f);
+		*state = NULL;
+	}
+	return st == 0 ? 0 : -1;
+}
+
+static struct vhu_session *open_template(struct fixture *f, bool two_regions,
+					 bool event_idx)
+{
+	struct vhu_session_opts o;
+
+	it_opts(&o, f->sock);
+	o.vq.num = 64;
+	o.vq.max_indirect = 16;
+	o.mem_size = 8u << 20;
+	if (two_regions) {
+		o.mem_split = 4u << 20;
+		o.mem_hole = 1ull << 32;
+	}
+	if (!event_idx)
+		o.features &= ~VHD_BIT(VIRTIO_RING_F_EVENT_IDX);
+	return it_open(&o);
+}
+
+static uint64_t completed(struct vhu_session *s)
+{
+	uint64_t le = 0;
+
+	assert_int_equal(vhu_get_config(s->c, 0, sizeof(le), &le), 0);
+	return le64toh(le);
+}
+
+/* One request: rd_len bytes (as rd_segs segments) to wr_len bytes (as
+ * wr_segs segments).  Checks the used length and every byte, including
+ * that writable bytes past the used length are untouched. */
+static void echo(struct vhu_session *s, uint8_t xor, uint32_t rd_len, unsigned rd_segs,
+		 uint32_t wr_len, unsigned wr_segs, bool indirect, unsigned seed)
+{
+	struct vhu_sg out[16], in[16];
+	uint8_t *rd = vhu_mem_alloc(s->m, rd_len + 1, 64);
+	uint8_t *wr = vhu_mem_alloc(s->m, wr_len + 1, 64);
+	uint32_t used = 0, expect = rd_len < wr_len ? rd_len : wr_len;
+	void *tok = NULL;
+
+	assert_non_null(rd);
+	assert_non_null(wr);
+	assert_true(rd_segs <= 16 && wr_segs <= 16);
+	for (uint32_t i = 0; i < rd_len; i++)
+		rd[i] = (uint8_t)(i * 7 + seed);
+	memset(wr, 0x5a, wr_len);
+	/* Split into segments of uneven sizes (the last takes the rest). */
+	for (unsigned k = 0, off = 0; k < rd_segs; k++) {
+		uint32_t len = k + 1 < rd_segs ? (rd_len / rd_segs) + k : rd_len - off;
+		out[k] = (struct vhu_sg){ vhu_mem_gpa(s->m, rd + off), len };
+		off += len;
+	}
+	for (unsigned k = 0, off = 0; k < wr_segs; k++) {
+		uint32_t len = k + 1 < wr_segs ? (wr_len / wr_segs) - k : wr_len - off;
+		in[k] = (struct vhu_sg){ vhu_mem_gpa(s->m, wr + off), len };
+		off += len;
+	}
+	assert_true(vhu_vq_add(s->vq[0], out, rd_segs, in, wr_segs, wr, indirect) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	assert_int_equal(vhu_vq_get_used(s->vq[0], &used, &tok), 1);
+	assert_ptr_equal(tok, wr);
+	assert_int_equal(used, expect);
+	for (uint32_t i = 0; i < expect; i++)
+		if (wr[i] != (uint8_t)(rd[i] ^ xor))
+			fail_msg("byte %u: 0x%02x, expected 0x%02x", i, wr[i],
+				 (uint8_t)(rd[i] ^ xor));
+	for (uint32_t i = expect; i < wr_len; i++)
+		if (wr[i] != 0x5a)
+			fail_msg("byte %u past the used length %u was written", i, expect);
+}
+
+static void test_echo_shapes(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_template(f, false, true);
+	uint64_t before = completed(s);
+
+	echo(s, f->xor, 1000, 1, 1000, 1, false, 1);
+	echo(s, f->xor, 100, 1, 50, 1, false, 2);          /* short writable */
+	echo(s, f->xor, 50, 1, 100, 1, false, 3);          /* short readable */
+	echo(s, f->xor, 4097, 3, 4097, 4, false, 4);       /* segments */
+	echo(s, f->xor, 10000, 7, 9000, 5, true, 5);       /* indirect */
+	echo(s, f->xor, 1, 1, 1, 1, true, 6);
+	echo(s, f->xor, 65536, 16, 65536, 16, false, 7);   /* 32 descriptors */
+	assert_int_equal(completed(s) - before, 7);
+	vhu_session_close(s);
+}
+
+/* Buffers in the second region (gpa above a 4 GiB hole, mmap_offset
+ * 4 MiB), interrupt suppression by flags instead of EVENT_IDX. */
+static void test_echo_two_regions_no_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_template(f, true, false);
+
+	assert_non_null(vhu_mem_alloc(s->m, (4u << 20) - vhu_mem_mark(s->m), 1));
+	echo(s, f->xor, 3000, 2, 3000, 3, false, 9);
+	echo(s, f->xor, 3000, 2, 3000, 3, true, 10);
+	vhu_session_close(s);
+}
+
+/* A chain without writable buffers completes with length 0. */
+static void test_no_writable(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_template(f, false, true);
+	uint8_t *rd = vhu_mem_alloc(s->m, 64, 64);
+	struct vhu_sg sg = { vhu_mem_gpa(s->m, rd), 64 };
+	uint32_t used = 99;
+
+	assert_true(vhu_vq_add(s->vq[0], &sg, 1, NULL, 0, rd, false) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	assert_int_equal(vhu_vq_get_used(s->vq[0], &used, NULL), 1);
+	assert_int_equal(used, 0);
+	vhu_session_close(s);
+}
+
+/* 2000 requests through a 64-entry ring, many in flight at once,
+ * completions matched to requests by token, every byte checked. */
+static void test_many_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_template(f, true, true);
+	enum { N = 2000, SLOTS = 48, LEN = 333 };
+	uint8_t *rd[SLOTS], *wr[SLOTS];
+	unsigned req_of[SLOTS], free_slots[SLOTS], nfree = SLOTS, sent = 0, done = 0;
+	uint64_t before = completed(s);
+
+	for (unsigned i = 0; i < SLOTS; i++) {
+		rd[i] = vhu_mem_alloc(s->m, LEN, 64);
+		wr[i] = vhu_mem_alloc(s->m, LEN, 64);
+		assert_non_null(rd[i]);
+		assert_non_null(wr[i]);
+		free_slots[i] = i;
+	}
+	while (done < N) {
+		uint32_t used;
+		void *tok;
+		int r;
+
+		/* A direct chain takes 2 descriptors, an indirect one 1. */
+		while (nfree && sent < N && vhu_vq_num_free(s->vq[0]) >= 2) {
+			unsigned k = free_slots[--nfree];
+			struct vhu_sg o = { vhu_mem_gpa(s->m, rd[k]), LEN };
+			struct vhu_sg in = { vhu_mem_gpa(s->m, wr[k]), LEN };
+
+			for (unsigned b = 0; b < LEN; b++)
+				rd[k][b] = (uint8_t)(sent * 31 + b);
+			memset(wr[k], 0, LEN);
+			req_of[k] = sent;
+			/* Odd requests as indirect tables. */
+			assert_true(vhu_vq_add(s->vq[0], &o, 1, &in, 1,
+					       (void *)(uintptr_t)(k + 1), sent & 1) >= 0);
+			sent++;
+		}
+		assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+		while ((r = vhu_vq_get_used(s->vq[0], &used, &tok)) == 1) {
+			unsigned k = (unsigned)(uintptr_t)tok - 1;
+
+			assert_true(k < SLOTS);
+			assert_int_equal(used, LEN);
+			for (unsigned b = 0; b < LEN; b++)
+				if (wr[k][b] != (uint8_t)((uint8_t)(req_of[k] * 31 + b) ^ f->xor))
+					fail_msg("request %u byte %u wrong", req_of[k], b);
+			free_slots[nfree++] = k;
+			done++;
+		}
+		assert_int_equal(r, 0);
+		if (done < N && (nfree == 0 || sent == N || vhu_vq_num_free(s->vq[0]) < 2))
+			assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	}
+	assert_int_equal(completed(s) - before, N);
+	/* Kicks were suppressed while the device was busy, or at least not
+	 * more than one per publish. */
+	assert_true(vhu_vq_stats(s->vq[0])->kicks <= vhu_vq_stats(s->vq[0])->used);
+	vhu_session_close(s);
+}
+
+/* The config space: 8 bytes, le64 requests completed (per socket, kept
+ * across connections); partial reads; out-of-range reads refused;
+ * read-only. */
+static void test_config(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_template(f, false, true);
+	struct { struct vhu_config_hdr h; uint8_t d[4]; } __attribute__((packed)) set = {
+		{ 0, 4, VHU_CONFIG_FLAG_WRITABLE }, { 1, 2, 3, 4 },
+	};
+	uint64_t c0, c1;
+	uint32_t hi = 0xdead;
+	uint8_t b[16];
+
+	assert_true(vhu_has_protocol(s->c, VHU_PF_CONFIG));
+	c0 = completed(s);
+	echo(s, f->xor, 10, 1, 10, 1, false, 0);
+	echo(s, f->xor, 10, 1, 10, 1, false, 0);
+	c1 = completed(s);
+	assert_int_equal(c1, c0 + 2);
+	assert_int_equal(vhu_get_config(s->c, 4, 4, &hi), 0);
+	assert_int_equal(hi, 0);
+	assert_int_equal(vhu_get_config(s->c, 0, 9, b), -EIO);
+	assert_int_equal(vhu_get_config(s->c, 8, 1, b), -EIO);
+	assert_int_equal(vhu_get_config(s->c, 7, 2, b), -EIO);
+	assert_int_equal(vhu_request(s->c, VHU_SET_CONFIG, VHU_FLAG_NEED_REPLY, &set,
+				     sizeof(set), NULL, 0, NULL, 0), -EIO);
+	assert_int_equal(completed(s), c1);
+	vhu_session_close(s);
+	/* Kept by the socket's instance across connections. */
+	s = open_template(f, false, true);
+	assert_int_equal(completed(s), c1);
+	vhu_session_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_xor_ff, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_two_regions_no_event_idx, setup_xor_ff, teardown),
+		cmocka_unit_test_setup_teardown(test_no_writable, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_many_in_flight, setup_xor_ff, teardown),
+		cmocka_unit_test_setup_teardown(test_config, setup_plain, teardown),
+	};
+
+	return cmocka_run_group_tests_name("integration: vhost-device-template", tests, NULL, NULL);
+}
