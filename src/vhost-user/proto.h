@@ -33,8 +33,9 @@ struct vhu_hdr {
 #define VHU_MAX_PAYLOAD         4096u
 /* fds accepted on one message (QEMU sends at most 8; rust-vmm allows 32). */
 #define VHU_MAX_FDS             32u
-/* Regions in one SET_MEM_TABLE (VHOST_MEMORY_BASELINE_NREGIONS). */
-#define VHU_MAX_TABLE_REGIONS   8u
+/* Regions in one SET_MEM_TABLE: QEMU sends at most 8, xen-vhost-frontend
+ * up to 19 (vring + gap regions); rust-vmm accepts 32. */
+#define VHU_MAX_TABLE_REGIONS   32u
 /* Slots we report in GET_MAX_MEM_SLOTS (QEMU caps at 512). */
 #define VHU_MAX_MEM_SLOTS       32u
 

@@ -581,7 +581,7 @@ static void test_mem_table_malformed(void **state)
 	/* zero and too many regions */
 	mt.h.nregions = 0;
 	assert_int_not_equal(request_ack(f, VHU_SET_MEM_TABLE, &mt, 8, NULL, 0), 0);
-	mt.h.nregions = 9;
+	mt.h.nregions = VHU_MAX_TABLE_REGIONS + 1;
 	assert_int_not_equal(request_ack(f, VHU_SET_MEM_TABLE, &mt, sizeof(mt), fds, 2), 0);
 	/* overlapping regions */
 	mt.h.nregions = 2;
