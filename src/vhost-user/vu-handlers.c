@@ -425,20 +425,32 @@ static int h_set_backend_req_fd(struct vu_dev *dev, struct vu_msg *msg)
 	return VU_OK;
 }
 
-static int h_get_config(struct vu_dev *dev, struct vu_msg *msg)
+/* GET/SET_CONFIG: the size field matches the message, and
+ * [offset, offset+size) lies inside the device's config space. */
+static bool config_range_ok(struct vu_dev *dev, const struct vu_msg *msg)
 {
-	struct vhu_config_hdr *c = &msg->payload.config;
-	uint8_t buf[VHU_CONFIG_MAX_SIZE];
+	const struct vhu_config_hdr *c = &msg->payload.config;
 	uint32_t cfg = dev->ops->config_size;
-	int r;
 
 	if (msg->hdr.size != sizeof(*c) + c->size || c->size == 0 ||
 	    c->size > VHU_CONFIG_MAX_SIZE || c->offset > cfg ||
 	    c->size > cfg - c->offset) {
-		LOG_PEER(dev, "%s: GET_CONFIG offset %u size %u (message %u bytes, config %u bytes)",
-			 dev->name, c->offset, c->size, msg->hdr.size, cfg);
-		return -EINVAL;
+		LOG_PEER(dev, "%s: %s offset %u size %u (message %u bytes, config %u bytes)",
+			 dev->name, vhu_request_name(msg->hdr.request), c->offset,
+			 c->size, msg->hdr.size, cfg);
+		return false;
 	}
+	return true;
+}
+
+static int h_get_config(struct vu_dev *dev, struct vu_msg *msg)
+{
+	struct vhu_config_hdr *c = &msg->payload.config;
+	uint8_t buf[VHU_CONFIG_MAX_SIZE];
+	int r;
+
+	if (!config_range_ok(dev, msg))
+		return -EINVAL;
 	memset(buf, 0, sizeof(buf));
 	r = dev->ops->get_config(dev, buf);
 	if (r < 0)
@@ -450,15 +462,9 @@ static int h_get_config(struct vu_dev *dev, struct vu_msg *msg)
 static int h_set_config(struct vu_dev *dev, struct vu_msg *msg)
 {
 	struct vhu_config_hdr *c = &msg->payload.config;
-	uint32_t cfg = dev->ops->config_size;
 
-	if (msg->hdr.size != sizeof(*c) + c->size || c->size == 0 ||
-	    c->size > VHU_CONFIG_MAX_SIZE || c->offset > cfg ||
-	    c->size > cfg - c->offset) {
-		LOG_PEER(dev, "%s: SET_CONFIG offset %u size %u (message %u bytes, config %u bytes)",
-			 dev->name, c->offset, c->size, msg->hdr.size, cfg);
+	if (!config_range_ok(dev, msg))
 		return -EINVAL;
-	}
 	if (!dev->ops->set_config) {
 		LOG_PEER(dev, "%s: SET_CONFIG: config space is read-only", dev->name);
 		return -EPERM;
