@@ -131,7 +131,7 @@ struct vhu_info {
 	(VHD_BIT(VHU_PF_MQ) | VHD_BIT(VHU_PF_REPLY_ACK) | \
 	 VHD_BIT(VHU_PF_BACKEND_REQ) | VHD_BIT(VHU_PF_CONFIG) | \
 	 VHD_BIT(VHU_PF_RESET_DEVICE) | VHD_BIT(VHU_PF_CONFIGURE_MEM_SLOTS) | \
-	 VHD_BIT(VHU_PF_STATUS))
+	 VHD_BIT(VHU_PF_STATUS) | VHD_BIT(VHU_PF_XEN_MMAP))
 
 /*
  * QEMU 7.2's realize sequence (notes 1.11 A): GET_FEATURES,
@@ -191,6 +191,33 @@ void *vhu_mem_ptr(const struct vhu_mem *m, uint64_t gpa, size_t len);
  * use_add_mem_reg and CONFIGURE_MEM_SLOTS is negotiated (-ENOTSUP if
  * not negotiated). */
 int vhu_send_mem(struct vhu_conn *c, const struct vhu_mem *m, bool use_add_mem_reg);
+
+/* -- Xen memory (VHOST_USER_PROTOCOL_F_XEN_MMAP, acked when wanted) --
+ * With XEN_MMAP acked, vhu_send_mem() sends the 40/48-byte region layout
+ * with flags 0 (plain memfd).  For grant or foreign regions the caller
+ * describes the table itself with vhu_send_mem_xen(). */
+
+/* Grant addressing (one-region memory only): from now on vhu_mem_gpa()
+ * returns 1<<63 | offset -- the grant address of the page at that offset
+ * when ref i grants page i -- and vhu_mem_ptr() accepts such addresses, so
+ * descriptors and indirect tables carry grant addresses as a Linux guest
+ * using grants writes them.  -EINVAL for two-region memory. */
+#define VHU_XEN_GRANT_ADDR (1ull << 63)
+int vhu_mem_set_grant_addressing(struct vhu_mem *m, bool on);
+
+struct vhu_xen_region {
+	uint64_t gpa;               /* guest address (grant: with bit 63) */
+	uint64_t size;
+	uint64_t uva;               /* our address of gpa, 0 if not mapped */
+	uint32_t flags;             /* xen_mmap_flags: 0x1, 0x2, 0xA, ... */
+	uint32_t domid;
+};
+
+/* SET_MEM_TABLE of r[0..n) in the XEN_MMAP layout (n <= 32), or one
+ * ADD_MEM_REG each; the memory's fd goes with every region (the backend
+ * must close it).  -ENOTSUP if XEN_MMAP is not acked. */
+int vhu_send_mem_xen(struct vhu_conn *c, const struct vhu_mem *m,
+		     const struct vhu_xen_region *r, unsigned n, bool use_add_mem_reg);
 
 /* ---- split virtqueue (driver side) ------------------------------------ */
 

@@ -23,6 +23,7 @@ struct vhu_mem {
 	size_t split;           /* 0: one region */
 	uint64_t hole;          /* gpa of region 1 = split + hole */
 	size_t next;            /* allocator: next free offset */
+	bool grant;             /* gpa = VHU_XEN_GRANT_ADDR | offset */
 };
 
 int vhu_mem_create(size_t size, size_t split, uint64_t hole, struct vhu_mem **out)
@@ -141,6 +142,8 @@ uint64_t vhu_mem_gpa(const struct vhu_mem *m, const void *p)
 	if (b < m->base || b >= m->base + m->size)
 		return UINT64_MAX;
 	off = (size_t)(b - m->base);
+	if (m->grant)
+		return VHU_XEN_GRANT_ADDR | off;
 	if (m->split && off >= m->split)
 		return off + m->hole;
 	return off;
@@ -150,6 +153,11 @@ void *vhu_mem_ptr(const struct vhu_mem *m, uint64_t gpa, size_t len)
 {
 	uint64_t lo = 0, hi = m->split ? m->split : m->size, adj = 0;
 
+	if (m->grant) {
+		if (!(gpa & VHU_XEN_GRANT_ADDR))
+			return NULL;
+		gpa &= ~VHU_XEN_GRANT_ADDR;
+	}
 	if (m->split && gpa >= m->split + m->hole) {
 		lo = m->split + m->hole;
 		hi = m->size + m->hole;
@@ -160,12 +168,101 @@ void *vhu_mem_ptr(const struct vhu_mem *m, uint64_t gpa, size_t len)
 	return m->base + (gpa - adj);
 }
 
+int vhu_mem_set_grant_addressing(struct vhu_mem *m, bool on)
+{
+	if (on && m->split)
+		return -EINVAL;
+	m->grant = on;
+	return 0;
+}
+
+/* r[0..n) in the XEN_MMAP layout, each with the memory's fd. */
+static int send_xen_layout(struct vhu_conn *c, const struct vhu_mem *m,
+			   const struct vhu_mem_region_xen *r, unsigned n,
+			   bool use_add_mem_reg)
+{
+	uint32_t flags = vhu_has_protocol(c, VHU_PF_REPLY_ACK) ? VHU_FLAG_NEED_REPLY : 0;
+	struct {
+		struct vhu_mem_table_hdr h;
+		struct vhu_mem_region_xen r[VHU_MAX_FDS];
+	} __attribute__((packed)) tab;
+	int fds[VHU_MAX_FDS];
+
+	memset(&tab, 0, sizeof(tab));
+	tab.h.nregions = n;
+
+	if (!vhu_has_protocol(c, VHU_PF_XEN_MMAP))
+		return -ENOTSUP;
+	if (n == 0 || n > VHU_MAX_FDS)
+		return -EINVAL;
+	if (use_add_mem_reg) {
+		if (!vhu_has_protocol(c, VHU_PF_CONFIGURE_MEM_SLOTS))
+			return -ENOTSUP;
+		for (unsigned i = 0; i < n; i++) {
+			struct {
+				struct vhu_mem_single_hdr h;
+				struct vhu_mem_region_xen r;
+			} __attribute__((packed)) msg = { { 0 }, r[i] };
+			int e = vhu_request(c, VHU_ADD_MEM_REG, flags, &msg, sizeof(msg),
+					    &m->fd, 1, NULL, 0);
+
+			if (e < 0)
+				return e;
+		}
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		tab.r[i] = r[i];
+		fds[i] = m->fd;
+	}
+	return vhu_request(c, VHU_SET_MEM_TABLE, flags, &tab,
+			   (uint32_t)(sizeof(tab.h) + n * sizeof(tab.r[0])), fds, n,
+			   NULL, 0);
+}
+
+int vhu_send_mem_xen(struct vhu_conn *c, const struct vhu_mem *m,
+		     const struct vhu_xen_region *r, unsigned n, bool use_add_mem_reg)
+{
+	struct vhu_mem_region_xen x[VHU_MAX_FDS];
+
+	if (n == 0 || n > VHU_MAX_FDS)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		x[i] = (struct vhu_mem_region_xen){
+			.guest_phys_addr = r[i].gpa, .memory_size = r[i].size,
+			.userspace_addr = r[i].uva, .mmap_offset = 0,
+			.xen_mmap_flags = r[i].flags, .domid = r[i].domid,
+		};
+	return send_xen_layout(c, m, x, n, use_add_mem_reg);
+}
+
+/* XEN_MMAP acked: the usual regions in the 40-byte layout, flags 0. */
+static int send_mem_xen_plain(struct vhu_conn *c, const struct vhu_mem *m,
+			      bool use_add_mem_reg)
+{
+	struct vhu_mem_region_xen x[2];
+	unsigned n = vhu_mem_nregions(m);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vhu_mem_region r = vhu_mem_region(m, i);
+
+		x[i] = (struct vhu_mem_region_xen){
+			.guest_phys_addr = r.guest_phys_addr, .memory_size = r.memory_size,
+			.userspace_addr = r.userspace_addr, .mmap_offset = r.mmap_offset,
+		};
+	}
+	return send_xen_layout(c, m, x, n, use_add_mem_reg);
+}
+
 int vhu_send_mem(struct vhu_conn *c, const struct vhu_mem *m, bool use_add_mem_reg)
 {
 	uint32_t flags = vhu_has_protocol(c, VHU_PF_REPLY_ACK) ? VHU_FLAG_NEED_REPLY : 0;
 	unsigned n = vhu_mem_nregions(m);
 	int fds[2] = { m->fd, m->fd };
 	int r;
+
+	if (vhu_has_protocol(c, VHU_PF_XEN_MMAP))
+		return send_mem_xen_plain(c, m, use_add_mem_reg);
 
 	if (use_add_mem_reg) {
 		if (!vhu_has_protocol(c, VHU_PF_CONFIGURE_MEM_SLOTS))

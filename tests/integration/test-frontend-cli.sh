@@ -1,0 +1,120 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# The vhost-user-frontend command: arguments, exit statuses (0 ok, 1 bad
+# command line, 2 device failure), `info` and `rng` against real backends.
+set -u
+
+B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
+FE=$B/tools/vhost-user-frontend
+RNG=$B/vhost-device-rng
+TPL=$B/vhost-device-template
+T=$(mktemp -d /tmp/vhd-cli-XXXXXX)
+PIDS=
+fails=0
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+# expect STATUS DESCRIPTION -- command...
+expect() {
+	want=$1; what=$2; shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		fail "$what: exit $got, expected $want"
+		sed 's/^/  | /' "$T/out" "$T/err"
+	else
+		ok "$what"
+	fi
+}
+
+has() { # has FILE PATTERN DESCRIPTION
+	if grep -q -- "$2" "$1"; then ok "$3"; else fail "$3: '$2' not in output"; sed 's/^/  | /' "$1"; fi
+}
+
+wait_sock() {
+	i=0
+	while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	[ -S "$1" ] || { fail "socket $1 never appeared"; exit 1; }
+}
+
+# -- command line -----------------------------------------------------------
+expect 0 "--help" -- "$FE" --help
+has "$T/out" "info SOCKET" "--help shows info"
+has "$T/out" "rng SOCKET" "--help shows rng"
+expect 0 "--version" -- "$FE" --version
+has "$T/out" "vhost-user-frontend" "--version names the program"
+expect 1 "no arguments" -- "$FE"
+expect 1 "unknown command" -- "$FE" frobnicate /tmp/x
+has "$T/err" "unknown command 'frobnicate'" "unknown command is named"
+expect 1 "rng without socket" -- "$FE" rng
+has "$T/err" "missing SOCKET" "missing socket is named"
+expect 1 "--bytes 0" -- "$FE" rng /tmp/x --bytes 0
+expect 1 "--bytes garbage" -- "$FE" rng /tmp/x --bytes 12q
+expect 1 "--queue-size 100" -- "$FE" rng /tmp/x --queue-size 100
+has "$T/err" "power of two" "queue size error says why"
+expect 1 "--seconds -1" -- "$FE" rng /tmp/x --seconds -1
+expect 1 "--bytes with --seconds" -- "$FE" rng /tmp/x --bytes 1 --seconds 1
+expect 1 "unknown option" -- "$FE" rng /tmp/x --frob
+expect 1 "extra argument" -- "$FE" rng /tmp/x /tmp/y
+expect 1 "rng option on info" -- "$FE" info /tmp/x --bytes 5
+expect 2 "no backend" -- "$FE" rng "$T/none" --timeout 100
+has "$T/err" "cannot connect to $T/none" "connection failure is named"
+
+# -- against vhost-device-rng -------------------------------------------------
+"$RNG" -s "$T/rng" 2>"$T/rng.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/rng0"
+
+expect 0 "info rng" -- "$FE" info "$T/rng0"
+for f in "VERSION_1" "RING_EVENT_IDX" "RING_INDIRECT_DESC" "PROTOCOL_FEATURES" \
+	 "REPLY_ACK" "CONFIGURE_MEM_SLOTS" "queues: 1" "max mem slots: 32" "config: not offered"; do
+	has "$T/out" "$f" "info rng shows $f"
+done
+
+expect 0 "rng --bytes 100000 --out" -- "$FE" rng "$T/rng0" --bytes 100000 --buf-size 3000 --out "$T/data"
+has "$T/out" "^bytes: 100000$" "rng reports the bytes"
+has "$T/out" "^MiB/s: " "rng reports MiB/s"
+has "$T/out" "^requests/s: " "rng reports requests/s"
+size=$(wc -c <"$T/data")
+[ "$size" -eq 100000 ] && ok "--out has 100000 bytes" || fail "--out has $size bytes"
+expect 0 "rng --out - (data on stdout)" -- "$FE" rng "$T/rng0" --bytes 5000 --out -
+size=$(wc -c <"$T/out")
+[ "$size" -eq 5000 ] && ok "stdout has the 5000 bytes" || fail "stdout has $size bytes"
+has "$T/err" "^bytes: 5000$" "figures on stderr with --out -"
+expect 0 "rng --seconds 0.3 --buf-size 64 --indirect" -- \
+	"$FE" rng "$T/rng0" --seconds 0.3 --buf-size 64 --indirect --batch 8 --queue-size 64
+has "$T/out" "^seconds: 0.3" "--seconds is honoured"
+
+# -- a file source: bytes match; at EOF the command times out with exit 2 -----
+head -c 70000 /dev/urandom >"$T/src"
+"$RNG" -s "$T/frng" -f "$T/src" 2>"$T/frng.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/frng0"
+expect 0 "rng from a file" -- "$FE" rng "$T/frng0" --bytes 70000 --buf-size 4096 --out "$T/fdata"
+cmp -s "$T/src" "$T/fdata" && ok "data equals the source file" || fail "data differs from the source file"
+expect 2 "rng past end of file" -- "$FE" rng "$T/frng0" --bytes 10 --timeout 300
+has "$T/err" "no completion for 300 ms" "EOF stall is reported"
+
+# -- against vhost-device-template: a config space ---------------------------
+"$TPL" -s "$T/tpl" 2>"$T/tpl.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/tpl"
+expect 0 "info template" -- "$FE" info "$T/tpl"
+has "$T/out" " 9 CONFIG" "template offers CONFIG"
+has "$T/out" "config (8 bytes):" "config size found by probing"
+expect 0 "info template --config-size 4" -- "$FE" info "$T/tpl" --config-size 4
+has "$T/out" "config (4 bytes):" "--config-size is used"
+expect 2 "info template --config-size 9" -- "$FE" info "$T/tpl" --config-size 9
+has "$T/err" "refused GET_CONFIG" "refused config read is named"
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
