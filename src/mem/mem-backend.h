@@ -37,15 +37,31 @@
  *    field by field) is backed by the same memory as fd, so SET_MEM_TABLE
  *    may reuse it instead of mapping again.  NULL = never reuse.
  *  - map_segs()/unmap_segs(): required for deferred kinds, unused for
- *    direct ones.  map_segs() maps n segments, all inside region r and
- *    all of one direction, with as few calls as it can (Xen: one
- *    xengnttab_map_domain_grant_refs per list), sets each segs[i].iov->
- *    iov_base (iov_len is already set), and returns an opaque cookie for
- *    unmap_segs().  Readable segments (writable == false) should be mapped
- *    read-only.  On failure nothing stays mapped.  unmap_segs() runs
- *    before the request is completed (gm_unmap_chain) and must not fail.
- *    Both may be called from any worker thread, concurrently for different
- *    requests: keep per-process handles thread-safe or per thread.
+ *    direct ones.  The table code calls map_segs() once per direction
+ *    and *group* of a request: a group is every deferred segment of the
+ *    request's readable (or writable) buffers whose region has the same
+ *    kind and the same desc.domid.  So the n segments may lie in several
+ *    regions: xen-vhost-frontend cuts one guest's grant space into many
+ *    adjacent and non-adjacent no-advance regions, and a chain touching
+ *    two of them must still cost one map per direction.
+ *      segs[i].r is the region holding segment i.  r is segs[0].r, the
+ *    group's representative: a kind may take from it only what every
+ *    region of the group shares (r->desc.domid, kind-wide state such as
+ *    the per-process grant handle in r->priv), never assume a segment
+ *    lies inside r.  Segments come in the order of their buffers in the
+ *    chain, groups in the order of their first segment.
+ *      map_segs() maps the n segments with as few calls as it can (Xen:
+ *    one xengnttab_map_domain_grant_refs), sets each segs[i].iov->iov_base
+ *    (iov_len is already set) and returns an opaque cookie.  Readable
+ *    segments (writable == false) should be mapped read-only.  On failure
+ *    nothing of this call stays mapped; the table code unmaps the groups
+ *    mapped before it.  unmap_segs() gets the same r and the cookie, runs
+ *    before the request is completed (gm_unmap_chain) and must not fail;
+ *    every region of the group is alive until then (the request holds
+ *    the table).  gm_read() maps through the same grouping, read-only.
+ *    Both may be called from any worker thread, concurrently for
+ *    different requests: keep per-process handles thread-safe or per
+ *    thread.
  *
  * Thread safety of the table code: tables are immutable after
  * construction; reference counts are atomic; a region's fields are
@@ -82,6 +98,7 @@ struct gm_region {
 struct gm_seg {
 	uint64_t gpa;
 	struct iovec *iov;      /* iov_len set by the table code */
+	struct gm_region *r;    /* the region holding [gpa, gpa + iov_len) */
 };
 
 struct gm_kind {
@@ -92,6 +109,7 @@ struct gm_kind {
 	void (*unmap)(struct gm_region *r);
 	bool (*same)(const struct gm_region *r, const struct gm_region_desc *d,
 		     int fd);
+	/* r == segs[0].r; every segs[i].r has r's kind and domid. */
 	int (*map_segs)(struct gm_region *r, struct gm_seg *segs, unsigned n,
 			bool writable, void **cookie);
 	void (*unmap_segs)(struct gm_region *r, void *cookie);

@@ -40,11 +40,13 @@ struct gm_table {
 };
 
 /* Per-request state of deferred mappings (m->priv), one entry per
- * (region, direction) that had segments. */
+ * (direction, kind, domid) group that had segments.  A group holds at
+ * least one deferred region of its own, so a direction has at most
+ * GM_MAX_REGIONS groups. */
 struct gm_defer_map {
 	unsigned n;
 	struct {
-		struct gm_region *r;
+		struct gm_region *r;    /* the group's representative */
 		void *cookie;
 	} e[2 * GM_MAX_REGIONS];
 };
@@ -450,13 +452,15 @@ void *gm_uva_to_ptr(const struct gm_table *t, uint64_t uva, uint64_t len)
 	return NULL;
 }
 
-/* Deferred segments collected while translating one request. */
+/* Deferred segments collected while translating one request, in chain
+ * order (readable buffers first). */
 struct gm_defer {
-	struct gm_seg *segs;    /* one per iovec, NULL for direct ones */
-	unsigned *slot;         /* slot index per iovec */
+	struct gm_seg *segs;    /* room for one per iovec */
+	unsigned n;
 };
 
-/* Translate list b[0..n) into iov[*k..), advancing *k. */
+/* Translate list b[0..n) into iov[*k..), advancing *k.  df may be NULL
+ * if the table has no deferred region. */
 static int map_list(const struct gm_table *t, const struct gm_buf *b,
 		    unsigned n, struct iovec *iov, unsigned cap, unsigned *k,
 		    struct gm_defer *df)
@@ -482,9 +486,9 @@ static int map_list(const struct gm_table *t, const struct gm_buf *b,
 				iov[*k].iov_base = s->host + (a - s->gpa);
 			} else {
 				iov[*k].iov_base = NULL;
-				df->segs[*k].gpa = a;
-				df->segs[*k].iov = &iov[*k];
-				df->slot[*k] = (unsigned)(s - t->s);
+				df->segs[df->n++] = (struct gm_seg){
+					.gpa = a, .iov = &iov[*k], .r = s->r,
+				};
 			}
 			(*k)++;
 			a += chunk;
@@ -494,39 +498,73 @@ static int map_list(const struct gm_table *t, const struct gm_buf *b,
 	return 0;
 }
 
-static void defer_unmap(struct gm_defer_map *dm)
+/* Unmap every group in dm, last mapped first. */
+static void defer_unmap_all(struct gm_defer_map *dm)
 {
 	while (dm->n > 0) {
 		dm->n--;
 		dm->e[dm->n].r->kind->unmap_segs(dm->e[dm->n].r,
 						 dm->e[dm->n].cookie);
 	}
+}
+
+static void defer_unmap(struct gm_defer_map *dm)
+{
+	defer_unmap_all(dm);
 	free(dm);
 }
 
-/* Map the deferred segments of iov[from..to) (one direction) region by
- * region, one kind call per region. */
-static int defer_map_dir(const struct gm_table *t, struct gm_defer *df,
-			 unsigned from, unsigned to, bool writable,
+/* Segments of one group may be mapped by one kind call: the kind sees
+ * only what their regions share (mem-backend.h). */
+static bool same_group(const struct gm_region *a, const struct gm_region *b)
+{
+	return a->kind == b->kind && a->desc.domid == b->desc.domid;
+}
+
+/*
+ * Map the deferred segments segs[0..n) of one direction with one kind
+ * call per (kind, domid) group, not per region: xen-vhost-frontend cuts a
+ * guest's grant space into many regions, and a chain touching two of them
+ * must still cost one map.  Groups are mapped in the order of their first
+ * segment, each group's segments in chain order.  tmp has room for n.
+ * What was mapped is recorded in dm, also on failure.
+ */
+static int defer_map_dir(struct gm_seg *segs, unsigned n, bool writable,
 			 struct gm_seg *tmp, struct gm_defer_map *dm)
 {
-	for (unsigned si = 0; si < t->n; si++) {
-		struct gm_region *r = t->s[si].r;
-		unsigned cnt = 0;
+	struct gm_region *grp[GM_MAX_REGIONS];
+	unsigned ng = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned g = 0;
+
+		while (g < ng && !same_group(grp[g], segs[i].r))
+			g++;
+		if (g < ng)
+			continue;
+		/* Each group has a deferred region of its own: cannot
+		 * overflow while tables hold at most GM_MAX_REGIONS. */
+		if (ng == GM_MAX_REGIONS)
+			return -EIO;
+		grp[ng++] = segs[i].r;
+	}
+	for (unsigned g = 0; g < ng; g++) {
+		struct gm_seg *gs = segs;
+		unsigned cnt = n;
 		int e;
 
-		if (t->s[si].host)
-			continue;
-		for (unsigned i = from; i < to; i++)
-			if (df->segs[i].iov && df->slot[i] == si)
-				tmp[cnt++] = df->segs[i];
-		if (!cnt)
-			continue;
-		e = r->kind->map_segs(r, tmp, cnt, writable,
-				      &dm->e[dm->n].cookie);
+		if (ng > 1) {
+			cnt = 0;
+			for (unsigned i = 0; i < n; i++)
+				if (same_group(grp[g], segs[i].r))
+					tmp[cnt++] = segs[i];
+			gs = tmp;
+		}
+		e = grp[g]->kind->map_segs(grp[g], gs, cnt, writable,
+					   &dm->e[dm->n].cookie);
 		if (e < 0)
 			return e;
-		dm->e[dm->n++].r = r;
+		dm->e[dm->n++].r = grp[g];
 	}
 	return 0;
 }
@@ -538,28 +576,30 @@ static int map_chain_deferred(struct gm_table *t,
 			      struct iovec *iov, unsigned iov_cap,
 			      unsigned *nr, unsigned *nw, void **priv)
 {
+	size_t cap = iov_cap ? iov_cap : 1;
 	struct gm_defer df = { 0 };
-	struct gm_defer_map *dm = NULL;
-	struct gm_seg *tmp = NULL;
-	unsigned k = 0, kr;
+	struct gm_defer_map *dm;
+	struct gm_seg *tmp;
+	unsigned k = 0, kr, dr;
 	int e = -ENOMEM;
 
-	df.segs = calloc(iov_cap ? iov_cap : 1, sizeof(*df.segs));
-	df.slot = calloc(iov_cap ? iov_cap : 1, sizeof(*df.slot));
-	tmp = calloc(iov_cap ? iov_cap : 1, sizeof(*tmp));
+	/* One allocation for the collected segments and the group scratch. */
+	df.segs = calloc(cap, 2 * sizeof(*df.segs));
 	dm = calloc(1, sizeof(*dm));
-	if (!df.segs || !df.slot || !tmp || !dm)
+	if (!df.segs || !dm)
 		goto out;
+	tmp = df.segs + cap;
 	e = map_list(t, rd, n_rd, iov, iov_cap, &k, &df);
 	if (e < 0)
 		goto out;
 	kr = k;
+	dr = df.n;
 	e = map_list(t, wr, n_wr, iov, iov_cap, &k, &df);
 	if (e < 0)
 		goto out;
-	e = defer_map_dir(t, &df, 0, kr, false, tmp, dm);
+	e = defer_map_dir(df.segs, dr, false, tmp, dm);
 	if (e == 0)
-		e = defer_map_dir(t, &df, kr, k, true, tmp, dm);
+		e = defer_map_dir(df.segs + dr, df.n - dr, true, tmp, dm);
 	if (e < 0)
 		goto out;
 	*nr = kr;
@@ -571,8 +611,6 @@ static int map_chain_deferred(struct gm_table *t,
 out:
 	if (dm)
 		defer_unmap(dm);
-	free(tmp);
-	free(df.slot);
 	free(df.segs);
 	return e;
 }
@@ -625,7 +663,15 @@ void gm_unmap_chain(struct gm_mapping *m)
 
 int gm_read(struct gm_table *t, uint64_t gpa, void *dst, size_t len)
 {
+	/* Slots are sorted and disjoint, so the range has at most one piece
+	 * per slot: GM_MAX_REGIONS of each is enough. */
+	struct iovec iov[GM_MAX_REGIONS];
+	struct gm_seg segs[GM_MAX_REGIONS], tmp[GM_MAX_REGIONS];
+	struct gm_defer_map dm = { .n = 0 };
+	struct gm_defer df = { .segs = segs };
 	uint8_t *out = dst;
+	unsigned k = 0;
+	int e = 0;
 
 	if (len == 0)
 		return 0;
@@ -635,28 +681,33 @@ int gm_read(struct gm_table *t, uint64_t gpa, void *dst, size_t len)
 		const struct gm_slot *s = find_gpa(t, gpa);
 		uint64_t chunk;
 
-		if (!s)
+		if (!s || k == GM_MAX_REGIONS)
 			return -EFAULT;
 		chunk = s->end - gpa;
 		if (chunk > len)
 			chunk = len;
+		iov[k].iov_len = (size_t)chunk;
 		if (s->host) {
-			memcpy(out, s->host + (gpa - s->gpa), (size_t)chunk);
+			iov[k].iov_base = s->host + (gpa - s->gpa);
 		} else {
-			struct iovec v = { .iov_len = (size_t)chunk };
-			struct gm_seg seg = { .gpa = gpa, .iov = &v };
-			void *cookie;
-			int e = s->r->kind->map_segs(s->r, &seg, 1, false,
-						     &cookie);
-
-			if (e < 0)
-				return -EFAULT;
-			memcpy(out, v.iov_base, (size_t)chunk);
-			s->r->kind->unmap_segs(s->r, cookie);
+			iov[k].iov_base = NULL;
+			df.segs[df.n++] = (struct gm_seg){
+				.gpa = gpa, .iov = &iov[k], .r = s->r,
+			};
 		}
-		out += chunk;
+		k++;
 		gpa += chunk;
 		len -= (size_t)chunk;
 	}
-	return 0;
+	/* Deferred pieces: one read-only map per (kind, domid) group, as
+	 * for a request (an indirect table across two Xen gap regions). */
+	if (df.n)
+		e = defer_map_dir(df.segs, df.n, false, tmp, &dm);
+	if (e == 0)
+		for (unsigned i = 0; i < k; i++) {
+			memcpy(out, iov[i].iov_base, iov[i].iov_len);
+			out += iov[i].iov_len;
+		}
+	defer_unmap_all(&dm);
+	return e < 0 ? -EFAULT : 0;
 }

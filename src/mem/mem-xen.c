@@ -12,9 +12,11 @@
  *   flags 0xA  grant + no-advance-map (everything else the guest grants):
  *              nothing mapped up front; each request's buffers are mapped
  *              by map_segs() with ONE xengnttab_map_domain_grant_refs call
- *              per direction and region -- device-readable buffers
- *              PROT_READ only, since the guest grants them read-only --
- *              and unmapped by unmap_segs() before the used entry is
+ *              per direction and domid, however many of the frontend's
+ *              no-advance regions they lie in (the table code groups them
+ *              by kind and domid) -- device-readable buffers PROT_READ
+ *              only, since the guest grants them read-only -- and
+ *              unmapped by unmap_segs() before the used entry is
  *              published (a guest that finds its grant still mapped when
  *              it ends access declares the device broken).
  *   anything else is rejected (gm_xen_kind() returns NULL): GRANT with
@@ -457,6 +459,9 @@ static void grant_defer_unmap(struct gm_region *r)
 	r->priv = NULL;
 }
 
+/* segs[] may lie in several no-advance regions of r's domid: only
+ * r->desc.domid and the process-wide handle in r->priv are used, both the
+ * same for every region of the group (mem-backend.h). */
 static int grant_map_segs(struct gm_region *r, struct gm_seg *segs, unsigned n,
 			  bool writable, void **cookie)
 {

@@ -873,11 +873,28 @@ static void test_unaligned_mmap_offset(void **state)
 
 /* ---- deferred kinds (the Xen grant path, with a fake kind) ------------- */
 
+#define FK_CALLS 8
+#define FK_SEGS 8
+
+/* What one map_segs() call was asked for. */
+struct fake_call {
+	unsigned n;
+	bool writable;
+	uint32_t domid;
+	uint64_t rep_gpa;               /* gpa of the representative region */
+	uint64_t gpa[FK_SEGS];          /* the segments, in the order given */
+};
+
 struct fake_stats {
 	unsigned maps, unmaps, seg_maps, seg_unmaps, fail_at;
-	unsigned last_n[4];
-	bool last_writable[4];
+	struct fake_call call[FK_CALLS];
 	int live;
+};
+
+/* One per live segment mapping: unmap_segs() must get back the region
+ * map_segs() was called with (ASan: exactly once). */
+struct fake_cookie {
+	struct gm_region *r;
 };
 
 static struct fake_stats fk;
@@ -889,7 +906,8 @@ static int fake_check(const struct gm_region_desc *d)
 
 static int fake_map(struct gm_region *r, int fd)
 {
-	/* Stands for "record the domid and fd" of a no-advance region. */
+	/* Stands for "record the domid and fd" of a no-advance region;
+	 * the buffer is the region's memory the segments point into. */
 	r->priv = calloc(1, r->desc.size);
 	if (!r->priv)
 		return -ENOMEM;
@@ -907,29 +925,52 @@ static int fake_map_segs(struct gm_region *r, struct gm_seg *segs, unsigned n,
 			 bool writable, void **cookie)
 {
 	unsigned call = fk.seg_maps;
+	struct fake_cookie *c;
 
+	/* The contract of mem-backend.h: r is the first segment's region,
+	 * every segment's region has r's kind and domid, and each segment
+	 * lies inside its own region. */
+	assert_true(n > 0);
+	assert_ptr_equal(segs[0].r, r);
+	for (unsigned i = 0; i < n; i++) {
+		const struct gm_region *sr = segs[i].r;
+
+		assert_ptr_equal(sr->kind, r->kind);
+		assert_int_equal(sr->desc.domid, r->desc.domid);
+		assert_true(segs[i].gpa >= sr->desc.gpa);
+		assert_true(segs[i].gpa - sr->desc.gpa + segs[i].iov->iov_len <=
+			    sr->desc.size);
+		assert_null(segs[i].iov->iov_base);
+	}
 	if (fk.fail_at && fk.fail_at == call + 1)
 		return -EIO;
-	for (unsigned i = 0; i < n; i++) {
-		assert_true(segs[i].gpa >= r->desc.gpa);
-		assert_true(segs[i].gpa - r->desc.gpa + segs[i].iov->iov_len <=
-			    r->desc.size);
-		segs[i].iov->iov_base = (uint8_t *)r->priv +
-					(segs[i].gpa - r->desc.gpa);
+	for (unsigned i = 0; i < n; i++)
+		segs[i].iov->iov_base = (uint8_t *)segs[i].r->priv +
+					(segs[i].gpa - segs[i].r->desc.gpa);
+	if (call < FK_CALLS) {
+		fk.call[call].n = n;
+		fk.call[call].writable = writable;
+		fk.call[call].domid = r->desc.domid;
+		fk.call[call].rep_gpa = r->desc.gpa;
+		for (unsigned i = 0; i < n && i < FK_SEGS; i++)
+			fk.call[call].gpa[i] = segs[i].gpa;
 	}
-	if (call < 4) {
-		fk.last_n[call] = n;
-		fk.last_writable[call] = writable;
-	}
+	c = malloc(sizeof(*c));
+	assert_non_null(c);
+	c->r = r;
 	fk.seg_maps++;
 	fk.live++;
-	*cookie = &fk;
+	*cookie = c;
 	return 0;
 }
 
 static void fake_unmap_segs(struct gm_region *r, void *cookie)
 {
-	assert_ptr_equal(cookie, &fk);
+	struct fake_cookie *c = cookie;
+
+	assert_non_null(c);
+	assert_ptr_equal(c->r, r);
+	free(c);
 	fk.seg_unmaps++;
 	fk.live--;
 }
@@ -1000,15 +1041,18 @@ static void test_deferred_map_chain(void **state)
 	assert_int_equal(nr, 3);
 	assert_int_equal(nw, 2);
 	assert_non_null(m.priv);
-	/* One call per (region, direction): readable region 1 (2 segs),
-	 * then writable region 1 and writable region 2. */
-	assert_int_equal(fk.seg_maps, 3);
-	assert_int_equal(fk.last_n[0], 2);
-	assert_false(fk.last_writable[0]);
-	assert_int_equal(fk.last_n[1], 1);
-	assert_true(fk.last_writable[1]);
-	assert_int_equal(fk.last_n[2], 1);
-	assert_true(fk.last_writable[2]);
+	/* One call per direction: both deferred regions have domid 0, so
+	 * the writable buffer's two pieces (one in each region) go into
+	 * one call.  The direct buffer is in neither. */
+	assert_int_equal(fk.seg_maps, 2);
+	assert_int_equal(fk.call[0].n, 2);
+	assert_false(fk.call[0].writable);
+	assert_true(fk.call[0].gpa[0] == g + 16 && fk.call[0].gpa[1] == g + 100);
+	assert_int_equal(fk.call[1].n, 2);
+	assert_true(fk.call[1].writable);
+	assert_true(fk.call[1].gpa[0] == g + 2 * PG - 10);
+	assert_true(fk.call[1].gpa[1] == g + 2 * PG);
+	assert_true(fk.call[1].rep_gpa == g);
 	assert_int_equal(iov[0].iov_len, 8);
 	assert_int_equal(iov[1].iov_len, 4);
 	assert_ptr_equal(iov[1].iov_base, gm_uva_to_ptr(t, 0x500000, 1));
@@ -1019,15 +1063,18 @@ static void test_deferred_map_chain(void **state)
 	memset(iov[3].iov_base, 'a', 10);
 	memset(iov[4].iov_base, 'b', 10);
 	gm_unmap_chain(&m);
-	assert_int_equal(fk.seg_unmaps, 3);
+	assert_int_equal(fk.seg_unmaps, 2);
 	assert_int_equal(fk.live, 0);
 	assert_null(m.priv);
 
-	/* gm_read goes through the kind too, read-only. */
+	/* gm_read goes through the kind too, read-only, one call for the
+	 * two regions; each piece came from its own region's memory. */
 	assert_int_equal(gm_read(t, g + 2 * PG - 10, buf, 20), 0);
 	assert_memory_equal(buf, "aaaaaaaaaabbbbbbbbbb", 20);
 	assert_int_equal(fk.live, 0);
-	assert_false(fk.last_writable[3]);
+	assert_int_equal(fk.seg_maps, 3);
+	assert_int_equal(fk.call[2].n, 2);
+	assert_false(fk.call[2].writable);
 
 	/* Errors: gaps are still gaps; a kind failure unmaps what was mapped. */
 	expect_map_fails(t, NULL, 0, &(struct gm_buf){ g + 4 * PG, 1 }, 1, 8,
@@ -1044,6 +1091,168 @@ static void test_deferred_map_chain(void **state)
 	gm_table_unref(t);
 	assert_int_equal(fk.unmaps, 2);
 	close(mfd);
+	assert_int_equal(count_fds(), before);
+}
+
+/*
+ * A direct region and three deferred ones: A [g, +8K) and B [g+8K, +8K)
+ * adjacent, C [g+32K, +8K) apart, with the given domids.
+ */
+static struct gm_table *three_deferred(uint32_t dom_a, uint32_t dom_b,
+				       uint32_t dom_c, int *mfd)
+{
+	const uint64_t g = 1ull << 63;
+	struct gm_region_desc d[4] = {
+		rdesc(0x1000, 4 * PG, 0x500000, 0),
+		rdesc(g, 2 * PG, 0, 0),
+		rdesc(g + 2 * PG, 2 * PG, 0, 0),
+		rdesc(g + 8 * PG, 2 * PG, 0, 0),
+	};
+	int fds[4];
+	struct gm_table *t;
+
+	d[1].domid = dom_a;
+	d[2].domid = dom_b;
+	d[3].domid = dom_c;
+	d[1].xen_flags = d[2].xen_flags = d[3].xen_flags = 0xa;
+	*mfd = make_memfd(4 * PG);
+	fds[0] = dup(*mfd);
+	for (unsigned i = 1; i < 4; i++)
+		fds[i] = make_memfd(PG);
+	assert_int_equal(gm_table_set(NULL, d, fds, 4, &t), 0);
+	return t;
+}
+
+struct want_call {
+	bool writable;
+	uint32_t domid;
+	uint64_t rep_gpa;
+	unsigned n;
+	uint64_t gpa[FK_SEGS];
+};
+
+static void assert_calls(const struct want_call *w, unsigned n)
+{
+	assert_int_equal(fk.seg_maps, n);
+	for (unsigned c = 0; c < n; c++) {
+		assert_int_equal(fk.call[c].writable, w[c].writable);
+		assert_int_equal(fk.call[c].domid, w[c].domid);
+		assert_true(fk.call[c].rep_gpa == w[c].rep_gpa);
+		assert_int_equal(fk.call[c].n, w[c].n);
+		for (unsigned i = 0; i < w[c].n; i++)
+			assert_true(fk.call[c].gpa[i] == w[c].gpa[i]);
+	}
+}
+
+/*
+ * The chain of both cases below: readable buffers in B, the direct
+ * region, A, C and one across A|B; writable ones in C, across A|B and in
+ * B.  Maps it, writes through the writable iovecs, unmaps and reads the
+ * bytes back with gm_read.
+ */
+static void run_grouped_chain(struct gm_table *t, const struct want_call *w,
+			      unsigned nw_calls)
+{
+	const uint64_t g = 1ull << 63, a = g, b = g + 2 * PG, c = g + 8 * PG;
+	struct gm_buf rd[5] = {
+		{ b + 8, 4 }, { 0x1000, 4 }, { a + 16, 4 }, { c + 4, 4 },
+		{ b - 2, 4 },
+	};
+	struct gm_buf wr[3] = { { c + 100, 8 }, { b - 3, 6 }, { b + 100, 8 } };
+	struct iovec iov[16];
+	struct gm_mapping m;
+	unsigned nr, nw;
+	uint8_t buf[8];
+
+	memset(&fk.call, 0, sizeof(fk.call));
+	fk.seg_maps = fk.seg_unmaps = 0;
+	assert_int_equal(gm_map_chain(t, rd, 5, wr, 3, iov, 16, &nr, &nw, &m), 0);
+	assert_int_equal(nr, 6);        /* the A|B buffer is two iovecs */
+	assert_int_equal(nw, 4);
+	assert_calls(w, nw_calls);
+	assert_int_equal(fk.live, (int)nw_calls);
+	for (unsigned i = 0; i < nr + nw; i++)
+		assert_non_null(iov[i].iov_base);
+	assert_ptr_equal(iov[1].iov_base, gm_uva_to_ptr(t, 0x500000, 1));
+	assert_int_equal(iov[4].iov_len, 2);
+	assert_int_equal(iov[5].iov_len, 2);
+	memcpy(iov[6].iov_base, "C-bytes!", 8);
+	assert_int_equal(iov[7].iov_len, 3);
+	assert_int_equal(iov[8].iov_len, 3);
+	memcpy(iov[7].iov_base, "ab|", 3);
+	memcpy(iov[8].iov_base, "|AB", 3);
+	memcpy(iov[9].iov_base, "B-bytes!", 8);
+	gm_unmap_chain(&m);
+	assert_int_equal(fk.seg_unmaps, nw_calls);
+	assert_int_equal(fk.live, 0);
+
+	/* Each piece landed in the memory of the region holding it. */
+	assert_int_equal(gm_read(t, c + 100, buf, 8), 0);
+	assert_memory_equal(buf, "C-bytes!", 8);
+	assert_int_equal(gm_read(t, b + 100, buf, 8), 0);
+	assert_memory_equal(buf, "B-bytes!", 8);
+	assert_int_equal(gm_read(t, b - 3, buf, 6), 0);
+	assert_memory_equal(buf, "ab||AB", 6);
+	assert_int_equal(fk.live, 0);
+}
+
+/* Deferred segments are grouped by (kind, domid), not by region: one call
+ * per direction however many regions of one domid a chain touches,
+ * segments in chain order, groups in the order of their first segment. */
+static void test_deferred_grouping(void **state)
+{
+	const uint64_t g = 1ull << 63, a = g, b = g + 2 * PG, c = g + 8 * PG;
+	const struct want_call same[2] = {
+		{ false, 1, b, 5, { b + 8, a + 16, c + 4, b - 2, b } },
+		{ true, 1, c, 4, { c + 100, b - 3, b, b + 100 } },
+	};
+	/* B in another domain: two groups per direction. */
+	const struct want_call two[4] = {
+		{ false, 2, b, 2, { b + 8, b } },
+		{ false, 1, a, 3, { a + 16, c + 4, b - 2 } },
+		{ true, 1, c, 2, { c + 100, b - 3 } },
+		{ true, 2, b, 2, { b, b + 100 } },
+	};
+	int before = count_fds(), mfd;
+	struct gm_table *t;
+	uint8_t buf[4];
+
+	t = three_deferred(1, 1, 1, &mfd);
+	run_grouped_chain(t, same, 2);
+	/* A read across A|B of one domain: one call too. */
+	fk.seg_maps = 0;
+	assert_int_equal(gm_read(t, b - 2, buf, 4), 0);
+	assert_int_equal(fk.seg_maps, 1);
+	assert_int_equal(fk.call[0].n, 2);
+	gm_table_unref(t);
+	close(mfd);
+
+	t = three_deferred(1, 2, 1, &mfd);
+	run_grouped_chain(t, two, 4);
+	fk.seg_maps = 0;
+	assert_int_equal(gm_read(t, b - 2, buf, 4), 0);
+	assert_int_equal(fk.seg_maps, 2);
+	assert_int_equal(fk.live, 0);
+
+	/* The second readable group fails: the first is unmapped again and
+	 * the writable part never tried. */
+	fk.seg_maps = fk.seg_unmaps = 0;
+	fk.fail_at = 2;
+	expect_map_fails(t, (struct gm_buf[]){ { b + 8, 4 }, { a, 4 } }, 2,
+			 &(struct gm_buf){ c, 4 }, 1, 8, -EIO);
+	assert_int_equal(fk.seg_maps, 1);
+	assert_int_equal(fk.seg_unmaps, 1);
+	assert_int_equal(fk.live, 0);
+	/* ...and a failing gm_read group likewise. */
+	fk.seg_maps = fk.seg_unmaps = 0;
+	assert_int_equal(gm_read(t, b - 2, buf, 4), -EFAULT);
+	assert_int_equal(fk.seg_unmaps, 1);
+	assert_int_equal(fk.live, 0);
+	fk.fail_at = 0;
+
+	gm_table_unref(t);
+	close(mfd);
+	assert_int_equal(fk.unmaps, 6);
 	assert_int_equal(count_fds(), before);
 }
 
@@ -1172,6 +1381,8 @@ int main(void)
 		cmocka_unit_test(test_read_across_regions),
 		cmocka_unit_test(test_unaligned_mmap_offset),
 		cmocka_unit_test_setup_teardown(test_deferred_map_chain,
+						setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_deferred_grouping,
 						setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_deferred_check_and_overlap,
 						setup_fake, teardown_fake),

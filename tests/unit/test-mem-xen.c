@@ -242,15 +242,21 @@ int __wrap_xenforeignmemory_unmap(xenforeignmemory_handle *h, void *addr,
 	return drop_live(addr, (uint32_t)pages, false);
 }
 
-static void expect_gnt_map(uint32_t count, int prot, const uint32_t *refs,
-			   int fail)
+static void expect_gnt_map_dom(uint32_t domid, uint32_t count, int prot,
+			       const uint32_t *refs, int fail)
 {
 	expect_value(__wrap_xengnttab_map_domain_grant_refs, count, count);
-	expect_value(__wrap_xengnttab_map_domain_grant_refs, domid, DOM);
+	expect_value(__wrap_xengnttab_map_domain_grant_refs, domid, domid);
 	expect_value(__wrap_xengnttab_map_domain_grant_refs, prot, prot);
 	expect_memory(__wrap_xengnttab_map_domain_grant_refs, refs, refs,
 		      count * sizeof(uint32_t));
 	will_return(__wrap_xengnttab_map_domain_grant_refs, fail);
+}
+
+static void expect_gnt_map(uint32_t count, int prot, const uint32_t *refs,
+			   int fail)
+{
+	expect_gnt_map_dom(DOM, count, prot, refs, fail);
 }
 
 static void expect_fm_map(size_t pages, xen_pfn_t first)
@@ -727,6 +733,160 @@ static void test_grant_read_multi_page(void **state)
 	gm_table_unref(t);
 }
 
+/*
+ * The grant space cut into no-advance pieces, as xen-vhost-frontend does
+ * around the vrings: vrings at refs 1..3 (in advance), then A [16, 100)
+ * and B [100, 300) adjacent, C [400, 600) and D [600, 1000) adjacent.
+ * C is in domain dom_c, the rest in DOM.
+ */
+static struct gm_table *gap_table(uint32_t dom_c)
+{
+	struct gm_region_desc d[5] = {
+		xdesc(GA(1, 0), 3 * PG, 0x7f0000001000, 0x2),
+		xdesc(GA(16, 0), 84 * PG, 0, 0xa),
+		xdesc(GA(100, 0), 200 * PG, 0, 0xa),
+		xdesc(GA(400, 0), 200 * PG, 0, 0xa),
+		xdesc(GA(600, 0), 400 * PG, 0, 0xa),
+	};
+	const uint32_t refs[] = { 1, 2, 3 };
+
+	d[3].domid = dom_c;
+	expect_gnt_map(3, RW, refs, 0);
+	return set_table(d, 5);
+}
+
+/* Buffers in several no-advance regions of one domain still cost one
+ * call per direction, with every ref in chain order. */
+static void test_grant_chain_across_regions(void **state)
+{
+	struct gm_table *t = gap_table(DOM);
+	/* Readable: in B, in A, in C straddling refs 450/451, and across
+	 * the A|B boundary (8 bytes in ref 99, 8 in ref 100). */
+	struct gm_buf rd[4] = {
+		{ GA(120, 0x10), 32 }, { GA(20, 0x40), 16 },
+		{ GA(450, 0xff0), 0x20 }, { GA(99, 0xff8), 16 },
+	};
+	/* Writable: two pages in B, one page across C|D, 8 bytes in A. */
+	struct gm_buf wr[3] = {
+		{ GA(250, 0), 2 * PG }, { GA(599, 0x800), PG }, { GA(30, 4), 8 },
+	};
+	const uint32_t rrefs[] = { 120, 20, 450, 451, 99, 100 };
+	const uint32_t wrefs[] = { 250, 251, 599, 600, 30 };
+	const uint32_t ab[] = { 99, 100 };
+	struct gm_mapping m;
+	struct iovec iov[12];
+	unsigned nr, nw;
+	uint8_t *b, *base, buf[0x20];
+
+	/* Exactly one PROT_READ and one RW call (an extra call would find
+	 * no expectation, a missing one leave one unused). */
+	expect_gnt_map(6, PROT_READ, rrefs, 0);
+	expect_gnt_map(5, RW, wrefs, 0);
+	assert_int_equal(gm_map_chain(t, rd, 4, wr, 3, iov, 12, &nr, &nw, &m), 0);
+	assert_int_equal(nr, 5);        /* the A|B buffer is two iovecs */
+	assert_int_equal(nw, 4);        /* so is the C|D one */
+	assert_int_equal(X.nlive, 3);
+	assert_int_equal(X.live[1].prot, PROT_READ);
+	assert_int_equal(X.live[2].prot, RW);
+
+	/* Readable: each segment on its own page of the one mapping, in
+	 * chain order, at its in-page offset, showing the guest's bytes. */
+	base = (uint8_t *)iov[0].iov_base - 0x10;
+	assert_int_equal((uintptr_t)base & 0xfff, 0);
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(((uint8_t *)iov[0].iov_base)[i], pat(120, 0x10 + i));
+	assert_ptr_equal(iov[1].iov_base, base + PG + 0x40);
+	assert_int_equal(((uint8_t *)iov[1].iov_base)[15], pat(20, 0x40 + 15));
+	assert_ptr_equal(iov[2].iov_base, base + 2 * PG + 0xff0);
+	b = iov[2].iov_base;
+	for (unsigned i = 0; i < 0x20; i++)
+		assert_int_equal(b[i], i < 0x10 ? pat(450, 0xff0 + i)
+						: pat(451, i - 0x10));
+	assert_ptr_equal(iov[3].iov_base, base + 4 * PG + 0xff8);
+	assert_int_equal(iov[3].iov_len, 8);
+	assert_ptr_equal(iov[4].iov_base, base + 5 * PG);
+	assert_int_equal(iov[4].iov_len, 8);
+	assert_int_equal(((uint8_t *)iov[3].iov_base)[7], pat(99, 0xfff));
+	assert_int_equal(((uint8_t *)iov[4].iov_base)[0], pat(100, 0));
+
+	/* Writable: the same layout; writes land in the guest's pages. */
+	base = iov[5].iov_base;
+	assert_int_equal((uintptr_t)base & 0xfff, 0);
+	assert_int_equal(iov[5].iov_len, 2 * PG);
+	assert_ptr_equal(iov[6].iov_base, base + 2 * PG + 0x800);
+	assert_int_equal(iov[6].iov_len, 0x800);
+	assert_ptr_equal(iov[7].iov_base, base + 3 * PG);
+	assert_int_equal(iov[7].iov_len, 0x800);
+	assert_ptr_equal(iov[8].iov_base, base + 4 * PG + 4);
+	memset(iov[5].iov_base, 'B', 2 * PG);
+	memset(iov[6].iov_base, 'c', 0x800);
+	memset(iov[7].iov_base, 'd', 0x800);
+	memcpy(iov[8].iov_base, "A-bytes!", 8);
+	assert_int_equal(X.ram[250 * PG], 'B');
+	assert_int_equal(X.ram[252 * PG - 1], 'B');
+	assert_int_equal(X.ram[252 * PG], pat(252, 0));
+	assert_int_equal(X.ram[599 * PG + 0x7ff], pat(599, 0x7ff));
+	assert_int_equal(X.ram[599 * PG + 0x800], 'c');
+	assert_int_equal(X.ram[600 * PG - 1], 'c');
+	assert_int_equal(X.ram[600 * PG], 'd');
+	assert_int_equal(X.ram[600 * PG + 0x7ff], 'd');
+	assert_int_equal(X.ram[600 * PG + 0x800], pat(600, 0x800));
+	assert_memory_equal(&X.ram[30 * PG + 4], "A-bytes!", 8);
+
+	/* Both unmapped with their exact counts (6 and 5 pages). */
+	gm_unmap_chain(&m);
+	assert_int_equal(X.nlive, 1);
+	assert_int_equal(X.unmaps, 2);
+
+	/* An indirect table across A|B is one read-only map as well. */
+	expect_gnt_map(2, PROT_READ, ab, 0);
+	assert_int_equal(gm_read(t, GA(99, 0xff0), buf, sizeof(buf)), 0);
+	assert_int_equal(buf[0], pat(99, 0xff0));
+	assert_int_equal(buf[0x10], pat(100, 0));
+	assert_int_equal(X.nlive, 1);
+	gm_table_unref(t);
+}
+
+/* Regions of different domains cannot share a map call: one call per
+ * domain and direction, in the order of each domain's first buffer. */
+static void test_grant_chain_two_domains(void **state)
+{
+	const uint32_t dom2 = DOM + 1;
+	struct gm_table *t = gap_table(dom2);
+	struct gm_buf rd[3] = {
+		{ GA(450, 0), 8 }, { GA(20, 0), 8 }, { GA(120, 0), 8 },
+	};
+	struct gm_buf wr[2] = { { GA(250, 0), 8 }, { GA(500, 0), 8 } };
+	const uint32_t r450[] = { 450 }, r20_120[] = { 20, 120 };
+	const uint32_t r250[] = { 250 }, r500[] = { 500 };
+	struct gm_mapping m;
+	struct iovec iov[5];
+	unsigned nr, nw;
+
+	expect_gnt_map_dom(dom2, 1, PROT_READ, r450, 0);
+	expect_gnt_map_dom(DOM, 2, PROT_READ, r20_120, 0);
+	expect_gnt_map_dom(DOM, 1, RW, r250, 0);
+	expect_gnt_map_dom(dom2, 1, RW, r500, 0);
+	assert_int_equal(gm_map_chain(t, rd, 3, wr, 2, iov, 5, &nr, &nw, &m), 0);
+	assert_int_equal(X.nlive, 5);
+	assert_int_equal(((uint8_t *)iov[0].iov_base)[0], pat(450, 0));
+	assert_int_equal(((uint8_t *)iov[2].iov_base)[0], pat(120, 0));
+	memcpy(iov[4].iov_base, "dom-two!", 8);
+	gm_unmap_chain(&m);
+	assert_int_equal(X.nlive, 1);
+	assert_memory_equal(&X.ram[500 * PG], "dom-two!", 8);
+
+	/* The second domain's readable map fails: the first is undone and
+	 * the writable part never tried. */
+	expect_gnt_map_dom(dom2, 1, PROT_READ, r450, 0);
+	expect_gnt_map_dom(DOM, 2, PROT_READ, r20_120, EINVAL);
+	assert_int_equal(gm_map_chain(t, rd, 3, wr, 2, iov, 5, &nr, &nw, &m),
+			 -EINVAL);
+	assert_null(m.table);
+	assert_int_equal(X.nlive, 1);
+	gm_table_unref(t);
+}
+
 /* A request mapped from a table outlives it; the handle stays open until
  * the last mapping is gone. */
 static void test_mapping_outlives_table(void **state)
@@ -909,6 +1069,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_grant_in_advance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_in_advance_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_chain_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_chain_across_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_chain_two_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_map_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_read_multi_page, setup, teardown),
