@@ -5,6 +5,8 @@
  *   info SOCKET   what the backend offers (features, protocol features,
  *                 queues, mem slots, config space)
  *   rng SOCKET    read entropy from an rng backend and print throughput
+ *   vsock SOCKET  play the guest of a vsock backend and measure it
+ *                 (vhu-vsock-cmd.c; its own options, see 'vsock --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -29,6 +31,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " info SOCKET [options]\n"
 		"       " PROG " rng SOCKET [options]\n"
+		"       " PROG " vsock SOCKET --uds-path PATH [options]   (see 'vsock --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -310,6 +313,8 @@ done:
 	return r < 0 ? EXIT_DEVICE : 0;
 }
 
+int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
+
 int main(int argc, char **argv)
 {
 	struct args a = {
@@ -319,6 +324,9 @@ int main(int argc, char **argv)
 	unsigned long long v;
 	int opt;
 
+	/* vsock has options of its own. */
+	if (argc > 1 && !strcmp(argv[1], "vsock"))
+		return vhu_vsock_cmd(argc - 1, argv + 1);
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {

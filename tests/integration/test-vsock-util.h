@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Helpers of the vhost-device-vsock integration tests and benchmark:
+ * run the backend with its own options (it has no -s), host-side Unix
+ * sockets with timeouts, a reproducible byte stream and its checksum,
+ * host threads.
+ *
+ * Promise: a backend started here never outlives the test process
+ * (SIGKILL at exit and PR_SET_PDEATHSIG), and its log is copied to our
+ * stderr when it is stopped.
+ */
+#ifndef VHD_TEST_VSOCK_UTIL_H
+#define VHD_TEST_VSOCK_UTIL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vt_backend {
+	pid_t pid;
+	char dir[64];               /* private temporary directory */
+	char log[128];
+};
+
+/* Make the temporary directory (before building the arguments). */
+int vt_backend_init(struct vt_backend *b);
+/* A path in it. */
+void vt_path(const struct vt_backend *b, const char *name, char *out, size_t len);
+/* Start $VHD_BUILDDIR/vhost-device-vsock with args (NULL-terminated) and
+ * wait until every file of wait_for (NULL-terminated names in dir)
+ * exists.  0 or -errno.  $VHD_VSOCK_BACKEND_ARGS (one argument, e.g.
+ * --log-level=debug) is appended; VHD_VSOCK_TEST_LOG=1 shows the log at
+ * stop even when the backend ended well. */
+int vt_backend_start(struct vt_backend *b, const char *const *args,
+		     const char *const *wait_for);
+/* SIGTERM, wait (5 s, then SIGKILL), copy the log, remove the directory.
+ * Returns the exit status (0..255), or -1 if it was killed or crashed. */
+int vt_backend_stop(struct vt_backend *b);
+bool vt_backend_alive(const struct vt_backend *b);
+/* RssAnon of the process in KiB (its private memory: guest memory it
+ * maps is shared and not counted), -1 on error. */
+long vt_rss_kib(pid_t pid);
+/* Open fds of the process. */
+int vt_fd_count(pid_t pid);
+
+/* Host-side Unix sockets: listen at path (type SOCK_STREAM or
+ * SOCK_SEQPACKET), accept/connect with a timeout in ms.  fd or -errno.
+ * The fds are blocking. */
+int vt_listen(const char *path, int type);
+int vt_accept(int lfd, int timeout_ms);
+int vt_connect(const char *path, int type);
+/* Full write/read with a timeout per call: bytes done, or -errno. */
+ssize_t vt_write_all(int fd, const void *buf, size_t len, int timeout_ms);
+ssize_t vt_read_all(int fd, void *buf, size_t len, int timeout_ms);
+/* Read one "...\n" line (at most cap-1 bytes, NUL-terminated). */
+ssize_t vt_read_line(int fd, char *buf, size_t cap, int timeout_ms);
+/* Hybrid vsock handshake: CONNECT port, expect "OK <n>"; *host_port = n.
+ * fd, or -errno (-ECONNRESET when the device closed without OK). */
+int vt_hybrid_connect(const char *uds_path, uint32_t port, uint32_t *host_port,
+		      int timeout_ms);
+
+/* A reproducible byte stream (xorshift) and a checksum (FNV-1a 64). */
+struct vt_stream {
+	uint64_t state;
+	uint64_t pos;
+};
+void vt_stream_init(struct vt_stream *s, uint64_t seed);
+void vt_stream_fill(struct vt_stream *s, uint8_t *buf, size_t len);
+#define VT_FNV_INIT 0xcbf29ce484222325ull
+uint64_t vt_fnv(uint64_t h, const uint8_t *p, size_t len);
+/* Checksum of the first len bytes of stream `seed`. */
+uint64_t vt_stream_sum(uint64_t seed, uint64_t len);
+
+int64_t vt_now_ms(void);
+double vt_now_s(void);
+void vt_sleep_ms(unsigned ms);
+
+#endif

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# Guest half of the vsock tests: the guest's virtio_vsock driver talks
+# AF_VSOCK through vhost-device-vsock to Unix sockets on the host, with
+# the static helper /vhd/bin/vsock-tool.  Parameters (from /vhd/params):
+#   VSOCK_STEPS   space-separated steps, run in order:
+#                   cid:N              the guest's CID must be N (from the
+#                                      device's config space)
+#                   refused:PORT       a connect to host port PORT, where
+#                                      nobody listens, is refused at once
+#                   send:PORT:BYTES    send BYTES to host port PORT; the host
+#                                      confirms count and CRC
+#                   recv:PORT:TAG      listen on PORT, let the host do step
+#                                      TAG (connect with CONNECT PORT and send
+#                                      data), check count and CRC
+#                   seq:PORT:S1,S2,..  SEQPACKET messages of sizes S1.. to
+#                                      host port PORT, each echoed whole
+#                   host:TAG           let the host do step TAG
+. /vhd/lib.sh
+
+tool() {
+	out=$(vsock-tool "$@" 2>&1)
+	rc=$?
+	info "$out"
+	[ $rc -eq 0 ] || fail "vsock-tool $*: ${out#vsock-tool: FAIL }"
+}
+
+wait_vsock() {
+	wait_for /dev/vsock 10 || fail "no /dev/vsock: the virtio_vsock driver did not bind (virtio devices: $(ls /sys/bus/virtio/devices 2>/dev/null))"
+	# The transport registers once the device is probed.
+	i=0
+	while ! cid=$(vsock-tool cid 2>/dev/null); do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "no vsock transport: $(vsock-tool cid 2>&1)"
+		sleep 0.1
+	done
+}
+
+wait_vsock
+done_steps=""
+for step in $VSOCK_STEPS; do
+	case $step in
+	cid:*)
+		want=${step#cid:}
+		cid=$(vsock-tool cid 2>&1)
+		[ "$cid" = "$want" ] || fail "the guest's CID is '$cid', the device should report $want"
+		info "guest CID $cid"
+		;;
+	refused:*)
+		tool refused 2 "${step#refused:}"
+		;;
+	send:*)
+		rest=${step#send:}
+		tool send 2 "${rest%%:*}" "${rest#*:}"
+		;;
+	recv:*)
+		rest=${step#recv:}
+		port=${rest%%:*}
+		tag=${rest#*:}
+		rm -f /tmp/recv.out
+		vsock-tool recv "$port" >/tmp/recv.out 2>&1 &
+		pid=$!
+		i=0
+		while ! grep -q listening /tmp/recv.out 2>/dev/null; do
+			i=$((i + 1))
+			[ $i -gt 100 ] && fail "vsock-tool recv did not start: $(cat /tmp/recv.out)"
+			sleep 0.1
+		done
+		host_step "$tag"
+		wait $pid
+		rc=$?
+		info "$(grep -v listening /tmp/recv.out)"
+		[ $rc -eq 0 ] || fail "vsock-tool recv $port: $(grep FAIL /tmp/recv.out)"
+		;;
+	seq:*)
+		rest=${step#seq:}
+		# shellcheck disable=SC2046
+		tool seq 2 "${rest%%:*}" $(echo "${rest#*:}" | tr ',' ' ')
+		;;
+	host:*)
+		host_step "${step#host:}"
+		;;
+	*)
+		fail "unknown step '$step'"
+		;;
+	esac
+	done_steps="$done_steps $step"
+done
+pass "vsock:$done_steps"
