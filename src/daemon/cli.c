@@ -48,15 +48,30 @@ int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 
 static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 {
+	/* Devices with their own socket options (vsock) do not take -s/-c. */
+	if (ops->socket_paths)
+		fprintf(f,
+			"Usage: %s DEVICE-OPTIONS [options]\n"
+			"       %s --fd FD [options]\n"
+			"       %s --print-capabilities\n"
+			"\n%s\n\n"
+			"Common options:\n",
+			prog, prog, prog, ops->summary);
+	else
+		fprintf(f,
+			"Usage: %s -s PATH [-c N] [options]\n"
+			"       %s --fd FD [options]\n"
+			"       %s --print-capabilities\n"
+			"\n%s\n\n"
+			"Common options:\n"
+			"  -s, --socket-path PATH   vhost-user Unix socket to listen on%s\n"
+			"  -c, --socket-count N     serve N guests on N sockets, PATH0..PATH<N-1> (default 1)\n",
+			prog, prog, prog, ops->summary,
+			ops->socket_naming == VU_SOCKETS_SUFFIXED
+				? ";\n                           the index is appended: PATH0, PATH1, ..."
+				: "");
 	fprintf(f,
-		"Usage: %s -s PATH [-c N] [options]\n"
-		"       %s --fd FD [options]\n"
-		"       %s --print-capabilities\n"
-		"\n%s\n\n"
-		"Common options:\n"
-		"  -s, --socket-path PATH   vhost-user Unix socket to listen on%s\n"
-		"  -c, --socket-count N     serve N guests on N sockets, PATH0..PATH<N-1> (default 1)\n"
-		"      --fd FD              use inherited socket FD instead of --socket-path:\n"
+		"      --fd FD              use an inherited socket FD instead of a socket path:\n"
 		"                           a listening socket (accept frontends on it) or a\n"
 		"                           connected one (serve it, exit when it closes)\n"
 		"      --print-capabilities print the vhost-user capabilities JSON and exit\n"
@@ -65,11 +80,7 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"      --xen auto|on|off    offer Xen memory regions (VHOST_USER_PROTOCOL_F_XEN_MMAP)\n"
 		"                           to frontends: auto = when running on Xen (default)\n"
 		"  -h, --help               this help\n"
-		"  -V, --version            print the version\n",
-		prog, prog, prog, ops->summary,
-		ops->socket_naming == VU_SOCKETS_SUFFIXED
-			? ";\n                           the index is appended: PATH0, PATH1, ..."
-			: "");
+		"  -V, --version            print the version\n");
 	if (ops->options_help)
 		fprintf(f, "\nDevice options:\n%s", ops->options_help);
 	fprintf(f, "\nThe process serves frontends until SIGTERM or SIGINT, then removes its sockets.\n");
