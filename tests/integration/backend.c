@@ -46,6 +46,8 @@ static void track(pid_t pid, bool add)
 	}
 }
 
+static void remove_dir(const char *dir);
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -73,17 +75,29 @@ bool backend_alive(const struct backend *b)
 	return b->pid > 0 && waitpid(b->pid, NULL, WNOHANG) == 0;
 }
 
-int backend_start(struct backend *b, const char *binary, bool suffixed,
-		  unsigned nsockets, const char *const *args)
+int backend_init(struct backend *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->pid = -1;
+	snprintf(b->dir, sizeof(b->dir), "/tmp/vhd-it-XXXXXX");
+	if (!mkdtemp(b->dir)) {
+		b->dir[0] = '\0';
+		return -errno;
+	}
+	snprintf(b->base, sizeof(b->base), "%s/sock", b->dir);
+	snprintf(b->log, sizeof(b->log), "%s/backend.log", b->dir);
+	return 0;
+}
+
+int backend_spawn(struct backend *b, const char *binary, const char *const *args,
+		  const char *const *wait_for)
 {
 	const char *builddir = getenv("VHD_BUILDDIR");
 	char prog[512];
-	const char *argv[32];
+	const char *argv[64];
 	unsigned argc = 0;
 	pid_t parent = getpid();
 
-	memset(b, 0, sizeof(*b));
-	b->pid = -1;
 	if (!builddir)
 		builddir = VHD_BUILDDIR;
 	snprintf(prog, sizeof(prog), "%s/%s", builddir, binary);
@@ -91,17 +105,12 @@ int backend_start(struct backend *b, const char *binary, bool suffixed,
 		fprintf(stderr, "backend: %s is not an executable: %s\n", prog, strerror(errno));
 		return -ENOENT;
 	}
-	snprintf(b->dir, sizeof(b->dir), "/tmp/vhd-it-XXXXXX");
-	if (!mkdtemp(b->dir))
-		return -errno;
-	snprintf(b->base, sizeof(b->base), "%s/sock", b->dir);
-	snprintf(b->log, sizeof(b->log), "%s/backend.log", b->dir);
-
 	argv[argc++] = prog;
-	argv[argc++] = "-s";
-	argv[argc++] = b->base;
-	for (unsigned i = 0; args && args[i] && argc < 31; i++)
+	for (unsigned i = 0; args && args[i]; i++) {
+		if (argc == sizeof(argv) / sizeof(argv[0]) - 1)
+			return -E2BIG;
 		argv[argc++] = args[i];
+	}
 	argv[argc] = NULL;
 
 	if (!atexit_set) {
@@ -131,19 +140,17 @@ int backend_start(struct backend *b, const char *binary, bool suffixed,
 	}
 	track(b->pid, true);
 
-	/* Wait for every socket file. */
+	/* Wait for every socket file (bind creates it atomically). */
 	for (unsigned waited = 0;; waited += 5) {
-		unsigned present = 0;
+		bool all = true;
 
-		for (unsigned i = 0; i < (suffixed ? nsockets : 1); i++) {
-			char p[160];
+		for (unsigned i = 0; wait_for && wait_for[i]; i++) {
 			struct stat st;
 
-			backend_socket(b, suffixed, i, p, sizeof(p));
-			if (stat(p, &st) == 0 && S_ISSOCK(st.st_mode))
-				present++;
+			if (stat(wait_for[i], &st) < 0)
+				all = false;
 		}
-		if (present == (suffixed ? nsockets : 1))
+		if (all)
 			return 0;
 		if (!backend_alive(b)) {
 			fprintf(stderr, "backend: %s exited before creating its sockets\n", prog);
@@ -152,12 +159,44 @@ int backend_start(struct backend *b, const char *binary, bool suffixed,
 			return -ECHILD;
 		}
 		if (waited >= 5000) {
-			fprintf(stderr, "backend: %s created no socket in 5 s\n", prog);
+			fprintf(stderr, "backend: %s created its sockets not within 5 s\n", prog);
 			backend_stop(b);
 			return -ETIMEDOUT;
 		}
 		sleep_ms(5);
 	}
+}
+
+int backend_start(struct backend *b, const char *binary, bool suffixed,
+		  unsigned nsockets, const char *const *args)
+{
+	const char *argv[32];
+	char paths[16][160];
+	const char *wait_for[17];
+	unsigned argc = 0, n = suffixed ? nsockets : 1;
+	int r;
+
+	if (n > 16)
+		return -E2BIG;
+	r = backend_init(b);
+	if (r < 0)
+		return r;
+	argv[argc++] = "-s";
+	argv[argc++] = b->base;
+	for (unsigned i = 0; args && args[i] && argc < 31; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		backend_socket(b, suffixed, i, paths[i], sizeof(paths[i]));
+		wait_for[i] = paths[i];
+	}
+	wait_for[n] = NULL;
+	r = backend_spawn(b, binary, argv, wait_for);
+	if (r < 0 && b->dir[0]) {
+		remove_dir(b->dir);
+		b->dir[0] = '\0';
+	}
+	return r;
 }
 
 static void dump_log(const struct backend *b)
@@ -198,7 +237,7 @@ int backend_stop(struct backend *b)
 
 	if (b->pid > 0) {
 		kill(b->pid, SIGTERM);
-		for (unsigned waited = 0; waited < 3000; waited += 5) {
+		for (unsigned waited = 0; waited < 5000; waited += 5) {
 			pid_t r = waitpid(b->pid, &status, WNOHANG);
 			if (r == b->pid) {
 				ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -209,7 +248,7 @@ int backend_stop(struct backend *b)
 			sleep_ms(5);
 		}
 		if (ret < 0) {
-			fprintf(stderr, "backend: pid %d ignored SIGTERM for 3 s; killing it\n",
+			fprintf(stderr, "backend: pid %d ignored SIGTERM for 5 s; killing it\n",
 				(int)b->pid);
 			kill(b->pid, SIGKILL);
 			waitpid(b->pid, NULL, 0);

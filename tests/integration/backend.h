@@ -3,7 +3,7 @@
  * Integration tests: run a real backend binary from $VHD_BUILDDIR.
  *
  * Promise: a backend started here never outlives the test process.  It is
- * stopped by backend_stop() (SIGTERM, then SIGKILL after 3 s, then
+ * stopped by backend_stop() (SIGTERM, then SIGKILL after 5 s, then
  * reaped), by an atexit handler for any left running, and, if the test
  * process dies, by the kernel (PR_SET_PDEATHSIG).  Its stderr goes to a
  * log file that backend_stop() copies to our stderr, prefixed, so a
@@ -24,6 +24,17 @@ struct backend {
 	char log[128];
 };
 
+/* Make b's private temporary directory and log path (no process yet). */
+int backend_init(struct backend *b);
+/*
+ * After backend_init: start $VHD_BUILDDIR/<binary> <args...> (args ends
+ * with NULL) and wait (5 s at most) until every path of wait_for (NULL-
+ * terminated) exists.  For devices with their own socket options.
+ * 0 or -errno; on failure the process is gone (the directory stays until
+ * backend_stop).
+ */
+int backend_spawn(struct backend *b, const char *binary, const char *const *args,
+		  const char *const *wait_for);
 /*
  * Start $VHD_BUILDDIR/<binary> -s dir/sock <args...> (args ends with
  * NULL) and wait (5 s at most) until the sockets exist: dir/sock0 ..

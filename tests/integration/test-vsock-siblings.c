@@ -44,7 +44,7 @@ static const struct {
 } vms[NVM] = { { 3, "a" }, { 4, "a+b" }, { 5, "b" }, { 6, "c" } };
 
 struct fixture {
-	struct vt_backend be;
+	struct backend be;
 	char sock[NVM][128], uds[NVM][128];
 	struct vhu_vsock *v[NVM];
 };
@@ -67,13 +67,13 @@ static int start(struct fixture *f, bool yaml)
 	char spec[NVM][512], cfg[160], names[2 * NVM][32];
 	unsigned n = 0, w = 0;
 
-	if (vt_backend_init(&f->be) < 0)
+	if (backend_init(&f->be) < 0)
 		return -1;
 	for (unsigned i = 0; i < NVM; i++) {
 		snprintf(names[2 * i], sizeof(names[0]), "vm%u.sock", vms[i].cid);
 		snprintf(names[2 * i + 1], sizeof(names[0]), "vm%u.vsock", vms[i].cid);
-		vt_path(&f->be, names[2 * i], f->sock[i], sizeof(f->sock[i]));
-		vt_path(&f->be, names[2 * i + 1], f->uds[i], sizeof(f->uds[i]));
+		backend_file(&f->be, names[2 * i], f->sock[i], sizeof(f->sock[i]));
+		backend_file(&f->be, names[2 * i + 1], f->uds[i], sizeof(f->uds[i]));
 		wait[w++] = names[2 * i];
 		wait[w++] = names[2 * i + 1];
 		/* Both key spellings, as the Rust backend accepts them. */
@@ -86,7 +86,7 @@ static int start(struct fixture *f, bool yaml)
 	if (yaml) {
 		FILE *fp;
 
-		vt_path(&f->be, "vms.yaml", cfg, sizeof(cfg));
+		backend_file(&f->be, "vms.yaml", cfg, sizeof(cfg));
 		fp = fopen(cfg, "w");
 		if (!fp)
 			return -1;
@@ -138,7 +138,7 @@ static int teardown(void **state)
 					 (unsigned long long)s->bad_pkts);
 			vhu_vsock_close(f->v[i]);
 		}
-	st = vt_backend_stop(&f->be);
+	st = backend_stop(&f->be);
 	free(f);
 	assert_int_equal(st, 0);
 	return 0;

@@ -19,35 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RUNNING 8
-
-static pid_t running[MAX_RUNNING];
-static bool atexit_set;
-
-static void kill_all(void)
-{
-	for (unsigned i = 0; i < MAX_RUNNING; i++)
-		if (running[i] > 0) {
-			kill(running[i], SIGKILL);
-			waitpid(running[i], NULL, 0);
-			running[i] = 0;
-		}
-}
-
-static void track(pid_t pid, bool add)
-{
-	for (unsigned i = 0; i < MAX_RUNNING; i++) {
-		if (add && running[i] == 0) {
-			running[i] = pid;
-			return;
-		}
-		if (!add && running[i] == pid) {
-			running[i] = 0;
-			return;
-		}
-	}
-}
-
 int64_t vt_now_ms(void)
 {
 	struct timespec ts;
@@ -72,162 +43,27 @@ void vt_sleep_ms(unsigned ms)
 		;
 }
 
-int vt_backend_init(struct vt_backend *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->pid = -1;
-	snprintf(b->dir, sizeof(b->dir), "/tmp/vhd-vsock-XXXXXX");
-	if (!mkdtemp(b->dir))
-		return -errno;
-	snprintf(b->log, sizeof(b->log), "%s/backend.log", b->dir);
-	return 0;
-}
-
-void vt_path(const struct vt_backend *b, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s", b->dir, name);
-}
-
-bool vt_backend_alive(const struct vt_backend *b)
-{
-	return b->pid > 0 && waitpid(b->pid, NULL, WNOHANG) == 0;
-}
-
-int vt_backend_start(struct vt_backend *b, const char *const *args,
+int vt_backend_start(struct backend *b, const char *const *args,
 		     const char *const *wait_for)
 {
-	const char *builddir = getenv("VHD_BUILDDIR");
 	const char *argv[64];
-	unsigned argc = 0;
-	pid_t parent = getpid();
-	char prog[512];
+	char paths[16][256];
+	const char *wait_paths[17];
+	const char *extra = getenv("VHD_VSOCK_BACKEND_ARGS");
+	unsigned argc = 0, n = 0;
 
-	if (!builddir)
-		builddir = VHD_BUILDDIR;
-	snprintf(prog, sizeof(prog), "%s/vhost-device-vsock", builddir);
-	argv[argc++] = prog;
 	for (unsigned i = 0; args && args[i] && argc < 62; i++)
 		argv[argc++] = args[i];
-	/* VHD_VSOCK_BACKEND_ARGS="--log-level debug": one extra argument. */
-	if (getenv("VHD_VSOCK_BACKEND_ARGS") && *getenv("VHD_VSOCK_BACKEND_ARGS"))
-		argv[argc++] = getenv("VHD_VSOCK_BACKEND_ARGS");
+	/* VHD_VSOCK_BACKEND_ARGS="--log-level=debug": one extra argument. */
+	if (extra && *extra)
+		argv[argc++] = extra;
 	argv[argc] = NULL;
-	if (!atexit_set) {
-		atexit(kill_all);
-		atexit_set = true;
+	for (; wait_for && wait_for[n] && n < 16; n++) {
+		backend_file(b, wait_for[n], paths[n], sizeof(paths[n]));
+		wait_paths[n] = paths[n];
 	}
-	fflush(NULL);
-	b->pid = fork();
-	if (b->pid < 0)
-		return -errno;
-	if (b->pid == 0) {
-		int fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-		}
-		execv(prog, (char *const *)argv);
-		_exit(127);
-	}
-	track(b->pid, true);
-	for (unsigned waited = 0;; waited += 5) {
-		bool all = true;
-
-		for (unsigned i = 0; wait_for && wait_for[i]; i++) {
-			char p[256];
-			struct stat st;
-
-			vt_path(b, wait_for[i], p, sizeof(p));
-			if (stat(p, &st) < 0)
-				all = false;
-		}
-		if (all)
-			return 0;
-		if (!vt_backend_alive(b)) {
-			fprintf(stderr, "vsock test: %s exited before creating its sockets\n", prog);
-			b->pid = -1;
-			vt_backend_stop(b);
-			return -ECHILD;
-		}
-		if (waited >= 5000) {
-			fprintf(stderr, "vsock test: %s created its sockets not within 5 s\n", prog);
-			vt_backend_stop(b);
-			return -ETIMEDOUT;
-		}
-		vt_sleep_ms(5);
-	}
-}
-
-static void dump_log(const struct vt_backend *b)
-{
-	char line[1024];
-	FILE *f = fopen(b->log, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "[backend %d] %s%s", (int)b->pid, line,
-			strchr(line, '\n') ? "" : "\n");
-	fclose(f);
-}
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char p[512];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-int vt_backend_stop(struct vt_backend *b)
-{
-	int status = 0, ret = -1;
-
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		for (unsigned waited = 0;; waited += 10) {
-			pid_t r = waitpid(b->pid, &status, WNOHANG);
-			if (r == b->pid) {
-				ret = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-				break;
-			}
-			if (waited >= 5000) {
-				kill(b->pid, SIGKILL);
-				waitpid(b->pid, &status, 0);
-				ret = -1;
-				break;
-			}
-			vt_sleep_ms(10);
-		}
-		track(b->pid, false);
-		/* VHD_VSOCK_TEST_LOG=1: show the backend's log even when it
-		 * ended well. */
-		if (ret != 0 || (getenv("VHD_VSOCK_TEST_LOG") && !strcmp(getenv("VHD_VSOCK_TEST_LOG"), "1")))
-			dump_log(b);
-	}
-	b->pid = -1;
-	if (b->dir[0])
-		remove_dir(b->dir);
-	b->dir[0] = 0;
-	return ret;
+	wait_paths[n] = NULL;
+	return backend_spawn(b, "vhost-device-vsock", argv, wait_paths);
 }
 
 long vt_rss_kib(pid_t pid)
@@ -245,24 +81,6 @@ long vt_rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
-}
-
-int vt_fd_count(pid_t pid)
-{
-	char p[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
-	d = opendir(p);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 int vt_listen(const char *path, int type)

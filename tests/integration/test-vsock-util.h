@@ -18,32 +18,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct vt_backend {
-	pid_t pid;
-	char dir[64];               /* private temporary directory */
-	char log[128];
-};
+#include "backend.h"
 
-/* Make the temporary directory (before building the arguments). */
-int vt_backend_init(struct vt_backend *b);
-/* A path in it. */
-void vt_path(const struct vt_backend *b, const char *name, char *out, size_t len);
-/* Start $VHD_BUILDDIR/vhost-device-vsock with args (NULL-terminated) and
- * wait until every file of wait_for (NULL-terminated names in dir)
- * exists.  0 or -errno.  $VHD_VSOCK_BACKEND_ARGS (one argument, e.g.
- * --log-level=debug) is appended; VHD_VSOCK_TEST_LOG=1 shows the log at
- * stop even when the backend ended well. */
-int vt_backend_start(struct vt_backend *b, const char *const *args,
+/* The backend process: tests/integration/backend.h (backend_init,
+ * backend_file, backend_alive, backend_stop, proc_fd_count). */
+
+/* After backend_init: start $VHD_BUILDDIR/vhost-device-vsock with args
+ * (NULL-terminated) and wait until every file of wait_for (NULL-
+ * terminated names in the backend's directory) exists.  0 or -errno.
+ * $VHD_VSOCK_BACKEND_ARGS (one argument, e.g. --log-level=debug) is
+ * appended. */
+int vt_backend_start(struct backend *b, const char *const *args,
 		     const char *const *wait_for);
-/* SIGTERM, wait (5 s, then SIGKILL), copy the log, remove the directory.
- * Returns the exit status (0..255), or -1 if it was killed or crashed. */
-int vt_backend_stop(struct vt_backend *b);
-bool vt_backend_alive(const struct vt_backend *b);
 /* RssAnon of the process in KiB (its private memory: guest memory it
  * maps is shared and not counted), -1 on error. */
 long vt_rss_kib(pid_t pid);
-/* Open fds of the process. */
-int vt_fd_count(pid_t pid);
 
 /* Host-side Unix sockets: listen at path (type SOCK_STREAM or
  * SOCK_SEQPACKET), accept/connect with a timeout in ms.  fd or -errno.

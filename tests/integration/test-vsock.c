@@ -41,7 +41,7 @@
 #define MIB (1024u * 1024u)
 
 struct fixture {
-	struct vt_backend be;
+	struct backend be;
 	char sock[128], uds[128];
 	struct vhu_vsock *v;
 };
@@ -51,10 +51,10 @@ static int start_backend(struct fixture *f, const char *const *extra)
 	const char *args[24];
 	unsigned n = 0;
 
-	if (vt_backend_init(&f->be) < 0)
+	if (backend_init(&f->be) < 0)
 		return -1;
-	vt_path(&f->be, "vhost.sock", f->sock, sizeof(f->sock));
-	vt_path(&f->be, "vm.vsock", f->uds, sizeof(f->uds));
+	backend_file(&f->be, "vhost.sock", f->sock, sizeof(f->sock));
+	backend_file(&f->be, "vm.vsock", f->uds, sizeof(f->uds));
 	args[n++] = "--socket";
 	args[n++] = f->sock;
 	args[n++] = "--uds-path";
@@ -110,7 +110,7 @@ static int teardown(void **state)
 		assert_device_clean(f->v);
 		vhu_vsock_close(f->v);
 	}
-	st = vt_backend_stop(&f->be);
+	st = backend_stop(&f->be);
 	free(f);
 	/* Exit status 0 also means: no leak report under ASan. */
 	assert_int_equal(st, 0);
@@ -500,7 +500,7 @@ static void test_64_concurrent(void **state)
 			rcvd[i] += (uint64_t)n;
 		}
 	}
-	assert_int_equal(vt_fd_count(f->be.pid) >= NCONN, 1);
+	assert_int_equal(proc_fd_count(f->be.pid) >= NCONN, 1);
 	for (int i = 0; i < NCONN; i++)
 		assert_int_equal(vhu_vsock_close_conn(c[i], T_MS), 0);
 	pthread_join(j.t, NULL);
@@ -995,7 +995,7 @@ static bool vsock_loopback_works(void)
 
 static void test_forward_cid(void **state)
 {
-	struct vt_backend be;
+	struct backend be;
 	struct vhu_vsock *v;
 	struct vhu_vsock_conn *c;
 	char sock[128], buf[8];
@@ -1007,8 +1007,8 @@ static void test_forward_cid(void **state)
 		print_message("AF_VSOCK loopback (vsock_loopback) not available: skipped\n");
 		skip();
 	}
-	assert_int_equal(vt_backend_init(&be), 0);
-	vt_path(&be, "vhost.sock", sock, sizeof(sock));
+	assert_int_equal(backend_init(&be), 0);
+	backend_file(&be, "vhost.sock", sock, sizeof(sock));
 	assert_int_equal(vt_backend_start(&be, (const char *const[]){ "--socket", sock,
 		"--forward-cid", "1", "--forward-listen", "47011", NULL },
 		(const char *const[]){ "vhost.sock", NULL }), 0);
@@ -1037,7 +1037,7 @@ static void test_forward_cid(void **state)
 	close(fd);
 	vhu_vsock_reset_conn(c);
 	vhu_vsock_close(v);
-	assert_int_equal(vt_backend_stop(&be), 0);
+	assert_int_equal(backend_stop(&be), 0);
 }
 
 int main(void)
