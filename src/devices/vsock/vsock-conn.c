@@ -488,6 +488,16 @@ void vsock_conn_host_event(struct vsock_conn *c, uint32_t events)
 
 /* The host closed its sending side: owe SHUTDOWN(SEND), and RCV too if it
  * closed the socket (then guest writes would only fail later). */
+/* A read of the host socket failed with err: drained for now (wait for
+ * the next EPOLLIN), or the host side is broken. */
+static void host_read_error(struct vsock_conn *c, int err)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		c->host_readable = false;
+	else
+		host_failed(c, err, "read");
+}
+
 static void host_eof(struct vsock_conn *c)
 {
 	struct pollfd p = { .fd = c->fd, .events = 0 };
@@ -552,11 +562,7 @@ static ssize_t fill_seqpacket(struct vsock_conn *c, const struct iovec *iov, uns
 		r = recv(c->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->host_readable = false;
-			return -1;
-		}
-		host_failed(c, errno, "read");
+		host_read_error(c, errno);
 		return -1;
 	}
 	if (r == 0) {
@@ -649,11 +655,7 @@ static ssize_t fill_stream(struct vsock_conn *c, const struct iovec *iov, unsign
 		r = readv(c->fd, sl, (int)k);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->host_readable = false;
-			return -1;
-		}
-		host_failed(c, errno, "read");
+		host_read_error(c, errno);
 		return -1;
 	}
 	if (r == 0) {
