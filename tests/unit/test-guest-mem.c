@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "unit-util.h"
+
 #include "log.h"
 #include "mem/guest-mem.h"
 #include "mem/mem-backend.h"
@@ -34,24 +36,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static bool fd_is_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
-}
 
 static int make_memfd(size_t size)
 {

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "unit-util.h"
+
 #include <xenforeignmemory.h>
 #include <xengnttab.h>
 
@@ -269,24 +271,6 @@ static void expect_fm_map(size_t pages, xen_pfn_t first)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static bool fd_is_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
-}
 
 /* The fd a frontend sends with a Xen region (a gntdev or privcmd fd): the
  * backend only closes it. */

@@ -23,6 +23,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit-util.h"
+
 #include "vhost-user/msg.h"
 #include "vhost-user/vu-dev.h"
 
@@ -60,19 +62,6 @@ struct fixture {
 	struct vu_msg msg;
 };
 
-static unsigned count_fds(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static int setup_dev(void **state, const struct vu_device_ops *ops)
 {
@@ -379,7 +368,7 @@ static void test_features_without_bit30_enable_rings(void **state)
 static void test_call_fd_replaced_and_nofd(void **state)
 {
 	struct fixture *f = *state;
-	unsigned before = count_fds();
+	int before = count_fds();
 	uint64_t v = 1 | VHU_VRING_NOFD_MASK;
 
 	for (int i = 0; i < 5; i++)
@@ -444,7 +433,7 @@ static void test_too_many_fds_closed(void **state)
 {
 	struct fixture *f = *state;
 	int fds[VHU_MAX_FDS + 8];
-	unsigned before = count_fds();
+	int before = count_fds();
 	struct vhu_hdr h = { VHU_SET_OWNER, VHU_VERSION, 0 };
 	union {
 		char buf[CMSG_SPACE(sizeof(fds))];
@@ -471,7 +460,7 @@ static void test_too_many_fds_closed(void **state)
 static void test_unexpected_fds_closed(void **state)
 {
 	struct fixture *f = *state;
-	unsigned before = count_fds();
+	int before = count_fds();
 	int fds[3] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
 	struct vhu_hdr h;
 	uint64_t v;
@@ -514,7 +503,7 @@ static void test_bad_queue_index(void **state)
 	struct vhu_vring_state st = { 5, 64 };
 	struct vhu_vring_addr a = { .index = 2 };
 	uint64_t v = 7;
-	unsigned before = count_fds();
+	int before = count_fds();
 	int efd = eventfd(0, EFD_CLOEXEC);
 
 	assert_int_not_equal(request_ack(f, VHU_SET_VRING_NUM, &st, 8, NULL, 0), 0);
@@ -564,7 +553,7 @@ static void test_vring_num(void **state)
 static void test_mem_table_malformed(void **state)
 {
 	struct fixture *f = *state;
-	unsigned before = count_fds();
+	int before = count_fds();
 	struct {
 		struct vhu_mem_table_hdr h;
 		struct vhu_mem_region r[2];
