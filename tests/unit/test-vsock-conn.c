@@ -192,7 +192,7 @@ static void make_state(struct env *e, enum st s)
 		assert_int_equal(vsock_conn_events(e->c), EPOLLOUT);
 		break;
 	case S_GUEST_CONNECTING:
-		vsock_conn_start_host(e->c);
+		vsock_conn_start_host(e->c, true);
 		assert_int_equal(fill_op(e), VSOCK_OP_REQUEST);
 		assert_int_equal(vsock_conn_state(e->c), VSOCK_CONN_GUEST_CONNECTING);
 		break;
@@ -334,7 +334,7 @@ static void test_host_initiated(void **state)
 
 	/* The client may send data before OK: it waits in the socket. */
 	assert_int_equal(send(e->host, "early", 5, 0), 5);
-	vsock_conn_start_host(e->c);
+	vsock_conn_start_host(e->c, true);
 	assert_true(vsock_conn_has_rx(e->c));
 	assert_int_equal(gfill(e, &h, NULL, 4096), 0);
 	assert_int_equal(h.op, VSOCK_OP_REQUEST);
@@ -358,7 +358,7 @@ static void test_host_initiated(void **state)
 
 	/* A guest RST instead of RESPONSE: the client sees EOF, no OK. */
 	e = env_new(VSOCK_TYPE_STREAM, 65536);
-	vsock_conn_start_host(e->c);
+	vsock_conn_start_host(e->c, true);
 	assert_int_equal(fill_op(e), VSOCK_OP_REQUEST);
 	gsend(e, VSOCK_OP_RST, 0, NULL, 0);
 	assert_int_equal(vsock_conn_state(e->c), VSOCK_CONN_DEAD);
@@ -367,9 +367,26 @@ static void test_host_initiated(void **state)
 
 	/* Reset before the REQUEST went out: the guest is not told. */
 	e = env_new(VSOCK_TYPE_STREAM, 65536);
-	vsock_conn_start_host(e->c);
+	vsock_conn_start_host(e->c, true);
 	vsock_conn_reset(e->c, false, "test");
 	assert_int_equal(vsock_conn_state(e->c), VSOCK_CONN_DEAD);
+	env_free(e);
+}
+
+/* An AF_VSOCK client (--forward-listen) has no handshake: after the
+ * guest's RESPONSE the first bytes it reads are the guest's, no "OK". */
+static void test_host_initiated_vsock(void **state)
+{
+	struct env *e = env_new(VSOCK_TYPE_STREAM, 65536);
+	uint8_t buf[64];
+
+	vsock_conn_start_host(e->c, false);
+	assert_int_equal(fill_op(e), VSOCK_OP_REQUEST);
+	gsend(e, VSOCK_OP_RESPONSE, 0, NULL, 0);
+	assert_int_equal(vsock_conn_state(e->c), VSOCK_CONN_ESTABLISHED);
+	gsend(e, VSOCK_OP_RW, 0, "data", 4);
+	assert_int_equal(host_read(e, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "data", 4);
 	env_free(e);
 }
 
@@ -771,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_every_op_every_state),
 		cmocka_unit_test(test_host_connect_completion),
 		cmocka_unit_test(test_host_initiated),
+		cmocka_unit_test(test_host_initiated_vsock),
 		cmocka_unit_test(test_g2h_order_and_credit),
 		cmocka_unit_test(test_g2h_credit_violation),
 		cmocka_unit_test(test_credit_update_threshold),

@@ -254,8 +254,9 @@ void vsock_conn_start_guest(struct vsock_conn *c, const struct vsock_hdr *req,
 	}
 }
 
-void vsock_conn_start_host(struct vsock_conn *c)
+void vsock_conn_start_host(struct vsock_conn *c, bool hybrid)
 {
+	c->hybrid = hybrid;
 	c->state = VSOCK_CONN_GUEST_CONNECTING;
 	c->pending |= VSOCK_P_REQUEST;
 }
@@ -414,9 +415,11 @@ void vsock_conn_guest_pkt(struct vsock_conn *c, const struct vsock_hdr *h,
 		}
 		c->state = VSOCK_CONN_ESTABLISHED;
 		c->deadline_ns = 0;
-		/* The port the guest sees as its peer: see docs/vsock.md. */
-		c->hello_len = (uint8_t)snprintf(c->hello, sizeof(c->hello), "OK %u\n",
-						 c->local_port);
+		/* The port the guest sees as its peer: see docs/vsock.md.
+		 * Only the hybrid handshake has an answer line. */
+		if (c->hybrid)
+			c->hello_len = (uint8_t)snprintf(c->hello, sizeof(c->hello),
+							 "OK %u\n", c->local_port);
 		c->hello_off = 0;
 		flush_host(c);
 		return;

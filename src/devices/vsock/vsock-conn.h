@@ -91,6 +91,7 @@ struct vsock_conn {
 	struct vsock_ring txbuf;
 	char hello[24];              /* "OK <port>\n" owed to a host client */
 	uint8_t hello_len, hello_off;
+	bool hybrid;                 /* host client of uds_path: owed "OK" */
 
 	/* host -> guest */
 	uint32_t peer_buf_alloc;
@@ -138,9 +139,11 @@ void vsock_conn_free(struct vsock_conn *c);
  * connecting (HOST_CONNECTING until vsock_conn_host_event reports it). */
 void vsock_conn_start_guest(struct vsock_conn *c, const struct vsock_hdr *req,
 			    bool in_progress);
-/* Host-initiated: a REQUEST is owed to the guest; once it answers, the
- * host client gets "OK <local_port>\n". */
-void vsock_conn_start_host(struct vsock_conn *c);
+/* Host-initiated: a REQUEST is owed to the guest.  hybrid: the host
+ * client came through uds_path with "CONNECT <port>" and, once the guest
+ * answers, gets "OK <local_port>\n"; an AF_VSOCK client (--forward-listen)
+ * gets nothing but the stream. */
+void vsock_conn_start_host(struct vsock_conn *c, bool hybrid);
 
 /* A guest packet for this connection (checked by vsock_pkt_check, the
  * addresses match).  iov/n/total: the whole readable chain, payload at

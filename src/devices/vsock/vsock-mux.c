@@ -542,7 +542,8 @@ static uint32_t alloc_port(struct vsock_mux *m, uint32_t peer_port)
 }
 
 /* A host socket wants to reach guest port `port`. */
-static void open_host_conn(struct vsock_mux *m, int fd, int type, uint32_t port)
+/* hybrid: a uds_path client (owed "OK"), else an AF_VSOCK one. */
+static void open_host_conn(struct vsock_mux *m, int fd, int type, uint32_t port, bool hybrid)
 {
 	uint16_t vtype = type == SOCK_SEQPACKET ? VSOCK_TYPE_SEQPACKET : VSOCK_TYPE_STREAM;
 	struct vsock_conn *c;
@@ -568,7 +569,7 @@ static void open_host_conn(struct vsock_mux *m, int fd, int type, uint32_t port)
 			close(fd);
 		return;
 	}
-	vsock_conn_start_host(c);
+	vsock_conn_start_host(c, hybrid);
 	c->deadline_ns = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
 	LOG_DEBUG("%s: host client -> guest port %u as host port %u", m->name, port, c->local_port);
 	sync_conn(m, c);
@@ -608,7 +609,7 @@ static void client_cb(struct ev_handler *h, uint32_t events)
 		return;
 	}
 	client_free(m, cl, false);
-	open_host_conn(m, fd, type, port);
+	open_host_conn(m, fd, type, port, true);
 	mux_rx(m);
 }
 
@@ -639,7 +640,7 @@ static void listener_cb(struct ev_handler *h, uint32_t events)
 			break;
 		}
 		if (l->kind == L_VSOCK) {
-			open_host_conn(m, fd, SOCK_STREAM, l->port);
+			open_host_conn(m, fd, SOCK_STREAM, l->port, false);
 			continue;
 		}
 		if (m->n_clients >= VSOCK_MAX_CLIENTS) {
