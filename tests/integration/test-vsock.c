@@ -11,7 +11,8 @@
  * memory, half-close and clean close, SEQPACKET boundaries both ways,
  * sibling traffic allowed and blocked by group, hostile raw packets, a
  * frontend that disconnects, and the Linux < 6.2 buffer layouts
- * (split header, indirect, no EVENT_IDX).  Every test also checks that
+ * (split header, indirect, no EVENT_IDX).  The AF_VSOCK backend is in
+ * test-vsock-forward.c.  Every test also checks that
  * the device never broke our credit and never sent a malformed packet.
  */
 #include "config.h"
@@ -32,7 +33,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <linux/vm_sockets.h>
 
 #include "vhu-vsock.h"
 #include "test-vsock-util.h"
@@ -952,94 +952,6 @@ static void test_old_layout(void **state)
 	assert_int_equal(j.err, 0);
 }
 
-/* ---- the AF_VSOCK backend (needs vsock loopback) ---------------------------- */
-
-/* A listener on the local CID (1) and a connect to it within 500 ms:
- * vsock_loopback is there.  Only CID 1 is used: the machine's own vsock
- * transport (if any) is left alone. */
-static int loopback_listen(uint32_t port)
-{
-	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_LOCAL,
-				  .svm_port = port };
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static bool vsock_loopback_works(void)
-{
-	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_LOCAL,
-				  .svm_port = 47001 };
-	struct timeval tv = { .tv_usec = 500000 };
-	int l = loopback_listen(47001), c;
-	bool ok;
-
-	if (l < 0)
-		return false;
-	c = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c >= 0)
-		setsockopt(c, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, &tv, sizeof(tv));
-	ok = c >= 0 && connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (c >= 0)
-		close(c);
-	close(l);
-	return ok;
-}
-
-static void test_forward_cid(void **state)
-{
-	struct backend be;
-	struct vhu_vsock *v;
-	struct vhu_vsock_conn *c;
-	char sock[128], buf[8];
-	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_LOCAL,
-				  .svm_port = 47011 };
-	int l, fd;
-
-	if (!vsock_loopback_works()) {
-		print_message("AF_VSOCK loopback (vsock_loopback) not available: skipped\n");
-		skip();
-	}
-	assert_int_equal(backend_init(&be), 0);
-	backend_file(&be, "vhost.sock", sock, sizeof(sock));
-	assert_int_equal(vt_backend_start(&be, (const char *const[]){ "--socket", sock,
-		"--forward-cid", "1", "--forward-listen", "47011", NULL },
-		(const char *const[]){ "vhost.sock", NULL }), 0);
-	v = open_guest(sock, NULL);
-	/* Guest -> host: CID 2 port P becomes forward_cid:P. */
-	l = loopback_listen(47010);
-	assert_true(l >= 0);
-	assert_int_equal(vhu_vsock_connect(v, 2, 47010, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
-	fd = vt_accept(l, T_MS);
-	assert_true(fd >= 0);
-	assert_int_equal(vhu_vsock_send(c, "fwd", 3, false, T_MS), 3);
-	assert_int_equal(vt_read_all(fd, buf, 3, T_MS), 3);
-	assert_memory_equal(buf, "fwd", 3);
-	close(fd);
-	close(l);
-	vhu_vsock_reset_conn(c);
-	/* Host -> guest: a vsock connection to a --forward-listen port. */
-	assert_int_equal(vhu_vsock_listen(v, 47011), 0);
-	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(fd >= 0);
-	connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	assert_int_equal(vhu_vsock_accept(v, 47011, T_MS, &c), 0);
-	assert_int_equal(vhu_vsock_send(c, "back", 4, false, T_MS), 4);
-	assert_int_equal(vt_read_all(fd, buf, 4, T_MS), 4);
-	assert_memory_equal(buf, "back", 4);
-	close(fd);
-	vhu_vsock_reset_conn(c);
-	vhu_vsock_close(v);
-	assert_int_equal(backend_stop(&be), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,7 +969,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frontend_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_layout, setup, teardown),
-		cmocka_unit_test(test_forward_cid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # Build the initramfs of one guest test: busybox-static, guest/init as /init,
 # guest/lib.sh as /vhd/lib.sh, the guest script as /vhd/test.sh, a parameter
-# file as /vhd/params, and any static helper programs in /vhd/bin.
-# No root needed.  Takes well under a second.
+# file as /vhd/params, and any helper programs in /vhd/bin.  A dynamically
+# linked helper (one of our own binaries run inside the guest, sanitized
+# builds included) brings the shared libraries ldd lists, at the same paths,
+# and its loader.  No root needed.  Takes about a second.
 #
 # Usage: mkinitramfs.sh OUT.cpio.gz GUEST_SCRIPT [PARAMS_FILE] [HELPER...]
 set -eu
@@ -43,8 +45,23 @@ if [ -n "$params" ]; then
 else
 	: >"$stage/vhd/params"
 fi
+# copy_libs BINARY: its shared libraries and loader, as ldd resolves them
+# here ("name => /path (addr)" and "/loader (addr)" lines).
+copy_libs() {
+	LC_ALL=C ldd "$1" 2>/dev/null |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+}
 for helper in "$@"; do
 	cp "$helper" "$stage/vhd/bin/"
+	if command -v readelf >/dev/null 2>&1 &&
+	   LC_ALL=C readelf -l "$helper" | grep -q 'program interpreter'; then
+		copy_libs "$helper"
+	fi
 done
 chmod 755 "$stage/init" "$stage/bin/busybox"
 chmod -R a+rX "$stage/vhd"

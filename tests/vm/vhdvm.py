@@ -592,7 +592,8 @@ class Test:
            helpers=()):
         """A VM (not started).  devices: list of (kind, socket_path[,
         ",extra=props"]); kind is a FRONTENDS key; socket None = a QEMU
-        built-in device.  helpers: static binaries for /vhd/bin."""
+        built-in device.  helpers: binaries for /vhd/bin (a dynamic one
+        brings its shared libraries: mkinitramfs.sh)."""
         name = "vm%d-%s" % (len(self.vms) + 1, machine)
         v = VM(self, name, machine, devices, script, params, extra_args,
                helpers)
