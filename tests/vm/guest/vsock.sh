@@ -15,6 +15,12 @@
 #                   seq:PORT:S1,S2,..  SEQPACKET messages of sizes S1.. to
 #                                      host port PORT, each echoed whole
 #                   host:TAG           let the host do step TAG
+#                   bg-send:PORT:BYTES like send, in the background (a
+#                                      transfer in flight during host steps)
+#                   bg-wait            wait for the bg-send, check its result
+#                   rebind             unbind the guest's vsock driver and
+#                                      bind it again (a virtio reset), wait
+#                                      for the transport to come back
 . /vhd/lib.sh
 
 tool() {
@@ -78,6 +84,39 @@ for step in $VSOCK_STEPS; do
 		;;
 	host:*)
 		host_step "${step#host:}"
+		;;
+	bg-send:*)
+		rest=${step#bg-send:}
+		vsock-tool send 2 "${rest%%:*}" "${rest#*:}" >/tmp/bg.out 2>&1 &
+		bg_pid=$!
+		;;
+	bg-wait)
+		[ -n "${bg_pid:-}" ] || fail "bg-wait without a bg-send"
+		wait "$bg_pid"
+		rc=$?
+		bg_pid=
+		info "$(cat /tmp/bg.out)"
+		[ $rc -eq 0 ] || fail "background vsock-tool send: $(sed 's/^vsock-tool: FAIL //' /tmp/bg.out)"
+		;;
+	rebind)
+		# The driver is vmw_vsock_virtio_transport.
+		dev=
+		for d in /sys/bus/virtio/drivers/*vsock*/virtio*; do
+			[ -e "$d" ] && dev=${d##*/} && drv=${d%/*} && break
+		done
+		[ -n "$dev" ] || fail "no device bound to a vsock driver ($(ls /sys/bus/virtio/drivers))"
+		before=$(vsock-tool cid 2>&1)
+		echo "$dev" >"$drv/unbind" || fail "unbinding $dev from ${drv##*/} failed"
+		now=$(vsock-tool cid 2>&1)
+		[ "$now" != "$before" ] || fail "after unbinding $dev the guest's CID is still $now"
+		echo "$dev" >"$drv/bind" || fail "binding $dev to ${drv##*/} again failed"
+		i=0
+		while [ "$(vsock-tool cid 2>&1)" != "$before" ]; do
+			i=$((i + 1))
+			[ $i -gt 50 ] && fail "after binding $dev again the guest's CID is '$(vsock-tool cid 2>&1)', not $before"
+			sleep 0.1
+		done
+		info "rebound $dev to ${drv##*/} (a virtio reset of the device); CID $before, '$now' while unbound"
 		;;
 	*)
 		fail "unknown step '$step'"
