@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * The engine of one vsock device (vsock-mux.h): connection table, rx
- * scheduling, tx dispatch, host listeners and clients, timeouts.
+ * scheduling, tx dispatch, timeouts, lifecycle.  Accepting host
+ * connections is in vsock-accept.c.
  */
 #include "config.h"
 #include "devices/vsock/vsock-mux.h"
+#include "devices/vsock/vsock-mux-int.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-host.h"
 #include "devices/vsock/vsock-pkt.h"
@@ -20,75 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MUX_BUCKETS 1024u
-#define MUX_TIMER_NS (200ull * 1000000ull)
-#define MUX_ACCEPT_BURST 16
-
-enum listener_kind { L_UDS_STREAM, L_UDS_SEQPACKET, L_VSOCK };
-
-struct mux_listener {
-	struct ev_handler h;
-	struct vsock_mux *m;
-	enum listener_kind kind;
-	uint32_t port;              /* L_VSOCK: the guest port too */
-	char *path;                 /* Unix socket file to remove at exit */
-};
-
-/* A host client that has not finished its CONNECT line. */
-struct mux_client {
-	struct ev_handler h;
-	struct vsock_mux *m;
-	int type;                   /* SOCK_STREAM / SOCK_SEQPACKET */
-	uint64_t deadline_ns;
-	struct mux_client *next, *prev;
-};
-
-/* The event-loop handle of a connection's host fd. */
-struct mux_fd {
-	struct ev_handler h;
-	struct vsock_mux *m;
-	struct vsock_conn *c;
-};
-
-/* Why the tx queue is paused. */
-#define BLOCK_RST 1u    /* RST reply queue full */
-#define BLOCK_SIB 2u    /* a sibling's mailbox full */
-
-struct vsock_mux {
-	const struct vsock_vm *vm;
-	struct vsock_conn_cfg cfg;
-	char name[160];
-	struct vu_dev *dev;         /* NULL while no frontend */
-	struct ev_loop *loop;
-
-	struct mux_listener *listeners;
-	unsigned n_listeners;
-	bool listening;
-	bool accept_paused;         /* out of fds: retry from the timer */
-
-	struct mux_client *clients;
-	unsigned n_clients;
-
-	struct vsock_conn *buckets[MUX_BUCKETS];
-	struct vsock_conn *all;
-	unsigned n_conns;
-	struct vsock_conn *rx_head, *rx_tail;
-	unsigned n_rx;
-
-	struct vsock_hdr rstq[VSOCK_RST_QUEUE];
-	unsigned rst_head, rst_count;
-
-	unsigned tx_block;
-	bool in_tx, tx_again, in_rx;
-
-	struct ev_timer *timer;
-	struct vsock_sib *sib;
-	struct ev_handler sib_h;
-	uint32_t next_port;
-	unsigned log_budget;
-};
-
-static uint64_t now_ns(void)
+uint64_t mux_now_ns(void)
 {
 	struct timespec ts;
 
@@ -101,15 +35,14 @@ const struct vsock_vm *vsock_mux_vm(const struct vsock_mux *m)
 	return m->vm;
 }
 
-static bool mux_seqpacket(const struct vsock_mux *m)
+bool mux_seqpacket(const struct vsock_mux *m)
 {
 	return m->dev && (vu_dev_features(m->dev) & VHD_BIT(VSOCK_F_SEQPACKET));
 }
 
-static void mux_rx(struct vsock_mux *m);
 static void mux_tx(struct vsock_mux *m);
 
-static void arm_timer(struct vsock_mux *m)
+void mux_arm_timer(struct vsock_mux *m)
 {
 	if (m->timer && !ev_timer_armed(m->timer))
 		ev_timer_arm(m->timer, MUX_TIMER_NS);
@@ -122,7 +55,7 @@ static unsigned bucket(uint32_t local_port, uint32_t peer_port)
 	return ((local_port * 2654435761u) ^ peer_port) % MUX_BUCKETS;
 }
 
-static struct vsock_conn *lookup(struct vsock_mux *m, uint32_t local_port, uint32_t peer_port)
+struct vsock_conn *mux_lookup(struct vsock_mux *m, uint32_t local_port, uint32_t peer_port)
 {
 	for (struct vsock_conn *c = m->buckets[bucket(local_port, peer_port)]; c; c = c->hnext)
 		if (c->local_port == local_port && c->peer_port == peer_port)
@@ -180,7 +113,7 @@ static void rx_list_add(struct vsock_mux *m, struct vsock_conn *c)
 static void conn_fd_cb(struct ev_handler *h, uint32_t events);
 
 /* Enter c into the table (it has a host fd). */
-static int conn_add(struct vsock_mux *m, struct vsock_conn *c)
+int mux_conn_add(struct vsock_mux *m, struct vsock_conn *c)
 {
 	struct mux_fd *f = calloc(1, sizeof(*f));
 	unsigned b = bucket(c->local_port, c->peer_port);
@@ -231,7 +164,7 @@ static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
  * Must run before any other fd is opened, because a connection that just
  * closed its fd still has it registered under the old number.
  */
-static void sync_conn(struct vsock_mux *m, struct vsock_conn *c)
+void mux_sync_conn(struct vsock_mux *m, struct vsock_conn *c)
 {
 	struct mux_fd *f = c->ev;
 	uint32_t want;
@@ -258,7 +191,7 @@ static void sync_conn(struct vsock_mux *m, struct vsock_conn *c)
 			ev_del(&f->h);
 			c->ev_mask = 0;
 			vsock_conn_reset(c, false, "epoll");
-			sync_conn(m, c);
+			mux_sync_conn(m, c);
 			return;
 		}
 		c->ev_mask = want;
@@ -268,7 +201,7 @@ static void sync_conn(struct vsock_mux *m, struct vsock_conn *c)
 	else
 		rx_list_del(m, c);
 	if (c->deadline_ns)
-		arm_timer(m);
+		mux_arm_timer(m);
 }
 
 static void conn_fd_cb(struct ev_handler *h, uint32_t events)
@@ -277,7 +210,7 @@ static void conn_fd_cb(struct ev_handler *h, uint32_t events)
 	struct vsock_mux *m = f->m;
 
 	vsock_conn_host_event(f->c, events);
-	sync_conn(m, f->c);
+	mux_sync_conn(m, f->c);
 	mux_rx(m);
 }
 
@@ -322,7 +255,7 @@ static size_t next_packet(struct vsock_mux *m, struct vq_elem *e)
 
 		rx_list_del(m, c);
 		len = vsock_conn_fill(c, e->wr, e->n_wr, e->wr_len);
-		sync_conn(m, c);
+		mux_sync_conn(m, c);
 		if (len)
 			return len;
 	}
@@ -355,7 +288,7 @@ static bool rx_wanted(struct vsock_mux *m)
 	return m->rst_count || m->rx_head || (m->sib && vsock_sib_pending(m->sib));
 }
 
-static void mux_rx(struct vsock_mux *m)
+void mux_rx(struct vsock_mux *m)
 {
 	if (!m->dev || m->in_rx || !rx_wanted(m))
 		return;
@@ -403,7 +336,7 @@ static void open_guest_conn(struct vsock_mux *m, const struct vsock_hdr *h)
 		return;
 	}
 	c = vsock_conn_new(&m->cfg, h->type, VSOCK_CID_HOST, h->dst_port, h->src_port, fd);
-	if (!c || conn_add(m, c) < 0) {
+	if (!c || mux_conn_add(m, c) < 0) {
 		if (c)
 			vsock_conn_free(c);
 		else
@@ -413,17 +346,17 @@ static void open_guest_conn(struct vsock_mux *m, const struct vsock_hdr *h)
 	}
 	vsock_conn_start_guest(c, h, in_progress);
 	if (in_progress)
-		c->deadline_ns = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-	sync_conn(m, c);
+		c->deadline_ns = mux_now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	mux_sync_conn(m, c);
 }
 
 static void host_pkt(struct vsock_mux *m, const struct vsock_hdr *h, struct vq_elem *e)
 {
-	struct vsock_conn *c = lookup(m, h->dst_port, h->src_port);
+	struct vsock_conn *c = mux_lookup(m, h->dst_port, h->src_port);
 
 	if (c) {
 		vsock_conn_guest_pkt(c, h, e->rd, e->n_rd);
-		sync_conn(m, c);
+		mux_sync_conn(m, c);
 		return;
 	}
 	if (h->op == VSOCK_OP_REQUEST) {
@@ -527,194 +460,18 @@ void vsock_mux_kick(struct vsock_mux *m, unsigned q)
 		mux_tx(m);
 }
 
-/* ---- host clients and listeners ---------------------------------------- */
-
-static uint32_t alloc_port(struct vsock_mux *m, uint32_t peer_port)
-{
-	for (unsigned tries = 0; tries < 2 * VSOCK_MAX_CONNS + 2; tries++) {
-		uint32_t p = m->next_port++;
-		if (m->next_port == 0xffffffffu || m->next_port < VSOCK_LOCAL_PORT_BASE)
-			m->next_port = VSOCK_LOCAL_PORT_BASE;
-		if (!lookup(m, p, peer_port))
-			return p;
-	}
-	return 0;       /* unreachable: at most VSOCK_MAX_CONNS are in use */
-}
-
-/* A host socket wants to reach guest port `port`. */
-/* hybrid: a uds_path client (owed "OK"), else an AF_VSOCK one. */
-static void open_host_conn(struct vsock_mux *m, int fd, int type, uint32_t port, bool hybrid)
-{
-	uint16_t vtype = type == SOCK_SEQPACKET ? VSOCK_TYPE_SEQPACKET : VSOCK_TYPE_STREAM;
-	struct vsock_conn *c;
-
-	if (vtype == VSOCK_TYPE_SEQPACKET && !mux_seqpacket(m)) {
-		LOG_INFO("%s: host SEQPACKET client for guest port %u: the guest did not negotiate SEQPACKET; closed",
-			 m->name, port);
-		close(fd);
-		return;
-	}
-	if (m->n_conns >= VSOCK_MAX_CONNS) {
-		vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
-				    "%s: %u connections open; closing a host client for guest port %u",
-				    m->name, m->n_conns, port);
-		close(fd);
-		return;
-	}
-	c = vsock_conn_new(&m->cfg, vtype, VSOCK_CID_HOST, alloc_port(m, port), port, fd);
-	if (!c || conn_add(m, c) < 0) {
-		if (c)
-			vsock_conn_free(c);
-		else
-			close(fd);
-		return;
-	}
-	vsock_conn_start_host(c, hybrid);
-	c->deadline_ns = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-	LOG_DEBUG("%s: host client -> guest port %u as host port %u", m->name, port, c->local_port);
-	sync_conn(m, c);
-}
-
-static void client_free(struct vsock_mux *m, struct mux_client *cl, bool close_fd)
-{
-	ev_del(&cl->h);
-	if (close_fd)
-		close(cl->h.fd);
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		m->clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
-	m->n_clients--;
-	free(cl);
-}
-
-static void client_cb(struct ev_handler *h, uint32_t events)
-{
-	struct mux_client *cl = h->opaque;
-	struct vsock_mux *m = cl->m;
-	uint32_t port;
-	int fd = h->fd, type = cl->type;
-	int r = vsock_read_connect(fd, type, &port);
-
-	if (r == -EAGAIN)
-		return;
-	if (r < 0) {
-		if (r == -EINVAL)
-			vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
-					    "%s: host client sent no valid 'CONNECT <port>' line; closed",
-					    m->name);
-		client_free(m, cl, true);
-		return;
-	}
-	client_free(m, cl, false);
-	open_host_conn(m, fd, type, port, true);
-	mux_rx(m);
-}
-
-static void pause_accept(struct vsock_mux *m)
-{
-	for (unsigned i = 0; i < m->n_listeners; i++)
-		ev_del(&m->listeners[i].h);
-	m->accept_paused = true;
-	arm_timer(m);
-}
-
-static void listener_cb(struct ev_handler *h, uint32_t events)
-{
-	struct mux_listener *l = h->opaque;
-	struct vsock_mux *m = l->m;
-
-	for (int i = 0; i < MUX_ACCEPT_BURST; i++) {
-		int fd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		struct mux_client *cl;
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_ERROR,
-						    "%s: accept: %s; pausing host connections",
-						    m->name, strerror(errno));
-				pause_accept(m);
-			}
-			break;
-		}
-		if (l->kind == L_VSOCK) {
-			open_host_conn(m, fd, SOCK_STREAM, l->port, false);
-			continue;
-		}
-		if (m->n_clients >= VSOCK_MAX_CLIENTS) {
-			vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
-					    "%s: %u host clients still owe their CONNECT line; closing a new one",
-					    m->name, m->n_clients);
-			close(fd);
-			continue;
-		}
-		cl = calloc(1, sizeof(*cl));
-		if (!cl) {
-			close(fd);
-			continue;
-		}
-		cl->h.fd = fd;
-		cl->h.cb = client_cb;
-		cl->h.opaque = cl;
-		cl->m = m;
-		cl->type = l->kind == L_UDS_SEQPACKET ? SOCK_SEQPACKET : SOCK_STREAM;
-		cl->deadline_ns = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-		if (ev_add(m->loop, &cl->h, EPOLLIN) < 0) {
-			close(fd);
-			free(cl);
-			continue;
-		}
-		cl->next = m->clients;
-		if (m->clients)
-			m->clients->prev = cl;
-		m->clients = cl;
-		m->n_clients++;
-		arm_timer(m);
-	}
-	mux_rx(m);
-}
-
-static void listen_start(struct vsock_mux *m)
-{
-	for (unsigned i = 0; i < m->n_listeners; i++)
-		if (!m->listeners[i].h.loop && ev_add(m->loop, &m->listeners[i].h, EPOLLIN) < 0)
-			LOG_ERR("%s: cannot watch a host listener: %s", m->name, strerror(errno));
-	m->listening = true;
-	m->accept_paused = false;
-}
-
-static void listen_stop(struct vsock_mux *m)
-{
-	for (unsigned i = 0; i < m->n_listeners; i++)
-		ev_del(&m->listeners[i].h);
-	m->listening = false;
-}
-
 /* ---- timer and sibling wake-ups ----------------------------------------- */
 
 static void timer_cb(struct ev_timer *t, void *opaque)
 {
 	struct vsock_mux *m = opaque;
-	uint64_t now = now_ns();
-	bool again = false;
-	struct mux_client *cl, *ncl;
+	uint64_t now = mux_now_ns();
+	bool again;
 	struct vsock_conn *c, *nc;
 
 	if (!m->dev)
 		return;
-	for (cl = m->clients; cl; cl = ncl) {
-		ncl = cl->next;
-		if (now >= cl->deadline_ns) {
-			vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
-					    "%s: host client sent no CONNECT line within %llu s; closed",
-					    m->name, VSOCK_CONNECT_TIMEOUT_NS / 1000000000ull);
-			client_free(m, cl, true);
-		} else {
-			again = true;
-		}
-	}
+	again = mux_clients_expire(m, now);
 	for (c = m->all; c; c = nc) {
 		nc = c->all_next;
 		if (!c->deadline_ns)
@@ -737,15 +494,15 @@ static void timer_cb(struct ev_timer *t, void *opaque)
 				 VSOCK_CONNECT_TIMEOUT_NS / 1000000000ull);
 			c->deadline_ns = 0;
 			vsock_conn_reset(c, false, "timeout");
-			sync_conn(m, c);
+			mux_sync_conn(m, c);
 		} else {
 			again = true;
 		}
 	}
 	if (m->accept_paused)
-		listen_start(m);
+		mux_listen_start(m);
 	if (again)
-		arm_timer(m);
+		mux_arm_timer(m);
 	mux_rx(m);
 }
 
@@ -777,7 +534,7 @@ void vsock_mux_connected(struct vsock_mux *m, struct vu_dev *dev)
 	}
 	if (m->sib && !m->sib_h.loop && ev_add(m->loop, &m->sib_h, EPOLLIN) < 0)
 		LOG_ERR("%s: cannot watch the sibling eventfd: %s", m->name, strerror(errno));
-	listen_start(m);
+	mux_listen_start(m);
 	if (m->sib)
 		vsock_sib_set_active(m->sib, true);
 }
@@ -795,35 +552,16 @@ void vsock_mux_reset(struct vsock_mux *m)
 	if (m->sib)
 		vsock_sib_set_active(m->sib, false);
 	while (m->clients)
-		client_free(m, m->clients, true);
+		mux_client_free(m, m->clients, true);
 	while (m->all)
 		conn_free(m, m->all);
 	m->rst_count = 0;
 	m->rst_head = 0;
 	m->tx_block = 0;
-	listen_stop(m);
+	mux_listen_stop(m);
 	if (m->timer)
 		ev_timer_disarm(m->timer);
 	m->dev = NULL;
-}
-
-static int add_listener(struct vsock_mux *m, enum listener_kind kind, int fd,
-			const char *path, uint32_t port)
-{
-	struct mux_listener *l = &m->listeners[m->n_listeners++];
-
-	l->h.fd = fd;
-	l->h.cb = listener_cb;
-	l->h.opaque = l;
-	l->m = m;
-	l->kind = kind;
-	l->port = port;
-	if (path) {
-		l->path = strdup(path);
-		if (!l->path)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, size_t errlen)
@@ -850,7 +588,7 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 		fd = vsock_uds_listen(vm->uds_path, SOCK_STREAM, err, errlen);
 		if (fd < 0)
 			goto fail;
-		if (add_listener(m, L_UDS_STREAM, fd, vm->uds_path, 0) < 0)
+		if (mux_add_listener(m, L_UDS_STREAM, fd, vm->uds_path, 0) < 0)
 			goto nomem;
 		/* Our SEQPACKET extension; a path too long for it only costs
 		 * host-initiated SEQPACKET connections. */
@@ -862,7 +600,7 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 			fd = vsock_uds_listen(path, SOCK_SEQPACKET, err, errlen);
 			if (fd < 0)
 				goto fail;
-			if (add_listener(m, L_UDS_SEQPACKET, fd, path, 0) < 0)
+			if (mux_add_listener(m, L_UDS_SEQPACKET, fd, path, 0) < 0)
 				goto nomem;
 		}
 	}
@@ -870,7 +608,7 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 		fd = vsock_vsock_listen(vm->listen_ports[i], err, errlen);
 		if (fd < 0)
 			goto fail;
-		if (add_listener(m, L_VSOCK, fd, NULL, vm->listen_ports[i]) < 0)
+		if (mux_add_listener(m, L_VSOCK, fd, NULL, vm->listen_ports[i]) < 0)
 			goto nomem;
 	}
 	r = vsock_sib_register(vm, &m->sib);
