@@ -51,6 +51,7 @@ struct opts {
 	int backend_pid;
 	unsigned spin_us;
 	uint32_t buf_alloc;
+	bool credit_61;
 	bool g2h, h2g, do_rr, raw;
 };
 
@@ -653,7 +654,10 @@ static void usage(FILE *f)
 		"  --only LIST        comma list of raw,g2h,h2g,rr (default all)\n"
 		"  --spin-us N        busy-poll before sleeping on the call eventfd\n"
 		"  --guest-buf-alloc B  the guest's receive window per connection\n"
-		"                     (default 256K, as Linux)\n");
+		"                     (default 256K, as Linux)\n"
+		"  --guest-credit-6.1 credit updates as Linux < 6.8: only when less than\n"
+		"                     64 KiB of the window is left (default: as Linux >= 6.8,\n"
+		"                     also whenever the guest drained its receive queue)\n");
 }
 
 static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
@@ -695,6 +699,7 @@ int vhu_vsock_cmd(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "spin-us", required_argument, NULL, 's' },
 		{ "guest-buf-alloc", required_argument, NULL, 'a' },
+		{ "guest-credit-6.1", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -775,6 +780,9 @@ int vhu_vsock_cmd(int argc, char **argv)
 				goto bad;
 			o.buf_alloc = (uint32_t)n;
 			break;
+		case 'c':
+			o.credit_61 = true;
+			break;
 		case 'o':
 			o.raw = strstr(optarg, "raw") != NULL;
 			o.g2h = strstr(optarg, "g2h") != NULL;
@@ -801,6 +809,7 @@ int vhu_vsock_cmd(int argc, char **argv)
 	vo.spin_ns = o.spin_us * 1000;
 	if (o.buf_alloc)
 		vo.buf_alloc = o.buf_alloc;
+	vo.credit_61 = o.credit_61;
 	r = vhu_vsock_open(&vo, &v, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, PROG ": %s\n", err);

@@ -45,6 +45,7 @@ struct vhu_vsock_conn {
 	uint32_t partial;           /* bytes of the message being received */
 	int (*sink)(void *, const uint8_t *, uint32_t);
 	void *sink_opaque;
+	bool sink_drained;          /* the sink took bytes in this rx batch */
 	/* send side */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
 };
@@ -125,6 +126,7 @@ void vhu_vsock_defaults(struct vhu_vsock_opts *o, const char *path)
 uint64_t vhu_vsock_cid(const struct vhu_vsock *v) { return v->cid; }
 struct vhu_session *vhu_vsock_session(struct vhu_vsock *v) { return v->s; }
 bool vhu_vsock_seqpacket(const struct vhu_vsock *v) { return v->seqpacket; }
+bool vhu_vsock_credit_61(const struct vhu_vsock *v) { return v->o.credit_61; }
 const struct vhu_vsock_stats *vhu_vsock_stats(const struct vhu_vsock *v) { return &v->st; }
 
 enum vhu_vsock_conn_state vhu_vsock_conn_state(const struct vhu_vsock_conn *c) { return c->state; }
@@ -319,14 +321,17 @@ static void reply_rst(struct vhu_vsock *v, const struct virtio_vsock_hdr *req)
 	send_ctl(v, &h);
 }
 
-/* As Linux 6.1 (virtio_transport_stream_do_dequeue): tell the peer about
- * consumed bytes once less than 64 KiB of the window it knows is left. */
-static void maybe_credit_update(struct vhu_vsock_conn *c)
+/* As Linux's virtio_transport_stream_do_dequeue: tell the peer about
+ * consumed bytes once less than 64 KiB of the window it knows is left,
+ * and (Linux >= 6.8, unless opts.credit_61) also whenever the reader has
+ * drained the receive queue ("rx_bytes < SO_RCVLOWAT"), so that a sender
+ * is not left waiting while the reader idles. */
+static void maybe_credit_update(struct vhu_vsock_conn *c, bool drained)
 {
 	uint32_t unacked = c->fwd_cnt - c->fwd_cnt_sent;
 
 	if (c->state == VHU_VSOCK_CONNECTED && !(c->our_shut & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
-	    unacked && c->buf_alloc - unacked < 65536)
+	    unacked && (c->buf_alloc - unacked < 65536 || (drained && !c->v->o.credit_61)))
 		conn_ctl(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
 }
 
@@ -344,7 +349,9 @@ static void conn_data(struct vhu_vsock_conn *c, const uint8_t *p, uint32_t len, 
 		if (len)
 			c->sink(c->sink_opaque, p, len);
 		c->fwd_cnt += len;
-		maybe_credit_update(c);
+		maybe_credit_update(c, false);
+		/* The queue counts as drained once this rx batch is done. */
+		c->sink_drained = true;
 		return;
 	}
 	if (len) {
@@ -531,8 +538,16 @@ static int process_rx(struct vhu_vsock *v)
 	}
 	if (r < 0)
 		return r;
-	if (n)
+	if (n) {
+		/* Sinks consume as the packets come: at the end of the batch
+		 * their queue is empty. */
+		for (struct vhu_vsock_conn *c = v->conns; c; c = c->next)
+			if (c->sink_drained) {
+				c->sink_drained = false;
+				maybe_credit_update(c, true);
+			}
 		vhu_vq_publish_kick(v->rxq, false);
+	}
 	return (int)n;
 }
 
@@ -873,7 +888,7 @@ ssize_t vhu_vsock_recv(struct vhu_vsock_conn *c, void *buf, size_t len, int time
 				*eor = m.eor;
 			if (trunc)
 				*trunc = m.len > len;
-			maybe_credit_update(c);
+			maybe_credit_update(c, c->rlen == 0);
 			return (ssize_t)n;
 		}
 		if (c->type == VIRTIO_VSOCK_TYPE_STREAM && c->rlen) {
@@ -885,7 +900,7 @@ ssize_t vhu_vsock_recv(struct vhu_vsock_conn *c, void *buf, size_t len, int time
 			if (!c->rlen)
 				c->rhead = 0;
 			c->fwd_cnt += (uint32_t)n;
-			maybe_credit_update(c);
+			maybe_credit_update(c, c->rlen == 0);
 			return (ssize_t)n;
 		}
 		if (c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND)

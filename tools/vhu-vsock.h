@@ -51,6 +51,9 @@ struct vhu_vsock_opts {
 	bool split_hdr;             /* header and payload in separate
 				     * descriptors (Linux < 6.2) */
 	unsigned spin_ns;           /* busy-poll before sleeping */
+	bool credit_61;             /* Linux < 6.8 credit updates: only when
+				     * < 64 KiB of the window is left, not
+				     * also when the reader drained the queue */
 };
 
 void vhu_vsock_defaults(struct vhu_vsock_opts *o, const char *path);
@@ -65,6 +68,8 @@ void vhu_vsock_close(struct vhu_vsock *v);
 uint64_t vhu_vsock_cid(const struct vhu_vsock *v);
 struct vhu_session *vhu_vsock_session(struct vhu_vsock *v);
 bool vhu_vsock_seqpacket(const struct vhu_vsock *v);   /* negotiated */
+/* Linux < 6.8 credit-update policy (opts.credit_61) in effect. */
+bool vhu_vsock_credit_61(const struct vhu_vsock *v);
 
 /* Handle what the device completed; if nothing, wait up to timeout_ms for
  * an rx packet.  Returns the number of packets handled (>= 0) or -errno
