@@ -4,8 +4,10 @@
 # socketpair doing the same transfer in the same run.
 #
 # `vhost-user-frontend vsock` plays the guest (libvhu-vsock: split rings of
-# 256, EVENT_IDX, 64 KiB rx buffers) and the host side (Unix sockets on the
-# backend's --uds-path), with 64 KiB writes on both sides:
+# 256, EVENT_IDX, 16 rx buffers of 64 KiB -- a 1 MiB pool, as a Linux
+# guest's 256 buffers of 4 KiB --, Linux >= 6.8 credit updates) and the host
+# side (Unix sockets on the backend's --uds-path), with 64 KiB writes on
+# both sides:
 #   g2h  guest -> host: guest sends, a host thread reads the Unix socket
 #   h2g  host -> guest: a host thread connects with "CONNECT <port>" and
 #        writes, the guest receives (one copy into an application buffer)

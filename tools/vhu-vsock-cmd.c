@@ -43,6 +43,7 @@ struct opts {
 	uint64_t bytes;
 	uint32_t write_size;
 	uint32_t rx_buf;
+	uint64_t rx_pool;
 	unsigned queue_size;
 	unsigned rr;
 	uint32_t msg_size;
@@ -645,6 +646,8 @@ static void usage(FILE *f)
 		"  --write-size B     bytes per write on both sides (default 64K)\n"
 		"  --rx-buf B         guest rx buffer size, header included (default 64K+44;\n"
 		"                     Linux guests post 4K+44)\n"
+		"  --rx-pool B        bytes of rx buffers the guest posts (default 1M, as a\n"
+		"                     Linux guest: 256 buffers of 4 KiB; at most a full ring)\n"
 		"  --queue-size Q     rx and tx ring size (default 256)\n"
 		"  --rr N             round trips for the latency figure (default 20000)\n"
 		"  --msg-size B       bytes per round trip (default 1)\n"
@@ -690,6 +693,7 @@ int vhu_vsock_cmd(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "write-size", required_argument, NULL, 'w' },
 		{ "rx-buf", required_argument, NULL, 'x' },
+		{ "rx-pool", required_argument, NULL, 'X' },
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "rr", required_argument, NULL, 'r' },
 		{ "msg-size", required_argument, NULL, 'm' },
@@ -704,7 +708,7 @@ int vhu_vsock_cmd(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
-		.bytes = 256ull << 20, .write_size = 65536, .rx_buf = 65536 + 44,
+		.bytes = 256ull << 20, .write_size = 65536, .rx_buf = 65536 + 44, .rx_pool = 1 << 20,
 		.queue_size = 256, .rr = 20000, .msg_size = 1, .port = 9000,
 		.g2h = true, .h2g = true, .do_rr = true, .raw = true,
 	};
@@ -739,6 +743,11 @@ int vhu_vsock_cmd(int argc, char **argv)
 			if (parse_num(optarg, 1u << 20, &n) < 0 || n < 64)
 				goto bad;
 			o.rx_buf = (uint32_t)n;
+			break;
+		case 'X':
+			if (parse_num(optarg, 1ull << 32, &n) < 0 || !n)
+				goto bad;
+			o.rx_pool = n;
 			break;
 		case 'q':
 			if (parse_num(optarg, 32768, &n) < 0 || n < 4 || (n & (n - 1)))
@@ -805,6 +814,11 @@ int vhu_vsock_cmd(int argc, char **argv)
 	vhu_vsock_defaults(&vo, o.socket);
 	vo.queue_size = o.queue_size;
 	vo.rx_buf_size = o.rx_buf;
+	/* The pool, not the ring, sets how much memory rx cycles through:
+	 * Linux's is small and stays in cache, and so is ours. */
+	vo.rx_bufs = (unsigned)((o.rx_pool + o.rx_buf - 1) / o.rx_buf);
+	if (vo.rx_bufs < 2)
+		vo.rx_bufs = 2;
 	vo.max_pkt = 65536;
 	vo.spin_ns = o.spin_us * 1000;
 	if (o.buf_alloc)
@@ -816,8 +830,9 @@ int vhu_vsock_cmd(int argc, char **argv)
 		return 2;
 	}
 	printf("guest cid: %llu\n", (unsigned long long)vhu_vsock_cid(v));
-	printf("bytes: %llu\nwrite size: %u\nrx buffer: %u\n", (unsigned long long)o.bytes,
-	       o.write_size, o.rx_buf);
+	printf("bytes: %llu\nwrite size: %u\nrx buffer: %u\nrx buffers posted: %u\n",
+	       (unsigned long long)o.bytes, o.write_size, o.rx_buf,
+	       vo.rx_bufs < o.queue_size ? vo.rx_bufs : o.queue_size);
 	if (o.raw && (r = run_raw(&o, &raw)) == 0)
 		printf("raw MiB/s: %.1f\n", raw);
 	if (o.g2h) {

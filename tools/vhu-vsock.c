@@ -177,8 +177,10 @@ static int tx_packet(struct vhu_vsock *v, const struct virtio_vsock_hdr *h,
 	unsigned n, i;
 	int r;
 
-	if (!v->tx_nfree)
-		reclaim_tx(v);
+	/* As Linux frees a sent skb on completion and its allocator hands
+	 * the warm memory out again: take back what the device used, then
+	 * reuse the slot freed last (tx_free is a stack). */
+	reclaim_tx(v);
 	if (!v->tx_nfree || vhu_vq_num_free(v->txq) < (v->o.indirect ? 1u : 2u))
 		return -EAGAIN;
 	i = v->tx_free[--v->tx_nfree];
