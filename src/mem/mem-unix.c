@@ -13,8 +13,10 @@
  *
  * A file shorter than mmap_offset + size is rejected: touching a page past
  * its end raises SIGBUS, and a frontend must not be able to crash us with
- * a truncated memfd.  (It can still shrink the file after we mapped it;
- * only F_SEAL_SHRINK on its side prevents that.)
+ * a truncated memfd.  It can still shrink the file after we mapped it (only
+ * F_SEAL_SHRINK on its side prevents that): every mapping is therefore
+ * registered with the truncation guard (mem-sigbus.h), which turns such a
+ * SIGBUS into a zero page, and the loss is logged when the region goes.
  */
 #include "config.h"
 
@@ -27,6 +29,7 @@
 
 #include "log.h"
 #include "mem/mem-backend.h"
+#include "mem/mem-sigbus.h"
 
 static unsigned unix_log_budget;
 
@@ -91,6 +94,11 @@ static int unix_map(struct gm_region *r, int fd)
 	}
 	r->map_base = p;
 	r->map_len = (size_t)len;
+	r->priv = gm_sigbus_guard_add(p, (size_t)len, (size_t)align);
+	if (!r->priv)
+		vhd_log_ratelimited(&unix_log_budget, 32, VHD_LOG_WARN,
+				    "guest-mem: region gpa 0x%llx: no truncation guard (table full): a frontend that shrinks this file can crash the backend",
+				    (unsigned long long)d->gpa);
 	r->host = (uint8_t *)p + d->mmap_offset;
 	r->file_dev = st.st_dev;
 	r->file_ino = st.st_ino;
@@ -103,8 +111,15 @@ static int unix_map(struct gm_region *r, int fd)
 
 static void unix_unmap(struct gm_region *r)
 {
+	unsigned long lost;
+
 	if (!r->map_base)
 		return;
+	lost = gm_sigbus_guard_del(r->priv);
+	r->priv = NULL;
+	if (lost)
+		LOG_WARN("guest-mem: region gpa 0x%llx size 0x%llx: the frontend shrank its memory file while it was mapped; %lu page(s) past the new end were replaced by zero pages",
+			 (unsigned long long)r->desc.gpa, (unsigned long long)r->desc.size, lost);
 	if (munmap(r->map_base, r->map_len) < 0)
 		LOG_ERR("guest-mem: munmap of region gpa 0x%llx (%p, 0x%zx bytes): %s",
 			(unsigned long long)r->desc.gpa, r->map_base,

@@ -781,6 +781,55 @@ static void test_ring_head_out_of_range(void **state)
 	check_broken(f, s, 1);
 }
 
+/* ---- guest memory that shrinks under the backend ------------------------------ */
+
+static bool log_has(const struct backend *b, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	FILE *fp = fopen(b->log, "r");
+
+	if (!fp)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp))
+		found = strstr(line, needle) != NULL;
+	fclose(fp);
+	return found;
+}
+
+/* The frontend truncates its memfd after SET_MEM_TABLE and asks for bytes
+ * in the part that is gone.  Without the truncation guard the backend dies
+ * of SIGBUS; with it the request completes (into a zero page), the
+ * connection and other frontends keep being served, and the loss is
+ * logged when the region is unmapped. */
+static void test_memory_file_shrunk(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = good_session(f);
+	size_t size = vhu_mem_size(s->m);
+	struct vring_desc d = { .len = 4096, .flags = VRING_DESC_F_WRITE };
+	uint8_t *buf;
+	uint32_t len = 0;
+	void *tok;
+
+	/* Rings and earlier buffers sit at the start; cut the last 64 KiB. */
+	assert_int_equal(ftruncate(vhu_mem_fd(s->m), (off_t)(size - 65536)), 0);
+	d.addr = size - 4096;   /* gpa == offset: one region */
+	assert_true(vhu_vq_add_raw(s->vq[0], &d, 1, NULL) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[0], true) >= 0);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	assert_int_equal(vhu_vq_get_used(s->vq[0], &len, &tok), 1);
+	assert_int_equal(len, 4096);
+	assert_true(backend_alive(&f->be));
+	/* The same connection still serves memory that is there. */
+	buf = vhu_mem_alloc(s->m, 512, 64);
+	assert_int_equal(it_read_one(s, buf, 512, 3000), 512);
+	vhu_session_close(s);
+	it_assert_rng_serves(f->sock);
+	assert_true(backend_alive(&f->be));
+	assert_true(log_has(&f->be, "shrank its memory file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +842,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_zero_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_avail_jump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_head_out_of_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_file_shrunk, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: hostile frontends", tests, NULL, NULL);
