@@ -90,15 +90,22 @@ static void assert_device_clean(struct vhu_vsock *v)
 			 (unsigned long long)st->bad_pkts);
 }
 
-static int setup(void **state)
+/* A backend and a guest driver on it (tweak: changes to the driver's
+ * options, or NULL). */
+static int setup_with(void **state, void (*tweak)(struct vhu_vsock_opts *))
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f || start_backend(f, NULL) < 0)
 		return -1;
-	f->v = open_guest(f->sock, NULL);
+	f->v = open_guest(f->sock, tweak);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, NULL);
 }
 
 static int teardown(void **state)
@@ -303,13 +310,7 @@ static void tweak_credit_61(struct vhu_vsock_opts *o)
 
 static int setup_credit_61(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || start_backend(f, NULL) < 0)
-		return -1;
-	f->v = open_guest(f->sock, tweak_credit_61);
-	*state = f;
-	return 0;
+	return setup_with(state, tweak_credit_61);
 }
 
 /* A host client that sends 10 bytes and waits for release. */
