@@ -47,6 +47,7 @@
 struct vhu_conn;
 struct vhu_mem;
 struct vhu_vq;
+struct vhu_session;
 
 /* ---- connection ------------------------------------------------------ */
 
@@ -322,6 +323,18 @@ struct vhu_session_opts {
 	bool add_mem_reg;           /* ADD_MEM_REG instead of SET_MEM_TABLE */
 	unsigned nqueues;           /* queues 0..nqueues-1 created and started */
 	struct vhu_vq_opts vq;
+	/*
+	 * A memory set-up other than QEMU's, for Xen grant regions (whose
+	 * table names each ring's exact address, so it can only be made
+	 * once the rings exist).  NULL: vhu_send_mem() before the queues
+	 * are created (the default).  Else the queues are created first
+	 * (rings allocated, nothing sent), then send_mem(opaque, s) must
+	 * describe the memory to the backend (vhu_send_mem_xen ...), then
+	 * the queues are started.  The backend sees the same message order
+	 * either way.  0 or -errno (then the open fails).
+	 */
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
 };
 
 /* Defaults a driver of our backends uses: VERSION_1, INDIRECT_DESC,
@@ -337,7 +350,8 @@ struct vhu_session {
 };
 
 /* Connect, negotiate, create and send memory, create and start the
- * queues.  On failure *out is NULL and err says which step failed. */
+ * queues (with o->send_mem: create the queues, then send_mem, then start
+ * them).  On failure *out is NULL and err says which step failed. */
 int vhu_session_open(const struct vhu_session_opts *o, struct vhu_session **out,
 		     char *err, size_t errlen);
 /* Close the connection, then free queues and memory.  NULL is a no-op. */

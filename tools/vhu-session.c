@@ -90,10 +90,12 @@ int vhu_session_open(const struct vhu_session_opts *o, struct vhu_session **out,
 		snprintf(err, errlen, "creating %zu bytes of guest memory: %s", mem, strerror(-r));
 		goto fail_quiet;
 	}
-	step = "sending the memory table";
-	r = vhu_send_mem(s->c, s->m, o->add_mem_reg);
-	if (r < 0)
-		goto fail;
+	if (!o->send_mem) {
+		step = "sending the memory table";
+		r = vhu_send_mem(s->c, s->m, o->add_mem_reg);
+		if (r < 0)
+			goto fail;
+	}
 	for (unsigned i = 0; i < o->nqueues; i++) {
 		step = "creating a queue";
 		r = vhu_vq_create(s->c, s->m, i, &o->vq, &s->vq[i]);
@@ -103,10 +105,26 @@ int vhu_session_open(const struct vhu_session_opts *o, struct vhu_session **out,
 			goto fail_quiet;
 		}
 		s->nvq++;
+		if (o->send_mem)
+			continue;       /* started once the memory is described */
 		step = "starting a queue";
 		r = vhu_vq_start(s->vq[i]);
 		if (r < 0)
 			goto fail;
+	}
+	if (o->send_mem) {
+		/* vhu_vq_create sent nothing: the memory table still comes
+		 * before the first ring message, as from QEMU. */
+		step = "describing the memory (caller's send_mem)";
+		r = o->send_mem(o->send_mem_opaque, s);
+		if (r < 0)
+			goto fail;
+		for (unsigned i = 0; i < s->nvq; i++) {
+			step = "starting a queue";
+			r = vhu_vq_start(s->vq[i]);
+			if (r < 0)
+				goto fail;
+		}
 	}
 	*out = s;
 	return 0;

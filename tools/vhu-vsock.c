@@ -660,6 +660,10 @@ int vhu_vsock_open(const struct vhu_vsock_opts *o, struct vhu_vsock **out,
 		so.features |= VHD_BIT(VIRTIO_VSOCK_F_SEQPACKET);
 	if (o->no_event_idx)
 		so.features &= ~VHD_BIT(VIRTIO_RING_F_EVENT_IDX);
+	if (o->xen_mmap)
+		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
+	so.send_mem = o->send_mem;
+	so.send_mem_opaque = o->send_mem_opaque;
 	so.nqueues = 2;         /* rx and tx: the event queue is the VMM's */
 	so.vq.num = v->o.queue_size;
 	so.vq.max_indirect = o->indirect ? 2 : 0;

@@ -54,6 +54,15 @@ struct vhu_vsock_opts {
 	bool credit_61;             /* Linux < 6.8 credit updates: only when
 				     * < 64 KiB of the window is left, not
 				     * also when the reader drained the queue */
+	/* A Xen guest (tests/xen/xen-vsock-test.c): also ask for
+	 * VHOST_USER_PROTOCOL_F_XEN_MMAP, and describe the memory with
+	 * send_mem instead of a SET_MEM_TABLE of the memfd (see
+	 * vhu_session_opts.send_mem: it runs once the rx and tx rings
+	 * exist, before they start, and typically turns on grant
+	 * addressing and sends a grant region table).  Defaults: off, NULL. */
+	bool xen_mmap;
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
 };
 
 void vhu_vsock_defaults(struct vhu_vsock_opts *o, const char *path);

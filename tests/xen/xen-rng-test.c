@@ -49,7 +49,7 @@
 
 #include "backend.h"
 #include "vhu-frontend.h"
-#include "fakexen.h"
+#include "xen-fx.h"
 
 #define G (1ull << 63)
 #define PG 4096u
@@ -77,112 +77,18 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-/* ---- the fake Xen's files ------------------------------------------------ */
-
-struct fx {
-	char dir[64];
-	char gnttab[128];
-	char stats_path[128];
-	char ram[64];
-	struct fakexen_stats *st;
-	int gnt_fd;
-};
-
-static int fx_create(struct fx *x, const struct vhu_mem *m)
-{
-	struct fakexen_grant g = { FAKEXEN_GRANT_VALID, 0, 0 };
-	size_t pages = vhu_mem_size(m) / PG;
-	int fd;
-	void *p;
-
-	memset(x, 0, sizeof(*x));
-	snprintf(x->dir, sizeof(x->dir), "/tmp/vhd-xen-XXXXXX");
-	if (!mkdtemp(x->dir))
-		return -errno;
-	snprintf(x->gnttab, sizeof(x->gnttab), "%s/gnttab", x->dir);
-	snprintf(x->stats_path, sizeof(x->stats_path), "%s/stats", x->dir);
-	snprintf(x->ram, sizeof(x->ram), "/proc/%d/fd/%d", (int)getpid(),
-		 vhu_mem_fd(m));
-	x->gnt_fd = open(x->gnttab, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (x->gnt_fd < 0)
-		return -errno;
-	/* Ref i grants page i, read-write. */
-	for (size_t i = 0; i < pages; i++) {
-		g.gfn = i;
-		if (pwrite(x->gnt_fd, &g, sizeof(g), (off_t)(i * sizeof(g))) != sizeof(g))
-			return -EIO;
-	}
-	fd = open(x->stats_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, sizeof(*x->st)) < 0)
-		return -errno;
-	p = mmap(NULL, sizeof(*x->st), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -errno;
-	x->st = p;
-	return 0;
-}
-
-static void fx_set_grant(struct fx *x, size_t ref, uint32_t flags)
-{
-	struct fakexen_grant g = { flags, 0, ref };
-
-	if (pwrite(x->gnt_fd, &g, sizeof(g), (off_t)(ref * sizeof(g))) != sizeof(g))
-		perror("pwrite gnttab");
-}
-
-static void fx_destroy(struct fx *x)
-{
-	if (x->st)
-		munmap(x->st, sizeof(*x->st));
-	if (x->gnt_fd > 0)
-		close(x->gnt_fd);
-	unlink(x->gnttab);
-	unlink(x->stats_path);
-	rmdir(x->dir);
-}
-
-static uint64_t ld(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
-}
-
 /* Start the rng backend with the shim preloaded (x may be NULL: no shim). */
-static int start_rng(struct backend *b, const struct fx *x, const char *source,
+static int start_rng(struct backend *b, struct fx *x, const char *source,
 		     const char *xen_mode)
 {
 	const char *args[] = { "--xen", xen_mode, "-f", source, NULL };
-	char so[512], asan[512];
-	const char *bd = getenv("VHD_BUILDDIR");
-	const char *old_asan = getenv("ASAN_OPTIONS");
 	int r;
 
-	snprintf(so, sizeof(so), "%s/tests/xen/libfakexen.so", bd ? bd : VHD_BUILDDIR);
-	if (x) {
-		setenv("LD_PRELOAD", so, 1);
-		setenv("FAKEXEN_RAM", x->ram, 1);
-		setenv("FAKEXEN_GNTTAB", x->gnttab, 1);
-		setenv("FAKEXEN_STATS", x->stats_path, 1);
-		setenv("FAKEXEN_DOMID", "5", 1);
-		setenv("FAKEXEN_RAM_GFN", "0", 1);
-		/* The shim is preloaded ahead of the ASan runtime. */
-		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-			 old_asan ? old_asan : "", old_asan ? ":" : "");
-		setenv("ASAN_OPTIONS", asan, 1);
-	}
+	if (x)
+		fx_env_push(x);
 	r = backend_start(b, "vhost-device-rng", true, 1, args);
-	unsetenv("LD_PRELOAD");
-	unsetenv("FAKEXEN_RAM");
-	unsetenv("FAKEXEN_GNTTAB");
-	unsetenv("FAKEXEN_STATS");
-	unsetenv("FAKEXEN_DOMID");
-	unsetenv("FAKEXEN_RAM_GFN");
-	if (x) {
-		if (old_asan)
-			setenv("ASAN_OPTIONS", old_asan, 1);
-		else
-			unsetenv("ASAN_OPTIONS");
-	}
+	if (x)
+		fx_env_pop(x);
 	return r;
 }
 
@@ -300,9 +206,9 @@ static int rng_one(struct fe *f, uint8_t *buf, uint32_t len, bool indirect,
 	/* Read the counters right after seeing the used entry: the backend
 	 * must have unmapped the buffer before publishing it. */
 	if (st)
-		CHECK(ld(&st->gnt_live) == ring_maps,
+		CHECK(fx_ld(&st->gnt_live) == ring_maps,
 		      "%llu grant mappings alive after completion (vrings: %llu)",
-		      (unsigned long long)ld(&st->gnt_live),
+		      (unsigned long long)fx_ld(&st->gnt_live),
 		      (unsigned long long)ring_maps);
 	r = vhu_vq_get_used(f->q, &ulen, &tok);
 	CHECK(r == 1 && tok == buf, "used entry: r=%d", r);
@@ -322,24 +228,24 @@ static int rng_one(struct fe *f, uint8_t *buf, uint32_t len, bool indirect,
 static int check_no_leaks(const struct fx *x, const struct backend *b)
 {
 	for (unsigned ms = 0; ms < 3000; ms += 10) {
-		if (ld(&x->st->gnt_closes) == ld(&x->st->gnt_opens) &&
-		    ld(&x->st->fm_closes) == ld(&x->st->fm_opens))
+		if (fx_ld(&x->st->gnt_closes) == fx_ld(&x->st->gnt_opens) &&
+		    fx_ld(&x->st->fm_closes) == fx_ld(&x->st->fm_opens))
 			break;
 		sleep_ms(10);
 	}
-	CHECK(ld(&x->st->gnt_closes) == ld(&x->st->gnt_opens),
+	CHECK(fx_ld(&x->st->gnt_closes) == fx_ld(&x->st->gnt_opens),
 	      "gnttab handles: %llu opened, %llu closed",
-	      (unsigned long long)ld(&x->st->gnt_opens),
-	      (unsigned long long)ld(&x->st->gnt_closes));
-	CHECK(ld(&x->st->fm_closes) == ld(&x->st->fm_opens), "foreign handle left open");
-	CHECK(ld(&x->st->gnt_live) == 0, "%llu grant mappings alive",
-	      (unsigned long long)ld(&x->st->gnt_live));
-	CHECK(ld(&x->st->fm_live) == 0, "foreign mapping alive");
-	CHECK(ld(&x->st->leaked) == 0, "%llu mappings leaked",
-	      (unsigned long long)ld(&x->st->leaked));
-	CHECK(ld(&x->st->bad_unmaps) == 0, "%llu bad unmaps",
-	      (unsigned long long)ld(&x->st->bad_unmaps));
-	CHECK(ld(&x->st->gnt_maps) == ld(&x->st->gnt_unmaps), "maps != unmaps");
+	      (unsigned long long)fx_ld(&x->st->gnt_opens),
+	      (unsigned long long)fx_ld(&x->st->gnt_closes));
+	CHECK(fx_ld(&x->st->fm_closes) == fx_ld(&x->st->fm_opens), "foreign handle left open");
+	CHECK(fx_ld(&x->st->gnt_live) == 0, "%llu grant mappings alive",
+	      (unsigned long long)fx_ld(&x->st->gnt_live));
+	CHECK(fx_ld(&x->st->fm_live) == 0, "foreign mapping alive");
+	CHECK(fx_ld(&x->st->leaked) == 0, "%llu mappings leaked",
+	      (unsigned long long)fx_ld(&x->st->leaked));
+	CHECK(fx_ld(&x->st->bad_unmaps) == 0, "%llu bad unmaps",
+	      (unsigned long long)fx_ld(&x->st->bad_unmaps));
+	CHECK(fx_ld(&x->st->gnt_maps) == fx_ld(&x->st->gnt_unmaps), "maps != unmaps");
 	CHECK(backend_alive(b), "backend died");
 	return 0;
 }
@@ -360,7 +266,7 @@ static int scenario_grant(void)
 	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
 	CHECK(r == 0, "mem: %s", strerror(-r));
 	CHECK(vhu_mem_set_grant_addressing(f.m, true) == 0, "grant addressing");
-	CHECK(fx_create(&x, f.m) == 0, "fake xen files");
+	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
 	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
 		failures++;
 		goto out_fx;
@@ -387,14 +293,14 @@ static int scenario_grant(void)
 		goto out;
 	}
 	/* The three vring regions are mapped at once, nothing else. */
-	if (ld(&x.st->gnt_live) != 3 || ld(&x.st->gnt_opens) != 1) {
+	if (fx_ld(&x.st->gnt_live) != 3 || fx_ld(&x.st->gnt_opens) != 1) {
 		fprintf(stderr, "FAIL: after start %llu grant mappings, %llu opens (want 3, 1)\n",
-			(unsigned long long)ld(&x.st->gnt_live),
-			(unsigned long long)ld(&x.st->gnt_opens));
+			(unsigned long long)fx_ld(&x.st->gnt_live),
+			(unsigned long long)fx_ld(&x.st->gnt_opens));
 		failures++;
 		goto out;
 	}
-	maps0 = ld(&x.st->gnt_maps);
+	maps0 = fx_ld(&x.st->gnt_maps);
 
 	/* Buffers: a gap region's sub-page offset; one page exactly; several
 	 * pages from an odd offset; one across a region boundary. */
@@ -411,10 +317,10 @@ static int scenario_grant(void)
 		goto out;
 	/* One writable buffer, direct: one map call each; the indirect
 	 * one adds a read-only map of its descriptor table. */
-	if (ld(&x.st->gnt_maps) - maps0 != 5 || ld(&x.st->gnt_ro_maps) != 1) {
+	if (fx_ld(&x.st->gnt_maps) - maps0 != 5 || fx_ld(&x.st->gnt_ro_maps) != 1) {
 		fprintf(stderr, "FAIL: %llu map calls (%llu read-only) for 4 requests, want 5 (1)\n",
-			(unsigned long long)(ld(&x.st->gnt_maps) - maps0),
-			(unsigned long long)ld(&x.st->gnt_ro_maps));
+			(unsigned long long)(fx_ld(&x.st->gnt_maps) - maps0),
+			(unsigned long long)fx_ld(&x.st->gnt_ro_maps));
 		failures++;
 		goto out;
 	}
@@ -448,12 +354,12 @@ static int scenario_grant(void)
 			goto out;
 		}
 		p = (uint8_t *)vhu_mem_base(f.m) + bnd - 50;
-		maps0 = ld(&x.st->gnt_maps);
+		maps0 = fx_ld(&x.st->gnt_maps);
 		if (rng_one(&f, p, 100, false, x.st, 3))
 			goto out;
-		if (ld(&x.st->gnt_maps) - maps0 != 1) {
+		if (fx_ld(&x.st->gnt_maps) - maps0 != 1) {
 			fprintf(stderr, "FAIL: buffer across regions: %llu map calls, want 1\n",
-				(unsigned long long)(ld(&x.st->gnt_maps) - maps0));
+				(unsigned long long)(fx_ld(&x.st->gnt_maps) - maps0));
 			failures++;
 			goto out;
 		}
@@ -474,11 +380,11 @@ static int scenario_grant(void)
 			goto out;
 		}
 	}
-	if (ld(&x.st->gnt_live) != 3 || ld(&x.st->gnt_invalid) || ld(&x.st->gnt_refused)) {
+	if (fx_ld(&x.st->gnt_live) != 3 || fx_ld(&x.st->gnt_invalid) || fx_ld(&x.st->gnt_refused)) {
 		fprintf(stderr, "FAIL: after the pump: live %llu invalid %llu refused %llu\n",
-			(unsigned long long)ld(&x.st->gnt_live),
-			(unsigned long long)ld(&x.st->gnt_invalid),
-			(unsigned long long)ld(&x.st->gnt_refused));
+			(unsigned long long)fx_ld(&x.st->gnt_live),
+			(unsigned long long)fx_ld(&x.st->gnt_invalid),
+			(unsigned long long)fx_ld(&x.st->gnt_refused));
 		failures++;
 		goto out;
 	}
@@ -486,8 +392,8 @@ static int scenario_grant(void)
 	if (check_no_leaks(&x, &b) < 0)
 		goto out;
 	printf("grant: %u regions, %llu map calls, %llu unmaps, 0 leaked\n", n,
-	       (unsigned long long)ld(&x.st->gnt_maps),
-	       (unsigned long long)ld(&x.st->gnt_unmaps));
+	       (unsigned long long)fx_ld(&x.st->gnt_maps),
+	       (unsigned long long)fx_ld(&x.st->gnt_unmaps));
 	ret = 0;
 out:
 	fe_close(&f);
@@ -515,7 +421,7 @@ static int scenario_readonly(void)
 	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
 	CHECK(r == 0, "mem: %s", strerror(-r));
 	CHECK(vhu_mem_set_grant_addressing(f.m, true) == 0, "grant addressing");
-	CHECK(fx_create(&x, f.m) == 0, "fake xen files");
+	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
 	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
 		failures++;
 		goto out_fx;
@@ -538,10 +444,10 @@ static int scenario_readonly(void)
 		vhu_vq_publish_kick(f.q, false);
 		r = vhu_vq_wait(f.q, 300, 0);
 	}
-	if (r != 0 || ld(&x.st->gnt_refused) != 1 || ld(&x.st->gnt_live) != 3) {
+	if (r != 0 || fx_ld(&x.st->gnt_refused) != 1 || fx_ld(&x.st->gnt_live) != 3) {
 		fprintf(stderr, "FAIL: read-only grant: wait %d, refused %llu, live %llu\n",
-			r, (unsigned long long)ld(&x.st->gnt_refused),
-			(unsigned long long)ld(&x.st->gnt_live));
+			r, (unsigned long long)fx_ld(&x.st->gnt_refused),
+			(unsigned long long)fx_ld(&x.st->gnt_live));
 		failures++;
 		goto out;
 	}
@@ -575,7 +481,7 @@ static int scenario_foreign(void)
 
 	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
 	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(fx_create(&x, f.m) == 0, "fake xen files");
+	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
 	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
 		failures++;
 		goto out_fx;
@@ -594,11 +500,11 @@ static int scenario_foreign(void)
 	if (rng_one(&f, buf + 0x10, 3 * PG, false, NULL, 0) ||
 	    rng_one(&f, buf + 5 * PG + 1, 77, true, NULL, 0))
 		goto out;
-	if (ld(&x.st->fm_maps) != 1 || ld(&x.st->fm_live) != 1 || ld(&x.st->gnt_maps)) {
+	if (fx_ld(&x.st->fm_maps) != 1 || fx_ld(&x.st->fm_live) != 1 || fx_ld(&x.st->gnt_maps)) {
 		fprintf(stderr, "FAIL: foreign: %llu maps (%llu live), %llu grant maps\n",
-			(unsigned long long)ld(&x.st->fm_maps),
-			(unsigned long long)ld(&x.st->fm_live),
-			(unsigned long long)ld(&x.st->gnt_maps));
+			(unsigned long long)fx_ld(&x.st->fm_maps),
+			(unsigned long long)fx_ld(&x.st->fm_live),
+			(unsigned long long)fx_ld(&x.st->gnt_maps));
 		failures++;
 		goto out;
 	}
@@ -612,11 +518,11 @@ static int scenario_foreign(void)
 
 		r = vhu_request(f.c, VHU_REM_MEM_REG, VHU_FLAG_NEED_REPLY, &rem,
 				sizeof(rem), NULL, 0, NULL, 0);
-		if (r < 0 || ld(&x.st->fm_live) != 0 || ld(&x.st->fm_unmaps) != 1) {
+		if (r < 0 || fx_ld(&x.st->fm_live) != 0 || fx_ld(&x.st->fm_unmaps) != 1) {
 			fprintf(stderr, "FAIL: REM_MEM_REG: %s, foreign live %llu unmaps %llu\n",
 				r < 0 ? vhu_conn_error(f.c) : "ok",
-				(unsigned long long)ld(&x.st->fm_live),
-				(unsigned long long)ld(&x.st->fm_unmaps));
+				(unsigned long long)fx_ld(&x.st->fm_live),
+				(unsigned long long)fx_ld(&x.st->fm_unmaps));
 			failures++;
 			goto out;
 		}
@@ -646,7 +552,7 @@ static int scenario_plain(bool ack_xen)
 
 	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
 	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(fx_create(&x, f.m) == 0, "fake xen files");
+	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
 	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
 		failures++;
 		goto out_fx;
@@ -661,7 +567,7 @@ static int scenario_plain(bool ack_xen)
 	buf = vhu_mem_alloc(f.m, 2 * PG, PG);
 	if (rng_one(&f, buf + 0x20, 1000, false, NULL, 0))
 		goto out;
-	if (ld(&x.st->gnt_opens) || ld(&x.st->fm_opens)) {
+	if (fx_ld(&x.st->gnt_opens) || fx_ld(&x.st->fm_opens)) {
 		fprintf(stderr, "FAIL: plain memory used libxen\n");
 		failures++;
 		goto out;
@@ -737,7 +643,7 @@ static int bench_one(bool grant, const char *source, uint32_t bufsz, double secs
 	long long cpu0, cpu1;
 	int r, ret = -1;
 
-	if (vhu_mem_create(32u << 20, 0, 0, &f.m) < 0 || fx_create(&x, f.m) < 0)
+	if (vhu_mem_create(32u << 20, 0, 0, &f.m) < 0 || fx_create(&x) < 0 || fx_attach(&x, f.m) < 0)
 		return -1;
 	if (grant)
 		vhu_mem_set_grant_addressing(f.m, true);
@@ -754,7 +660,7 @@ static int bench_one(bool grant, const char *source, uint32_t bufsz, double secs
 	}
 	if (r < 0 || vhu_vq_start(f.q) < 0)
 		goto out;
-	maps0 = ld(&x.st->gnt_maps);
+	maps0 = fx_ld(&x.st->gnt_maps);
 	cpu0 = proc_cpu_ticks(b.pid);
 	r = vhu_pump_read(f.q, f.m, &po, &pr);
 	cpu1 = proc_cpu_ticks(b.pid);
@@ -764,7 +670,7 @@ static int bench_one(bool grant, const char *source, uint32_t bufsz, double secs
 		      (double)pr.requests;
 	res->mbps = (double)pr.bytes / pr.seconds / 1e6;
 	res->kreq = (double)pr.requests / pr.seconds / 1e3;
-	res->maps_per_req = (double)(ld(&x.st->gnt_maps) - maps0) / (double)pr.requests;
+	res->maps_per_req = (double)(fx_ld(&x.st->gnt_maps) - maps0) / (double)pr.requests;
 	ret = 0;
 out:
 	fe_close(&f);
