@@ -13,10 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int vsock_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -167,10 +164,10 @@ static int set_string(char **dst, const char *val, const char *name,
 	char *copy;
 
 	if (!*val)
-		return fail(err, errlen, "%s: empty path", name);
+		return vsock_cfg_fail(err, errlen, "%s: empty path", name);
 	copy = strdup(val);
 	if (!copy)
-		return fail(err, errlen, "%s: out of memory", name);
+		return vsock_cfg_fail(err, errlen, "%s: out of memory", name);
 	free(*dst);
 	*dst = copy;
 	return 0;
@@ -186,7 +183,7 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 	canon_key(key, k, sizeof(k));
 	if (!strcmp(k, "guest_cid")) {
 		if (vhd_parse_u64(val, VSOCK_CID_MIN, VSOCK_CID_MAX, &v) < 0)
-			return fail(err, errlen,
+			return vsock_cfg_fail(err, errlen,
 				    "%s '%s': expected a CID from 3 to 4294967294 (0-2 are reserved, guests hold CIDs in 32 bits)",
 				    name, val);
 		vm->guest_cid = v;
@@ -198,7 +195,7 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		return set_string(&vm->uds_path, val, name, err, errlen);
 	if (!strcmp(k, "forward_cid")) {
 		if (vhd_parse_u64(val, 0, 0xfffffffeull, &v) < 0)
-			return fail(err, errlen, "%s '%s': expected a CID from 0 to 4294967294",
+			return vsock_cfg_fail(err, errlen, "%s '%s': expected a CID from 0 to 4294967294",
 				    name, val);
 		vm->forward_cid = (uint32_t)v;
 		vm->has_forward_cid = true;
@@ -208,7 +205,7 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		uint32_t *ports;
 		unsigned n;
 		if (vsock_parse_ports(val, &ports, &n) < 0)
-			return fail(err, errlen,
+			return vsock_cfg_fail(err, errlen,
 				    "%s '%s': expected ports separated by '+', each 0..4294967295 (e.g. 9001+9002)",
 				    name, val);
 		free(vm->listen_ports);
@@ -218,14 +215,14 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 	}
 	if (!strcmp(k, "tx_buffer_size")) {
 		if (vhd_parse_u64(val, 1, VSOCK_TX_BUFFER_MAX, &v) < 0)
-			return fail(err, errlen, "%s '%s': expected a number of bytes from 1 to %u",
+			return vsock_cfg_fail(err, errlen, "%s '%s': expected a number of bytes from 1 to %u",
 				    name, val, VSOCK_TX_BUFFER_MAX);
 		vm->tx_buffer_size = (uint32_t)v;
 		return 0;
 	}
 	if (!strcmp(k, "queue_size")) {
 		if (vhd_parse_u64(val, 1, VSOCK_QUEUE_SIZE_MAX, &v) < 0)
-			return fail(err, errlen, "%s '%s': expected a queue size from 1 to %u",
+			return vsock_cfg_fail(err, errlen, "%s '%s': expected a queue size from 1 to %u",
 				    name, val, VSOCK_QUEUE_SIZE_MAX);
 		vm->queue_size = (uint32_t)v;
 		return 0;
@@ -234,7 +231,7 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		char **names;
 		unsigned n;
 		if (vsock_parse_groups(val, &names, &n) < 0)
-			return fail(err, errlen,
+			return vsock_cfg_fail(err, errlen,
 				    "%s '%s': expected non-empty group names separated by '+'",
 				    name, val);
 		for (unsigned i = 0; i < vm->n_groups; i++)
@@ -244,7 +241,7 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		vm->n_groups = n;
 		return 0;
 	}
-	return fail(err, errlen,
+	return vsock_cfg_fail(err, errlen,
 		    "%s: unknown key '%s' (keys: guest_cid, socket, uds_path, forward_cid, forward_listen, tx_buffer_size, queue_size, groups; spelt with '_' or '-')",
 		    where ? where : "command line", key);
 }
@@ -253,13 +250,13 @@ int vsock_vm_check(const struct vsock_vm *vm, const char *where, bool need_socke
 		   char *err, size_t errlen)
 {
 	if (need_socket && !vm->socket)
-		return fail(err, errlen, "%s: the vhost-user socket is missing (socket)", where);
+		return vsock_cfg_fail(err, errlen, "%s: the vhost-user socket is missing (socket)", where);
 	if (vm->uds_path && (vm->has_forward_cid || vm->n_listen))
-		return fail(err, errlen,
+		return vsock_cfg_fail(err, errlen,
 			    "%s: uds_path (Unix socket backend) and forward_cid/forward_listen (vsock backend) exclude each other",
 			    where);
 	if (!vm->uds_path && !vm->has_forward_cid)
-		return fail(err, errlen, "%s: a host backend is missing: give uds_path, or forward_cid", where);
+		return vsock_cfg_fail(err, errlen, "%s: a host backend is missing: give uds_path, or forward_cid", where);
 	return 0;
 }
 
@@ -268,14 +265,14 @@ int vsock_vms_check(const struct vsock_vm *vms, unsigned n, char *err, size_t er
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < i; j++) {
 			if (vms[i].guest_cid == vms[j].guest_cid)
-				return fail(err, errlen, "guest CID %llu is used by two VMs (VM %u and VM %u)",
+				return vsock_cfg_fail(err, errlen, "guest CID %llu is used by two VMs (VM %u and VM %u)",
 					    (unsigned long long)vms[i].guest_cid, j + 1, i + 1);
 			if (vms[i].socket && vms[j].socket && !strcmp(vms[i].socket, vms[j].socket))
-				return fail(err, errlen, "socket %s is used by two VMs (VM %u and VM %u)",
+				return vsock_cfg_fail(err, errlen, "socket %s is used by two VMs (VM %u and VM %u)",
 					    vms[i].socket, j + 1, i + 1);
 			if (vms[i].uds_path && vms[j].uds_path &&
 			    !strcmp(vms[i].uds_path, vms[j].uds_path))
-				return fail(err, errlen, "uds_path %s is used by two VMs (VM %u and VM %u)",
+				return vsock_cfg_fail(err, errlen, "uds_path %s is used by two VMs (VM %u and VM %u)",
 					    vms[i].uds_path, j + 1, i + 1);
 		}
 	return 0;
@@ -297,18 +294,18 @@ int vsock_parse_vm(const char *spec, struct vsock_vm *vm, char *err, size_t errl
 
 	vsock_vm_defaults(vm);
 	if (!spec)
-		return fail(err, errlen, "--vm: missing value");
+		return vsock_cfg_fail(err, errlen, "--vm: missing value");
 	/* Leading and trailing blanks are ignored, as the Rust parser does. */
 	while (*spec == ' ' || *spec == '\t')
 		spec++;
 	copy = strdup(spec);
 	if (!copy)
-		return fail(err, errlen, "--vm: out of memory");
+		return vsock_cfg_fail(err, errlen, "--vm: out of memory");
 	end = copy + strlen(copy);
 	while (end > copy && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
 		*--end = 0;
 	if (!*copy) {
-		fail(err, errlen, "--vm: empty value; expected key=value,... (e.g. socket=/tmp/vhost3.socket,uds-path=/tmp/vm3.vsock)");
+		vsock_cfg_fail(err, errlen, "--vm: empty value; expected key=value,... (e.g. socket=/tmp/vhost3.socket,uds-path=/tmp/vm3.vsock)");
 		goto out;
 	}
 	/* strtok_r would merge empty items ("a=1,,b=2"); walk by hand. */
@@ -326,7 +323,7 @@ int vsock_parse_vm(const char *spec, struct vsock_vm *vm, char *err, size_t errl
 			*comma = 0;
 		eq = strchr(s, '=');
 		if (!*s || !eq || eq == s) {
-			fail(err, errlen, "--vm '%s': '%s' is not key=value", spec, s);
+			vsock_cfg_fail(err, errlen, "--vm '%s': '%s' is not key=value", spec, s);
 			goto out;
 		}
 		*eq = 0;
@@ -336,7 +333,7 @@ int vsock_parse_vm(const char *spec, struct vsock_vm *vm, char *err, size_t errl
 				break;
 		if (bit < sizeof(keys) / sizeof(keys[0])) {
 			if (seen & (1u << bit)) {
-				fail(err, errlen, "--vm '%s': key '%s' given twice", spec, s);
+				vsock_cfg_fail(err, errlen, "--vm '%s': key '%s' given twice", spec, s);
 				goto out;
 			}
 			seen |= 1u << bit;
@@ -348,7 +345,7 @@ int vsock_parse_vm(const char *spec, struct vsock_vm *vm, char *err, size_t errl
 		s = comma + 1;
 	}
 	if (vm_finish_defaults(vm) < 0) {
-		fail(err, errlen, "--vm: out of memory");
+		vsock_cfg_fail(err, errlen, "--vm: out of memory");
 		goto out;
 	}
 	r = vsock_vm_check(vm, "--vm", true, err, errlen);
@@ -406,7 +403,7 @@ int vsock_cli_option(struct vsock_cli *s, int key, const char *arg,
 		grown = realloc(s->vms, (s->n_vms + 1) * sizeof(*grown));
 		if (!grown) {
 			vsock_vm_free(&vm);
-			return fail(err, errlen, "--vm: out of memory");
+			return vsock_cfg_fail(err, errlen, "--vm: out of memory");
 		}
 		s->vms = grown;
 		s->vms[s->n_vms++] = vm;
@@ -414,17 +411,17 @@ int vsock_cli_option(struct vsock_cli *s, int key, const char *arg,
 	}
 	if (key == VSOCK_OPT_CONFIG) {
 		if (s->config_path)
-			return fail(err, errlen, "--config given twice");
+			return vsock_cfg_fail(err, errlen, "--config given twice");
 		if (!*arg)
-			return fail(err, errlen, "--config: empty path");
+			return vsock_cfg_fail(err, errlen, "--config: empty path");
 		s->config_path = strdup(arg);
-		return s->config_path ? 0 : fail(err, errlen, "--config: out of memory");
+		return s->config_path ? 0 : vsock_cfg_fail(err, errlen, "--config: out of memory");
 	}
 	if (key < VSOCK_OPT_GUEST_CID || key > VSOCK_OPT_GROUPS)
-		return fail(err, errlen, "unknown option");
+		return vsock_cfg_fail(err, errlen, "unknown option");
 	bit = (unsigned)(key - VSOCK_OPT_GUEST_CID);
 	if (s->flags_given & (1u << bit))
-		return fail(err, errlen, "%s given twice", flag_name(key));
+		return vsock_cfg_fail(err, errlen, "%s given twice", flag_name(key));
 	s->flags_given |= 1u << bit;
 	return vsock_vm_set(&s->flags, keys[bit], arg, NULL, err, errlen);
 }
@@ -444,9 +441,9 @@ int vsock_cli_finish(struct vsock_cli *s, struct vsock_vm **out, unsigned *n,
 	unsigned count = 0;
 
 	if (s->config_path && s->n_vms)
-		return fail(err, errlen, "--config and --vm exclude each other");
+		return vsock_cfg_fail(err, errlen, "--config and --vm exclude each other");
 	if (s->flags_given && (s->config_path || s->n_vms))
-		return fail(err, errlen,
+		return vsock_cfg_fail(err, errlen,
 			    "%s configures a single VM and excludes %s; put it into the %s",
 			    first_flag(s->flags_given), s->config_path ? "--config" : "--vm",
 			    s->config_path ? "configuration file" : "--vm values");
@@ -460,24 +457,24 @@ int vsock_cli_finish(struct vsock_cli *s, struct vsock_vm **out, unsigned *n,
 		s->n_vms = 0;
 	} else {
 		if (!s->flags_given)
-			return fail(err, errlen,
+			return vsock_cfg_fail(err, errlen,
 				    "nothing to serve: give --socket with --uds-path (or --forward-cid), --vm, or --config");
 		/* --socket may be replaced by the core's --fd: its absence is
 		 * reported when the socket paths are asked for. */
 		if (vsock_vm_check(&s->flags, "command line", false, err, errlen) < 0) {
 			/* Name the flags, not the keys. */
 			if (!s->flags.uds_path && !s->flags.has_forward_cid)
-				fail(err, errlen, "missing --uds-path (or --forward-cid for the vsock backend)%s",
+				vsock_cfg_fail(err, errlen, "missing --uds-path (or --forward-cid for the vsock backend)%s",
 				     s->flags.n_listen ? ": --forward-listen needs --forward-cid" : "");
 			else
-				fail(err, errlen, "--uds-path and --forward-cid/--forward-listen exclude each other");
+				vsock_cfg_fail(err, errlen, "--uds-path and --forward-cid/--forward-listen exclude each other");
 			return -1;
 		}
 		if (vm_finish_defaults(&s->flags) < 0)
-			return fail(err, errlen, "out of memory");
+			return vsock_cfg_fail(err, errlen, "out of memory");
 		vms = calloc(1, sizeof(*vms));
 		if (!vms)
-			return fail(err, errlen, "out of memory");
+			return vsock_cfg_fail(err, errlen, "out of memory");
 		vms[0] = s->flags;
 		vsock_vm_defaults(&s->flags);
 		s->flags_given = 0;

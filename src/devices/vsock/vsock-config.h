@@ -103,6 +103,11 @@ int vsock_vms_check(const struct vsock_vm *vms, unsigned n, char *err, size_t er
 void vsock_vm_free(struct vsock_vm *vm);
 void vsock_vms_free(struct vsock_vm *vms, unsigned n);
 
+/* Format a message into err and return -1 (the parsers of vsock-config.c
+ * and vsock-yaml.c report errors this way). */
+int vsock_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* "a+b+c" -> names.  Empty names are errors. */
 int vsock_parse_groups(const char *s, char ***out, unsigned *n);
 /* "9001+9002" -> ports (u32). */

@@ -22,26 +22,12 @@
 #include "devices/vsock/vsock-config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef HAVE_LIBYAML
 #include <yaml.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* The scalar's text as a C string (NULL if it holds a NUL byte). */
 static char *scalar_dup(const yaml_node_t *n)
@@ -103,7 +89,7 @@ static int load_vm(const char *path, yaml_document_t *doc, const yaml_node_t *ma
 
 	vsock_vm_defaults(vm);
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(err, errlen, "%s:%lu: each item of 'vms' must be a mapping of keys to values",
+		return vsock_cfg_fail(err, errlen, "%s:%lu: each item of 'vms' must be a mapping of keys to values",
 			    path, line);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++) {
@@ -113,12 +99,12 @@ static int load_vm(const char *path, yaml_document_t *doc, const yaml_node_t *ma
 		int r;
 
 		if (!k || !v || k->type != YAML_SCALAR_NODE)
-			return fail(err, errlen, "%s:%lu: keys must be plain names", path, line);
+			return vsock_cfg_fail(err, errlen, "%s:%lu: keys must be plain names", path, line);
 		line = k->start_mark.line + 1;
 		snprintf(where, sizeof(where), "%s:%lu", path, line);
 		key = scalar_dup(k);
 		if (!key)
-			return fail(err, errlen, "%s: bad key", where);
+			return vsock_cfg_fail(err, errlen, "%s: bad key", where);
 		/* A key given twice, possibly in both spellings. */
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
 			yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
@@ -128,14 +114,14 @@ static int load_vm(const char *path, yaml_document_t *doc, const yaml_node_t *ma
 				same = (key[i] == '-' ? '_' : key[i]) == (o[i] == '-' ? '_' : o[i]);
 			free(o);
 			if (same) {
-				fail(err, errlen, "%s: key '%s' given twice in one VM", where, key);
+				vsock_cfg_fail(err, errlen, "%s: key '%s' given twice in one VM", where, key);
 				free(key);
 				return -1;
 			}
 		}
 		val = value_text(doc, v);
 		if (!val) {
-			fail(err, errlen, "%s: %s: expected a value (a scalar%s)", where, key,
+			vsock_cfg_fail(err, errlen, "%s: %s: expected a value (a scalar%s)", where, key,
 			     !strcmp(key, "groups") || !strncmp(key, "forward", 7) ? " or a list of scalars" : "");
 			free(key);
 			return -1;
@@ -148,7 +134,7 @@ static int load_vm(const char *path, yaml_document_t *doc, const yaml_node_t *ma
 	}
 	if (vm->n_groups == 0 &&
 	    vsock_parse_groups(VSOCK_DEFAULT_GROUP, &vm->groups, &vm->n_groups) < 0)
-		return fail(err, errlen, "%s: out of memory", path);
+		return vsock_cfg_fail(err, errlen, "%s: out of memory", path);
 	snprintf(where, sizeof(where), "%s:%lu", path, (unsigned long)map->start_mark.line + 1);
 	return vsock_vm_check(vm, where, true, err, errlen);
 }
@@ -166,14 +152,14 @@ int vsock_config_load(const char *path, struct vsock_vm **out, unsigned *n,
 
 	f = fopen(path, "r");
 	if (!f)
-		return fail(err, errlen, "--config %s: %s", path, strerror(errno));
+		return vsock_cfg_fail(err, errlen, "--config %s: %s", path, strerror(errno));
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
-		return fail(err, errlen, "--config %s: out of memory", path);
+		return vsock_cfg_fail(err, errlen, "--config %s: out of memory", path);
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fail(err, errlen, "%s:%lu: YAML error: %s", path,
+		vsock_cfg_fail(err, errlen, "%s:%lu: YAML error: %s", path,
 		     (unsigned long)parser.problem_mark.line + 1,
 		     parser.problem ? parser.problem : "unknown");
 		yaml_parser_delete(&parser);
@@ -182,11 +168,11 @@ int vsock_config_load(const char *path, struct vsock_vm **out, unsigned *n,
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (!root) {
-		fail(err, errlen, "%s: empty file; expected a 'vms:' list", path);
+		vsock_cfg_fail(err, errlen, "%s: empty file; expected a 'vms:' list", path);
 		goto out;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		fail(err, errlen, "%s:%lu: expected a mapping with a 'vms:' list", path,
+		vsock_cfg_fail(err, errlen, "%s:%lu: expected a mapping with a 'vms:' list", path,
 		     (unsigned long)root->start_mark.line + 1);
 		goto out;
 	}
@@ -197,23 +183,23 @@ int vsock_config_load(const char *path, struct vsock_vm **out, unsigned *n,
 
 		if (!k || k->type != YAML_SCALAR_NODE || k->data.scalar.length != 3 ||
 		    memcmp(k->data.scalar.value, "vms", 3)) {
-			fail(err, errlen, "%s:%lu: unknown top-level key (the file holds one key, 'vms')",
+			vsock_cfg_fail(err, errlen, "%s:%lu: unknown top-level key (the file holds one key, 'vms')",
 			     path, line);
 			goto out;
 		}
 		if (vms_node) {
-			fail(err, errlen, "%s:%lu: 'vms' given twice", path, line);
+			vsock_cfg_fail(err, errlen, "%s:%lu: 'vms' given twice", path, line);
 			goto out;
 		}
 		vms_node = yaml_document_get_node(&doc, p->value);
 	}
 	if (!vms_node) {
-		fail(err, errlen, "%s: no 'vms:' list", path);
+		vsock_cfg_fail(err, errlen, "%s: no 'vms:' list", path);
 		goto out;
 	}
 	if (vms_node->type != YAML_SEQUENCE_NODE ||
 	    vms_node->data.sequence.items.top == vms_node->data.sequence.items.start) {
-		fail(err, errlen, "%s:%lu: 'vms' must be a non-empty list of VMs", path,
+		vsock_cfg_fail(err, errlen, "%s:%lu: 'vms' must be a non-empty list of VMs", path,
 		     (unsigned long)vms_node->start_mark.line + 1);
 		goto out;
 	}
@@ -223,12 +209,12 @@ int vsock_config_load(const char *path, struct vsock_vm **out, unsigned *n,
 		struct vsock_vm *grown = realloc(vms, (count + 1) * sizeof(*vms));
 
 		if (!grown) {
-			fail(err, errlen, "%s: out of memory", path);
+			vsock_cfg_fail(err, errlen, "%s: out of memory", path);
 			goto out;
 		}
 		vms = grown;
 		if (!item) {
-			fail(err, errlen, "%s: bad VM entry", path);
+			vsock_cfg_fail(err, errlen, "%s: bad VM entry", path);
 			goto out;
 		}
 		if (load_vm(path, &doc, item, &vms[count], err, errlen) < 0) {
