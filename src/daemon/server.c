@@ -15,6 +15,7 @@
 #include "config.h"
 #include "vhost-device.h"
 #include "daemon/cli.h"
+#include "daemon/unix-listen.h"
 #include "vhost-user/vu-dev.h"
 
 #include <errno.h>
@@ -166,38 +167,15 @@ out:
 	return NULL;
 }
 
-/* Bind a listening socket at path.  A stale socket file left by a dead
- * process is replaced; a live one (someone accepts) or a non-socket file
- * is an error. */
+/* The listening socket of one device socket (unix-listen.h); errors are
+ * printed with the program's name. */
 static int listen_on(const char *path, const char *prog)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	char err[600];
+	int fd = vhd_unix_listen(path, SOCK_STREAM, 16, err, sizeof(err));
 
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-	if (lstat(path, &st) == 0) {
-		int probe;
-		if (!S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "%s: %s exists and is not a socket; remove it or choose another path\n",
-				prog, path);
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			fprintf(stderr, "%s: %s is in use by another process\n", prog, path);
-			return -1;
-		}
-		if (probe >= 0)
-			close(probe);
-		unlink(path);   /* stale: nobody listens */
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
 	}
 	return fd;

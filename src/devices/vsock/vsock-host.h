@@ -27,11 +27,7 @@
 /* Longest "CONNECT <port>\n" line read from a host client. */
 #define VSOCK_CONNECT_LINE_MAX 64
 
-/* Bind a listening Unix socket of `type` (SOCK_STREAM / SOCK_SEQPACKET)
- * at path.  A stale socket file (nobody accepts) is replaced; a live one
- * or a file that is not a socket is refused.  fd, or -errno with err
- * filled. */
-int vsock_uds_listen(const char *path, int type, char *err, size_t errlen);
+/* Listening on uds_path: vhd_unix_listen (daemon/unix-listen.h). */
 
 /* Connect to "<uds_path>_<port>" (type as the guest socket's).  fd, or
  * -errno (-ENAMETOOLONG, -ENOENT, -ECONNREFUSED, -EAGAIN when the

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-mux-int.h"
+#include "daemon/unix-listen.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-host.h"
 #include "devices/vsock/vsock-pkt.h"
@@ -585,7 +586,7 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 	if (!m->listeners)
 		goto nomem;
 	if (vm->uds_path) {
-		fd = vsock_uds_listen(vm->uds_path, SOCK_STREAM, err, errlen);
+		fd = vhd_unix_listen(vm->uds_path, SOCK_STREAM, 128, err, errlen);
 		if (fd < 0)
 			goto fail;
 		if (mux_add_listener(m, L_UDS_STREAM, fd, vm->uds_path, 0) < 0)
@@ -597,7 +598,7 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 			LOG_WARN("%s: %s is too long for a Unix socket: no host-initiated SEQPACKET connections",
 				 m->name, path);
 		} else {
-			fd = vsock_uds_listen(path, SOCK_SEQPACKET, err, errlen);
+			fd = vhd_unix_listen(path, SOCK_SEQPACKET, 128, err, errlen);
 			if (fd < 0)
 				goto fail;
 			if (mux_add_listener(m, L_UDS_SEQPACKET, fd, path, 0) < 0)
