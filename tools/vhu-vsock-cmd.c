@@ -22,6 +22,7 @@
  * as cheap as the copy an application would make).
  */
 #include "config.h"
+#include "vhu-host.h"
 #include "vhu-vsock.h"
 
 #include <errno.h>
@@ -32,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,58 +107,6 @@ static bool pattern_ok(const uint8_t *p, uint64_t off, size_t len)
 		len -= n;
 	}
 	return true;
-}
-
-static long rss_kib(int pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-static int unix_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
 }
 
 static ssize_t write_all(int fd, const void *buf, size_t len)
@@ -411,7 +359,7 @@ static int run_g2h(const struct opts *o, struct vhu_vsock *v, double *mibs)
 	int r;
 
 	snprintf(path, sizeof(path), "%s_%u", o->uds, o->port);
-	h.fd = unix_listen(path);
+	h.fd = vhu_unix_listen(path, SOCK_STREAM, 256);
 	if (h.fd < 0 || !buf)
 		return h.fd < 0 ? h.fd : -ENOMEM;
 	pthread_create(&h.t, NULL, host_reader, &h);
@@ -490,7 +438,7 @@ static int run_h2g(const struct opts *o, struct vhu_vsock *v, double *mibs)
 	if (!s.buf)
 		return -ENOMEM;
 	vhu_vsock_listen(v, o->port + 1);
-	h.fd = unix_connect(o->uds);
+	h.fd = vhu_unix_connect(o->uds, SOCK_STREAM);
 	if (h.fd < 0) {
 		free(s.buf);
 		return h.fd;
@@ -546,7 +494,7 @@ static int run_rr(const struct opts *o, struct vhu_vsock *v, double *mean, doubl
 	int r;
 
 	snprintf(path, sizeof(path), "%s_%u", o->uds, o->port + 2);
-	h.fd = unix_listen(path);
+	h.fd = vhu_unix_listen(path, SOCK_STREAM, 256);
 	if (h.fd < 0 || !buf || !t)
 		return -ENOMEM;
 	pthread_create(&h.t, NULL, host_echo, &h);
@@ -589,12 +537,12 @@ static int run_hold(const struct opts *o, struct vhu_vsock *v)
 	uint8_t *buf = malloc(65536);
 	char path[200];
 	uint64_t total = 0;
-	long rss0 = rss_kib(o->backend_pid), rss1;
+	long rss0 = vhu_rss_anon_kib(o->backend_pid), rss1;
 	int lfd, r = 0;
 	unsigned n = 0;
 
 	snprintf(path, sizeof(path), "%s_%u", o->uds, o->port + 3);
-	lfd = unix_listen(path);
+	lfd = vhu_unix_listen(path, SOCK_STREAM, 256);
 	if (lfd < 0 || !c || !peer || !buf)
 		return -ENOMEM;
 	memset(buf, 0x3c, 65536);
@@ -614,7 +562,7 @@ static int run_hold(const struct opts *o, struct vhu_vsock *v)
 				break;
 		}
 	}
-	rss1 = rss_kib(o->backend_pid);
+	rss1 = vhu_rss_anon_kib(o->backend_pid);
 	printf("hold conns: %u\n", n);
 	printf("hold bytes/conn: %llu\n", n ? (unsigned long long)(total / n) : 0ull);
 	if (rss0 >= 0 && rss1 >= 0)

@@ -307,9 +307,9 @@ static void test_own_uds(void **state)
 	int l3, l4, fd;
 
 	snprintf(path, sizeof(path), "%s_7000", f->uds[0]);
-	l3 = vt_listen(path, SOCK_STREAM);
+	l3 = vhu_unix_listen(path, SOCK_STREAM, 128);
 	snprintf(path, sizeof(path), "%s_7001", f->uds[1]);
-	l4 = vt_listen(path, SOCK_STREAM);
+	l4 = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v[0], 2, 7000, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	fd = vt_accept(l3, T_MS);
 	assert_true(fd >= 0);
@@ -370,7 +370,7 @@ static void test_sibling_flood(void **state)
 	struct fixture *f = *state;
 	struct flood fl = { .v = f->v[0] };
 	pthread_t t;
-	long rss0 = vt_rss_kib(f->be.pid), rss1;
+	long rss0 = vhu_rss_anon_kib(f->be.pid), rss1;
 	unsigned stalled_at;
 	int64_t t0;
 
@@ -379,7 +379,7 @@ static void test_sibling_flood(void **state)
 	/* Guest 4 has not served its rx queue: guest 3 must be held back
 	 * well before 8 MiB. */
 	stalled_at = fl.sent;
-	rss1 = vt_rss_kib(f->be.pid);
+	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("flood: %u of %u packets accepted while the sibling did not read; RSS %ld -> %ld KiB\n",
 		      stalled_at, FLOOD_PKTS, rss0, rss1);
 	assert_false(fl.done);

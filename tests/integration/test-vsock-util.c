@@ -14,7 +14,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,40 +65,6 @@ int vt_backend_start(struct backend *b, const char *const *args,
 	return backend_spawn(b, "vhost-device-vsock", argv, wait_paths);
 }
 
-long vt_rss_kib(pid_t pid)
-{
-	char p[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
-	f = fopen(p, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-int vt_listen(const char *path, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
 static int wait_fd(int fd, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
@@ -121,22 +86,6 @@ int vt_accept(int lfd, int timeout_ms)
 		return r;
 	r = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	return r < 0 ? -errno : r;
-}
-
-int vt_connect(const char *path, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
 }
 
 ssize_t vt_write_all(int fd, const void *buf, size_t len, int timeout_ms)
@@ -206,7 +155,7 @@ int vt_hybrid_connect(const char *uds_path, uint32_t port, uint32_t *host_port,
 	char line[64];
 	unsigned long v;
 	char *end;
-	int fd = vt_connect(uds_path, SOCK_STREAM);
+	int fd = vhu_unix_connect(uds_path, SOCK_STREAM);
 	ssize_t r;
 
 	if (fd < 0)

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "vhu-host.h"
 
 /* The backend process: tests/integration/backend.h (backend_init,
  * backend_file, backend_alive, backend_stop, proc_fd_count). */
@@ -30,16 +31,10 @@
  * appended. */
 int vt_backend_start(struct backend *b, const char *const *args,
 		     const char *const *wait_for);
-/* RssAnon of the process in KiB (its private memory: guest memory it
- * maps is shared and not counted), -1 on error. */
-long vt_rss_kib(pid_t pid);
-
-/* Host-side Unix sockets: listen at path (type SOCK_STREAM or
- * SOCK_SEQPACKET), accept/connect with a timeout in ms.  fd or -errno.
- * The fds are blocking. */
-int vt_listen(const char *path, int type);
+/* Host-side Unix sockets and the backend's RssAnon: tools/vhu-host.h
+ * (vhu_unix_listen, vhu_unix_connect, vhu_rss_anon_kib).  Accept with a
+ * timeout in ms: fd or -errno, blocking. */
 int vt_accept(int lfd, int timeout_ms);
-int vt_connect(const char *path, int type);
 /* Full write/read with a timeout per call: bytes done, or -errno. */
 ssize_t vt_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 ssize_t vt_read_all(int fd, void *buf, size_t len, int timeout_ms);

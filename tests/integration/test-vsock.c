@@ -177,7 +177,7 @@ static void test_g2h_connect(void **state)
 	int64_t t0;
 
 	host_port_path(f, 1234, path, sizeof(path));
-	j.lfd = vt_listen(path, SOCK_STREAM);
+	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_true(j.lfd >= 0);
 	pthread_create(&j.t, NULL, echo_once, &j);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 1234, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
@@ -211,19 +211,19 @@ static void test_refused_rst(void **state)
 	assert_true(vt_now_ms() - t0 < 1000);
 	/* A socket file nobody listens on: refused too. */
 	host_port_path(f, 4322, path, sizeof(path));
-	fd = vt_listen(path, SOCK_STREAM);
+	fd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	close(fd);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 4322, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c),
 			 -ECONNREFUSED);
 	/* A SEQPACKET connect to a stream listener: refused (type mismatch). */
 	host_port_path(f, 4323, path, sizeof(path));
-	fd = vt_listen(path, SOCK_STREAM);
+	fd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 4323, VIRTIO_VSOCK_TYPE_SEQPACKET, T_MS, &c),
 			 -ECONNREFUSED);
 	close(fd);
 	/* The device goes on working. */
 	host_port_path(f, 4324, path, sizeof(path));
-	fd = vt_listen(path, SOCK_STREAM);
+	fd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 4324, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	vhu_vsock_reset_conn(c);
 	close(fd);
@@ -285,14 +285,14 @@ static void test_h2g_connect(void **state)
 	assert_int_equal(j.err, -ECONNRESET);
 
 	/* Garbage instead of CONNECT: closed. */
-	fd = vt_connect(f->uds, SOCK_STREAM);
+	fd = vhu_unix_connect(f->uds, SOCK_STREAM);
 	assert_true(fd >= 0);
 	vt_write_all(fd, "HELLO 5000\n", 11, T_MS);
 	assert_int_equal(vt_read_line(fd, buf, sizeof(buf), T_MS), 0);
 	close(fd);
 	/* Lower-case keyword works (as in the Rust backend). */
 	j = (struct job){ .f = f, .port = 5000 };
-	fd = vt_connect(f->uds, SOCK_STREAM);
+	fd = vhu_unix_connect(f->uds, SOCK_STREAM);
 	vt_write_all(fd, "connect 5000\n", 13, T_MS);
 	assert_int_equal(vhu_vsock_accept(f->v, 5000, T_MS, &c), 0);
 	assert_true(vt_read_line(fd, buf, sizeof(buf), T_MS) > 3);
@@ -396,7 +396,7 @@ static void test_g2h_64mib(void **state)
 	double t0;
 
 	host_port_path(f, 2000, path, sizeof(path));
-	j.lfd = vt_listen(path, SOCK_STREAM);
+	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	pthread_create(&j.t, NULL, g2h_sink, &j);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2000, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	vt_stream_init(&s, 42);
@@ -532,7 +532,7 @@ static void test_64_concurrent(void **state)
 	bool more = true;
 
 	host_port_path(f, 3000, path, sizeof(path));
-	j.lfd = vt_listen(path, SOCK_STREAM);
+	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	pthread_create(&j.t, NULL, echo_server, &j);
 	for (int i = 0; i < NCONN; i++) {
 		assert_int_equal(vhu_vsock_connect(f->v, 2, 3000, VIRTIO_VSOCK_TYPE_STREAM, T_MS,
@@ -614,10 +614,10 @@ static void test_slow_host_reader(void **state)
 	ssize_t n;
 
 	host_port_path(f, 2100, path, sizeof(path));
-	j.lfd = vt_listen(path, SOCK_STREAM);
+	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	pthread_create(&j.t, NULL, stalled_sink, &j);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2100, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
-	rss0 = vt_rss_kib(f->be.pid);
+	rss0 = vhu_rss_anon_kib(f->be.pid);
 	vt_stream_init(&s, 99);
 	/* Send until the credit runs out and stays out for 300 ms. */
 	for (;;) {
@@ -632,7 +632,7 @@ static void test_slow_host_reader(void **state)
 			break;
 		assert_true(sent < want);
 	}
-	rss1 = vt_rss_kib(f->be.pid);
+	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("stalled host reader: the guest got %llu bytes out; backend RSS %ld -> %ld KiB\n",
 		      (unsigned long long)sent, rss0, rss1);
 	/* The window (64 KiB) plus what the host socket buffers hold. */
@@ -714,13 +714,13 @@ static void test_slow_guest_reader(void **state)
 	assert_int_equal(vhu_vsock_listen(f->v, 2101), 0);
 	pthread_create(&j.t, NULL, blocked_source, &j);
 	assert_int_equal(vhu_vsock_accept(f->v, 2101, T_MS, &c), 0);
-	rss0 = vt_rss_kib(f->be.pid);
+	rss0 = vhu_rss_anon_kib(f->be.pid);
 	t0 = vt_now_ms();
 	/* Serve the rings (take packets) but never recv() the data. */
 	while (!j.stall && vt_now_ms() - t0 < 10000)
 		vhu_vsock_poll(f->v, 10);
 	assert_true(j.stall);
-	rss1 = vt_rss_kib(f->be.pid);
+	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("stalled guest reader: the host got %llu bytes in; guest holds %zu; backend RSS %ld -> %ld KiB\n",
 		      (unsigned long long)j.got, vhu_vsock_conn_pending(c), rss0, rss1);
 	assert_int_equal(j.err, 0);
@@ -745,7 +745,7 @@ static void test_half_close(void **state)
 	int lfd, fd;
 
 	host_port_path(f, 2200, path, sizeof(path));
-	lfd = vt_listen(path, SOCK_STREAM);
+	lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2200, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	fd = vt_accept(lfd, T_MS);
 	assert_true(fd >= 0);
@@ -782,7 +782,7 @@ static void test_seqpacket(void **state)
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 11 + 1);
 	host_port_path(f, 7000, path, sizeof(path));
-	lfd = vt_listen(path, SOCK_SEQPACKET);
+	lfd = vhu_unix_listen(path, SOCK_SEQPACKET, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 7000, VIRTIO_VSOCK_TYPE_SEQPACKET, T_MS, &c), 0);
 	fd = vt_accept(lfd, T_MS);
 	assert_true(fd >= 0);
@@ -813,7 +813,7 @@ static void test_seqpacket(void **state)
 	/* Host-initiated SEQPACKET through <uds_path>_seqpacket. */
 	assert_int_equal(vhu_vsock_listen(f->v, 7001), 0);
 	snprintf(path, sizeof(path), "%s_seqpacket", f->uds);
-	fd = vt_connect(path, SOCK_SEQPACKET);
+	fd = vhu_unix_connect(path, SOCK_SEQPACKET);
 	assert_true(fd >= 0);
 	assert_int_equal(send(fd, "CONNECT 7001\n", 13, 0), 13);
 	assert_int_equal(vhu_vsock_accept(f->v, 7001, T_MS, &c), 0);
@@ -856,7 +856,7 @@ static void test_seqpacket_not_negotiated(void **state)
 	f->v = open_guest(f->sock, no_seqpacket);
 	assert_false(vhu_vsock_seqpacket(f->v));
 	host_port_path(f, 7002, path, sizeof(path));
-	lfd = vt_listen(path, SOCK_SEQPACKET);
+	lfd = vhu_unix_listen(path, SOCK_SEQPACKET, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 7002, VIRTIO_VSOCK_TYPE_SEQPACKET, T_MS, &c),
 			 -ECONNREFUSED);
 	close(lfd);
@@ -942,7 +942,7 @@ static void test_malformed(void **state)
 	}
 	/* The device still works. */
 	host_port_path(f, 2300, path, sizeof(path));
-	lfd = vt_listen(path, SOCK_STREAM);
+	lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2300, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	vhu_vsock_reset_conn(c);
 	close(lfd);
@@ -958,7 +958,7 @@ static void test_frontend_disconnect(void **state)
 	int lfd, fd;
 
 	host_port_path(f, 2400, path, sizeof(path));
-	lfd = vt_listen(path, SOCK_STREAM);
+	lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2400, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	fd = vt_accept(lfd, T_MS);
 	assert_true(fd >= 0);

@@ -317,7 +317,7 @@ static int guest_to_host(struct vhu_vsock *v, const char *uds)
 	int r, ret = -1;
 
 	host_port_path(uds, PORT_G2H, path, sizeof(path));
-	j.lfd = vt_listen(path, SOCK_STREAM);
+	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
 	EXPECT(j.lfd >= 0, "listen %s: %s", path, strerror(-j.lfd));
 	EXPECT(pthread_create(&j.t, NULL, g2h_sink, &j) == 0, "thread");
 	started = true;
