@@ -587,6 +587,19 @@ int vhu_vsock_poll(struct vhu_vsock *v, int timeout_ms)
 	}
 }
 
+/* Serve the device until something happens or the deadline passes: 0
+ * after a poll, -ETIMEDOUT once the deadline has passed, or the poll's
+ * error.  The loops of connect, accept, recv ... wait with it. */
+static int wait_until(struct vhu_vsock *v, uint64_t deadline)
+{
+	int t = left_ms(deadline), r;
+
+	if (t == 0)
+		return -ETIMEDOUT;
+	r = vhu_vsock_poll(v, t);
+	return r < 0 ? r : 0;
+}
+
 /* Wait for a free tx slot, serving rx meanwhile. */
 static int wait_slot(struct vhu_vsock *v, uint64_t deadline)
 {
@@ -753,12 +766,11 @@ int vhu_vsock_connect(struct vhu_vsock *v, uint64_t cid, uint32_t port, uint16_t
 	if (r < 0)
 		return r;
 	while (c->state == VHU_VSOCK_CONNECTING) {
-		int t = left_ms(deadline);
-		if (t == 0) {
+		r = wait_until(v, deadline);
+		if (r == -ETIMEDOUT) {
 			vhu_vsock_reset_conn(c);
-			return -ETIMEDOUT;
+			return r;
 		}
-		r = vhu_vsock_poll(v, t);
 		if (r < 0) {
 			conn_free(c);
 			return r;
@@ -790,7 +802,7 @@ int vhu_vsock_accept(struct vhu_vsock *v, uint32_t port, int timeout_ms,
 	*out = NULL;
 	for (;;) {
 		struct vhu_vsock_conn *found = NULL;
-		int r, t;
+		int r;
 
 		/* The oldest pending one is the last in the list. */
 		for (struct vhu_vsock_conn *c = v->conns; c; c = c->next)
@@ -801,10 +813,7 @@ int vhu_vsock_accept(struct vhu_vsock *v, uint32_t port, int timeout_ms,
 			*out = found;
 			return 0;
 		}
-		t = left_ms(deadline);
-		if (t == 0)
-			return -ETIMEDOUT;
-		r = vhu_vsock_poll(v, t);
+		r = wait_until(v, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -878,7 +887,7 @@ ssize_t vhu_vsock_recv(struct vhu_vsock_conn *c, void *buf, size_t len, int time
 	if (trunc)
 		*trunc = false;
 	for (;;) {
-		int r, t;
+		int r;
 
 		if (c->type == VIRTIO_VSOCK_TYPE_SEQPACKET && c->msg_count) {
 			struct vv_msg m = c->msgs[c->msg_head];
@@ -913,10 +922,7 @@ ssize_t vhu_vsock_recv(struct vhu_vsock_conn *c, void *buf, size_t len, int time
 			return 0;
 		if (c->state == VHU_VSOCK_RESET || c->state == VHU_VSOCK_CLOSED)
 			return -ECONNRESET;
-		t = left_ms(deadline);
-		if (t == 0)
-			return -ETIMEDOUT;
-		r = vhu_vsock_poll(v, t);
+		r = wait_until(v, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -996,7 +1002,7 @@ int vhu_vsock_next_unmatched(struct vhu_vsock *v, struct virtio_vsock_hdr *h, in
 	uint64_t deadline = deadline_of(timeout_ms);
 
 	for (;;) {
-		int r, t;
+		int r;
 
 		if (v->um_count) {
 			*h = v->unmatched[v->um_head];
@@ -1004,11 +1010,8 @@ int vhu_vsock_next_unmatched(struct vhu_vsock *v, struct virtio_vsock_hdr *h, in
 			v->um_count--;
 			return 1;
 		}
-		t = left_ms(deadline);
-		if (t == 0)
-			return 0;
-		r = vhu_vsock_poll(v, t);
+		r = wait_until(v, deadline);
 		if (r < 0)
-			return r;
+			return r == -ETIMEDOUT ? 0 : r;
 	}
 }
