@@ -315,6 +315,21 @@ done:
 
 int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
 
+/* Take the operands (COMMAND, then SOCKET) at optind: up to the next
+ * option, or all of them.  0, or bad_usage()'s exit status on a third. */
+static int take_operands(struct args *a, int argc, char **argv, bool all)
+{
+	for (; optind < argc && (all || argv[optind][0] != '-'); optind++) {
+		if (!a->cmd)
+			a->cmd = argv[optind];
+		else if (!a->socket)
+			a->socket = argv[optind];
+		else
+			return bad_usage("unexpected argument '%s'", argv[optind]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {
@@ -330,15 +345,8 @@ int main(int argc, char **argv)
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {
-		while (optind < argc && argv[optind][0] != '-') {
-			if (!a.cmd)
-				a.cmd = argv[optind];
-			else if (!a.socket)
-				a.socket = argv[optind];
-			else
-				return bad_usage("unexpected argument '%s'", argv[optind]);
-			optind++;
-		}
+		if (take_operands(&a, argc, argv, false))
+			return EXIT_USAGE;
 		opt = getopt_long(argc, argv, "+hV", options, NULL);
 		if (opt == -1)
 			break;
@@ -400,15 +408,9 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	while (optind < argc) {
-		if (!a.cmd)
-			a.cmd = argv[optind];
-		else if (!a.socket)
-			a.socket = argv[optind];
-		else
-			return bad_usage("unexpected argument '%s'", argv[optind]);
-		optind++;
-	}
+	/* After "--" everything is an operand. */
+	if (take_operands(&a, argc, argv, true))
+		return EXIT_USAGE;
 	if (!a.cmd)
 		return bad_usage("no command given (info or rng)");
 	if (strcmp(a.cmd, "info") && strcmp(a.cmd, "rng"))
