@@ -6,16 +6,20 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "vq/virtqueue.h"
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset,
-		  void *buf, size_t len)
+/* The walk both directions share: to_buf copies iovecs -> buf, else
+ * buf -> iovecs. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t offset,
+		       char *buf, size_t len, bool to_buf)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
+		char *part = iov[i].iov_base;
 		size_t c;
 
 		if (offset >= iov[i].iov_len) {
@@ -25,31 +29,25 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset,
 		c = iov[i].iov_len - offset;
 		if (c > len - done)
 			c = len - done;
-		memcpy((char *)buf + done, (const char *)iov[i].iov_base + offset, c);
+		if (to_buf)
+			memcpy(buf + done, part + offset, c);
+		else
+			memcpy(part + offset, buf + done, c);
 		done += c;
 		offset = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, offset, buf, len, true);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
 		    const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t c;
-
-		if (offset >= iov[i].iov_len) {
-			offset -= iov[i].iov_len;
-			continue;
-		}
-		c = iov[i].iov_len - offset;
-		if (c > len - done)
-			c = len - done;
-		memcpy((char *)iov[i].iov_base + offset, (const char *)buf + done, c);
-		done += c;
-		offset = 0;
-	}
-	return done;
+	/* buf is only read in this direction. */
+	return iov_copy(iov, n, offset, (char *)buf, len, false);
 }
