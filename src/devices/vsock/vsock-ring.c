@@ -145,26 +145,37 @@ void vsock_ring_consume(struct vsock_ring *r, uint32_t n)
 	r->head = r->len ? (r->head + n) % r->cap : 0;
 }
 
+/* One sendmsg of the ring's first len bytes (len <= r->len), without
+ * blocking: bytes sent, -EAGAIN when the socket is full, or -errno. */
+static ssize_t send_head(struct vsock_ring *r, int fd, uint32_t len)
+{
+	struct iovec v[2];
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = vsock_ring_peek(r, len, v) };
+	ssize_t w;
+
+	do {
+		w = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return w;
+}
+
 ssize_t vsock_ring_write_fd(struct vsock_ring *r, int fd)
 {
 	size_t total = 0;
 
 	while (r->len) {
-		struct iovec v[2];
-		unsigned k = vsock_ring_peek(r, r->len, v);
-		struct msghdr m = { .msg_iov = v, .msg_iovlen = k };
-		ssize_t w = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		uint32_t len = r->len;
+		ssize_t w = send_head(r, fd, len);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -errno;
-		}
+		if (w == -EAGAIN)
+			break;
+		if (w < 0)
+			return w;
 		vsock_ring_consume(r, (uint32_t)w);
 		total += (size_t)w;
-		if ((size_t)w < v[0].iov_len + (k > 1 ? v[1].iov_len : 0))
+		if ((size_t)w < len)
 			break;      /* the socket is full */
 	}
 	return (ssize_t)total;
@@ -203,18 +214,12 @@ ssize_t vsock_ring_send_msgs(struct vsock_ring *r, int fd)
 
 	while (r->msg_count) {
 		uint32_t len = r->msgs[r->msg_head];
-		struct iovec v[2];
-		unsigned k = vsock_ring_peek(r, len, v);
-		struct msghdr m = { .msg_iov = v, .msg_iovlen = k };
-		ssize_t w = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = send_head(r, fd, len);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -errno;
-		}
+		if (w == -EAGAIN)
+			break;
+		if (w < 0)
+			return w;
 		/* A SEQPACKET socket takes a message whole or not at all. */
 		vsock_ring_consume(r, len);
 		r->msg_head = (r->msg_head + 1) % r->msg_cap;
