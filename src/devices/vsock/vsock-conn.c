@@ -376,6 +376,17 @@ static void guest_rw(struct vsock_conn *c, const struct vsock_hdr *h,
 		credit_update_check(c);
 }
 
+/* SHUTDOWN and data are only valid on an established connection; before
+ * that the guest broke the protocol and the connection is reset. */
+static bool established_or_reset(struct vsock_conn *c, const char *what, const char *reason)
+{
+	if (c->state == VSOCK_CONN_ESTABLISHED)
+		return true;
+	CLOG(c, VHD_LOG_WARN, "%s in state %s; resetting", what, vsock_conn_state_str(c->state));
+	vsock_conn_reset(c, false, reason);
+	return false;
+}
+
 void vsock_conn_guest_pkt(struct vsock_conn *c, const struct vsock_hdr *h,
 			  const struct iovec *iov, unsigned n)
 {
@@ -424,22 +435,12 @@ void vsock_conn_guest_pkt(struct vsock_conn *c, const struct vsock_hdr *h,
 		flush_host(c);
 		return;
 	case VSOCK_OP_SHUTDOWN:
-		if (c->state != VSOCK_CONN_ESTABLISHED) {
-			CLOG(c, VHD_LOG_WARN, "SHUTDOWN in state %s; resetting",
-			     vsock_conn_state_str(c->state));
-			vsock_conn_reset(c, false, "early shutdown");
-			return;
-		}
-		guest_shutdown(c, h->flags);
+		if (established_or_reset(c, "SHUTDOWN", "early shutdown"))
+			guest_shutdown(c, h->flags);
 		return;
 	case VSOCK_OP_RW:
-		if (c->state != VSOCK_CONN_ESTABLISHED) {
-			CLOG(c, VHD_LOG_WARN, "data in state %s; resetting",
-			     vsock_conn_state_str(c->state));
-			vsock_conn_reset(c, false, "early data");
-			return;
-		}
-		guest_rw(c, h, iov, n);
+		if (established_or_reset(c, "data", "early data"))
+			guest_rw(c, h, iov, n);
 		return;
 	case VSOCK_OP_CREDIT_UPDATE:
 		return;                 /* credit taken above */
