@@ -173,6 +173,20 @@ static int set_string(char **dst, const char *val, const char *name,
 	return 0;
 }
 
+/* A number in [min, max] into a u32 field; `what` names it in the error
+ * ("a queue size" -> "expected a queue size from 1 to 32768"). */
+static int set_u32(uint32_t *dst, const char *val, uint32_t min, uint32_t max,
+		   const char *what, const char *name, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (vhd_parse_u64(val, min, max, &v) < 0)
+		return vsock_cfg_fail(err, errlen, "%s '%s': expected %s from %u to %u",
+				      name, val, what, min, max);
+	*dst = (uint32_t)v;
+	return 0;
+}
+
 int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		 const char *where, char *err, size_t errlen)
 {
@@ -194,10 +208,8 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 	if (!strcmp(k, "uds_path"))
 		return set_string(&vm->uds_path, val, name, err, errlen);
 	if (!strcmp(k, "forward_cid")) {
-		if (vhd_parse_u64(val, 0, 0xfffffffeull, &v) < 0)
-			return vsock_cfg_fail(err, errlen, "%s '%s': expected a CID from 0 to 4294967294",
-				    name, val);
-		vm->forward_cid = (uint32_t)v;
+		if (set_u32(&vm->forward_cid, val, 0, 0xfffffffeu, "a CID", name, err, errlen) < 0)
+			return -1;
 		vm->has_forward_cid = true;
 		return 0;
 	}
@@ -213,20 +225,12 @@ int vsock_vm_set(struct vsock_vm *vm, const char *key, const char *val,
 		vm->n_listen = n;
 		return 0;
 	}
-	if (!strcmp(k, "tx_buffer_size")) {
-		if (vhd_parse_u64(val, 1, VSOCK_TX_BUFFER_MAX, &v) < 0)
-			return vsock_cfg_fail(err, errlen, "%s '%s': expected a number of bytes from 1 to %u",
-				    name, val, VSOCK_TX_BUFFER_MAX);
-		vm->tx_buffer_size = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(k, "queue_size")) {
-		if (vhd_parse_u64(val, 1, VSOCK_QUEUE_SIZE_MAX, &v) < 0)
-			return vsock_cfg_fail(err, errlen, "%s '%s': expected a queue size from 1 to %u",
-				    name, val, VSOCK_QUEUE_SIZE_MAX);
-		vm->queue_size = (uint32_t)v;
-		return 0;
-	}
+	if (!strcmp(k, "tx_buffer_size"))
+		return set_u32(&vm->tx_buffer_size, val, 1, VSOCK_TX_BUFFER_MAX, "a number of bytes",
+			       name, err, errlen);
+	if (!strcmp(k, "queue_size"))
+		return set_u32(&vm->queue_size, val, 1, VSOCK_QUEUE_SIZE_MAX, "a queue size",
+			       name, err, errlen);
 	if (!strcmp(k, "groups")) {
 		char **names;
 		unsigned n;
