@@ -182,19 +182,9 @@ static void peer_io(struct peer *p, uint8_t *buf, size_t cap)
 	p->fd = fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	p->sum = VT_FNV_INIT;
-	for (;;) {
-		ssize_t n = recv(fd, buf, cap, 0);
-
-		if (n <= 0) {
-			if (n < 0) {
-				p->err = -errno;
-				return;
-			}
-			break;
-		}
-		p->sum = vt_fnv(p->sum, buf, (size_t)n);
-		p->got += (uint64_t)n;
-	}
+	p->err = vt_sock_recv_all(fd, &p->got, &p->sum);
+	if (p->err)
+		return;
 	vt_stream_init(&s, p->send_seed);
 	while (sent < p->send_bytes) {
 		size_t n = p->send_bytes - sent < cap ? (size_t)(p->send_bytes - sent) : cap;
@@ -286,10 +276,7 @@ static void guest_exchange(struct vhu_vsock_conn *c, uint64_t gseed, uint64_t hs
 		sent += sizeof(buf);
 	}
 	assert_int_equal(vhu_vsock_shutdown(c, VIRTIO_VSOCK_SHUTDOWN_SEND), 0);
-	while ((n = vhu_vsock_recv(c, buf, sizeof(buf), T_MS, NULL, NULL)) > 0) {
-		sum = vt_fnv(sum, buf, (size_t)n);
-		got += (uint64_t)n;
-	}
+	n = vt_guest_recv_all(c, T_MS, &got, &sum);
 	assert_int_equal(n, 0);         /* end of stream, not an error */
 	assert_int_equal(got, BULK);
 	assert_true(sum == vt_stream_sum(hseed, BULK));

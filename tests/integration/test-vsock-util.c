@@ -2,6 +2,7 @@
 /* Helpers of the vsock integration tests (test-vsock-util.h). */
 #include "config.h"
 #include "test-vsock-util.h"
+#include "vhu-vsock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -226,4 +227,33 @@ uint64_t vt_stream_sum(uint64_t seed, uint64_t len)
 		len -= n;
 	}
 	return h;
+}
+
+int vt_sock_recv_all(int fd, uint64_t *got, uint64_t *sum)
+{
+	uint8_t buf[65536];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		*sum = vt_fnv(*sum, buf, (size_t)n);
+		*got += (uint64_t)n;
+	}
+}
+
+ssize_t vt_guest_recv_all(struct vhu_vsock_conn *c, int timeout_ms, uint64_t *got,
+			  uint64_t *sum)
+{
+	uint8_t buf[65536];
+	ssize_t n;
+
+	while ((n = vhu_vsock_recv(c, buf, sizeof(buf), timeout_ms, NULL, NULL)) > 0) {
+		*sum = vt_fnv(*sum, buf, (size_t)n);
+		*got += (uint64_t)n;
+	}
+	return n;
 }

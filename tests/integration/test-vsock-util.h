@@ -56,6 +56,14 @@ void vt_stream_fill(struct vt_stream *s, uint8_t *buf, size_t len);
 uint64_t vt_fnv(uint64_t h, const uint8_t *p, size_t len);
 /* Checksum of the first len bytes of stream `seed`. */
 uint64_t vt_stream_sum(uint64_t seed, uint64_t len);
+/* Read to end of stream, adding the count to *got and the bytes to the
+ * checksum *sum.  From a host socket: 0 at end of file or -errno.  From a
+ * guest connection (vhu_vsock_recv, timeout_ms per call): 0 at the peer's
+ * end of stream or recv's error. */
+int vt_sock_recv_all(int fd, uint64_t *got, uint64_t *sum);
+struct vhu_vsock_conn;
+ssize_t vt_guest_recv_all(struct vhu_vsock_conn *c, int timeout_ms, uint64_t *got,
+			  uint64_t *sum);
 
 int64_t vt_now_ms(void);
 double vt_now_s(void);

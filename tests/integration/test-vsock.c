@@ -362,7 +362,6 @@ static void test_credit_policy(void **state)
 static void *g2h_sink(void *arg)
 {
 	struct job *j = arg;
-	static uint8_t buf[1 << 16];
 	int fd = vt_accept(j->lfd, T_MS);
 
 	if (fd < 0) {
@@ -370,16 +369,7 @@ static void *g2h_sink(void *arg)
 		return NULL;
 	}
 	j->sum = VT_FNV_INIT;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		if (n <= 0) {
-			if (n < 0)
-				j->err = -errno;
-			break;
-		}
-		j->sum = vt_fnv(j->sum, buf, (size_t)n);
-		j->got += (uint64_t)n;
-	}
+	j->err = vt_sock_recv_all(fd, &j->got, &j->sum);
 	close(fd);
 	return NULL;
 }
@@ -451,7 +441,6 @@ static void test_h2g_64mib(void **state)
 	struct fixture *f = *state;
 	struct vhu_vsock_conn *c;
 	struct job j = { .f = f, .port = 2001, .seed = 7, .bytes = 64ull * MIB };
-	static uint8_t buf[65536];
 	uint64_t got = 0, sum = VT_FNV_INIT;
 	double t0 = vt_now_s();
 	ssize_t n;
@@ -459,10 +448,7 @@ static void test_h2g_64mib(void **state)
 	assert_int_equal(vhu_vsock_listen(f->v, 2001), 0);
 	pthread_create(&j.t, NULL, h2g_source, &j);
 	assert_int_equal(vhu_vsock_accept(f->v, 2001, T_MS, &c), 0);
-	while ((n = vhu_vsock_recv(c, buf, sizeof(buf), T_MS, NULL, NULL)) > 0) {
-		sum = vt_fnv(sum, buf, (size_t)n);
-		got += (uint64_t)n;
-	}
+	n = vt_guest_recv_all(c, T_MS, &got, &sum);
 	assert_int_equal(n, 0);         /* end of stream, not an error */
 	print_message("host->guest: 64 MiB in %.2f s\n", vt_now_s() - t0);
 	assert_int_equal(vhu_vsock_close_conn(c, T_MS), 0);
@@ -578,7 +564,6 @@ static void test_64_concurrent(void **state)
 static void *stalled_sink(void *arg)
 {
 	struct job *j = arg;
-	static uint8_t buf[1 << 16];
 	int fd = vt_accept(j->lfd, T_MS);
 
 	if (fd < 0) {
@@ -588,13 +573,7 @@ static void *stalled_sink(void *arg)
 	while (!j->release)
 		vt_sleep_ms(5);
 	j->sum = VT_FNV_INIT;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		if (n <= 0)
-			break;
-		j->sum = vt_fnv(j->sum, buf, (size_t)n);
-		j->got += (uint64_t)n;
-	}
+	vt_sock_recv_all(fd, &j->got, &j->sum);  /* the test checks got and sum */
 	close(fd);
 	return NULL;
 }
@@ -994,7 +973,6 @@ static void test_old_layout(void **state)
 	struct fixture *f = *state;
 	struct vhu_vsock_conn *c;
 	struct job j = { .f = f, .port = 2501, .seed = 3, .bytes = 4 * MIB };
-	static uint8_t buf[65536];
 	uint64_t got = 0, sum = VT_FNV_INIT;
 	ssize_t n;
 
@@ -1003,10 +981,7 @@ static void test_old_layout(void **state)
 	assert_int_equal(vhu_vsock_listen(f->v, 2501), 0);
 	pthread_create(&j.t, NULL, h2g_source, &j);
 	assert_int_equal(vhu_vsock_accept(f->v, 2501, T_MS, &c), 0);
-	while ((n = vhu_vsock_recv(c, buf, sizeof(buf), T_MS, NULL, NULL)) > 0) {
-		sum = vt_fnv(sum, buf, (size_t)n);
-		got += (uint64_t)n;
-	}
+	n = vt_guest_recv_all(c, T_MS, &got, &sum);
 	assert_int_equal(n, 0);
 	assert_int_equal(got, j.bytes);
 	assert_true(sum == vt_stream_sum(3, j.bytes));

@@ -379,10 +379,7 @@ static int host_to_guest(struct vhu_vsock *v, const char *uds)
 	EXPECT(vhu_vsock_conn_peer_cid(c) == 2, "peer CID %llu",
 	       (unsigned long long)vhu_vsock_conn_peer_cid(c));
 	peer_port = vhu_vsock_conn_peer_port(c);
-	while ((n = vhu_vsock_recv(c, buf, sizeof(buf), T_MS, NULL, NULL)) > 0) {
-		sum = vt_fnv(sum, buf, (size_t)n);
-		got += (uint64_t)n;
-	}
+	n = vt_guest_recv_all(c, T_MS, &got, &sum);
 	EXPECT(n == 0, "guest recv after %llu bytes: %s", (unsigned long long)got,
 	       strerror(-(int)n));
 	r = vhu_vsock_close_conn(c, T_MS);
