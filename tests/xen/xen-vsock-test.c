@@ -362,7 +362,6 @@ static int host_to_guest(struct vhu_vsock *v, const char *uds)
 {
 	struct job j = { .uds = uds, .port = PORT_H2G, .bytes = XFER };
 	struct vhu_vsock_conn *c = NULL;
-	static uint8_t buf[65536];
 	uint64_t got = 0, sum = VT_FNV_INIT;
 	uint32_t peer_port;
 	bool started = false;
