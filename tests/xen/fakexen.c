@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,18 +242,21 @@ static unsigned fx_reap(void *owner)
 
 /* ---- libxengnttab -------------------------------------------------------- */
 
-xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
-				 unsigned open_flags)
+/* A handle of either library (both hold only an id): set the fake up on
+ * first use and count the open in the statistics counter at byte offset
+ * `opens` (set up only by fx_init).  NULL with errno on failure. */
+static void *fx_handle_open(size_t size, size_t opens)
 {
-	xengnttab_handle *h = NULL;
+	void *h = NULL;
 	int e;
 
 	pthread_mutex_lock(&fx_lock);
 	e = fx_init();
 	if (!e) {
-		h = calloc(1, sizeof(*h));
+		h = calloc(1, size);
 		if (h)
-			ST_ADD(gnt_opens, 1);
+			__atomic_add_fetch((uint64_t *)((char *)fx_st + opens), 1,
+					   __ATOMIC_SEQ_CST);
 		else
 			e = -ENOMEM;
 	}
@@ -260,6 +264,13 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
 	if (!h)
 		errno = -e;
 	return h;
+}
+
+xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
+				 unsigned open_flags)
+{
+	return fx_handle_open(sizeof(xengnttab_handle),
+			      offsetof(struct fakexen_stats, gnt_opens));
 }
 
 int xengnttab_close(xengnttab_handle *xgt)
@@ -398,22 +409,8 @@ int xengnttab_unmap(xengnttab_handle *xgt, void *start_address, uint32_t count)
 xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 					       unsigned open_flags)
 {
-	xenforeignmemory_handle *h = NULL;
-	int e;
-
-	pthread_mutex_lock(&fx_lock);
-	e = fx_init();
-	if (!e) {
-		h = calloc(1, sizeof(*h));
-		if (h)
-			ST_ADD(fm_opens, 1);
-		else
-			e = -ENOMEM;
-	}
-	pthread_mutex_unlock(&fx_lock);
-	if (!h)
-		errno = -e;
-	return h;
+	return fx_handle_open(sizeof(xenforeignmemory_handle),
+			      offsetof(struct fakexen_stats, fm_opens));
 }
 
 int xenforeignmemory_close(xenforeignmemory_handle *fmem)
