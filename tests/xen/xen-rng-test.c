@@ -250,84 +250,120 @@ static int check_no_leaks(const struct fx *x, const struct backend *b)
 	return 0;
 }
 
+/* ---- one scenario's rig ----------------------------------------------------- */
+
+/* Guest memory, the fake's files on it, an rng backend (--xen on, source
+ * /dev/urandom) and our connection with one queue. */
+struct rig {
+	struct backend b;
+	struct fe f;
+	struct fx x;
+	bool started;
+};
+
+/* grant: descriptors carry grant addresses; ack_xen: ask for XEN_MMAP.
+ * 0, or -1 with the failure counted; rig_down() is needed either way. */
+static int rig_up(struct rig *g, bool grant, bool ack_xen)
+{
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->x.gnt_fd = -1;
+	r = vhu_mem_create(MEM_SIZE, 0, 0, &g->f.m);
+	CHECK(r == 0, "mem: %s", strerror(-r));
+	if (grant)
+		CHECK(vhu_mem_set_grant_addressing(g->f.m, true) == 0, "grant addressing");
+	CHECK(fx_create(&g->x) == 0 && fx_attach(&g->x, g->f.m) == 0, "fake xen files");
+	if (start_rng(&g->b, &g->x, "/dev/urandom", "on") < 0) {
+		failures++;
+		return -1;
+	}
+	g->started = true;
+	return fe_open(&g->f, &g->b, ack_xen);
+}
+
+/* Everything rig_up() made, in reverse.  The backend's exit status (0:
+ * clean, and under ASan no leak), 0 when it never started. */
+static int rig_down(struct rig *g)
+{
+	int st = 0;
+
+	fe_close(&g->f);
+	if (g->started)
+		st = backend_stop(&g->b);
+	fx_destroy(&g->x);
+	vhu_mem_destroy(g->f.m);
+	return st;
+}
+
 /* ---- scenarios ------------------------------------------------------------ */
 
 static int scenario_grant(void)
 {
 	struct vhu_xen_region reg[32];
-	struct backend b;
-	struct fe f = { 0 };
-	struct fx x;
 	unsigned n;
 	uint64_t maps0;
 	uint8_t *buf;
+	struct rig g;
 	int r, ret = -1;
 
-	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
-	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(vhu_mem_set_grant_addressing(f.m, true) == 0, "grant addressing");
-	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
-	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
-		failures++;
-		goto out_fx;
-	}
-	if (fe_open(&f, &b, true) < 0)
+	if (rig_up(&g, true, true) < 0)
 		goto out;
-	n = grant_table(&f, 96 * 1024, reg);
+	n = grant_table(&g.f, 96 * 1024, reg);
 	if (n <= 8 || n > 32) {
 		fprintf(stderr, "FAIL: grant table has %u regions\n", n);
 		failures++;
 		goto out;
 	}
-	r = vhu_send_mem_xen(f.c, f.m, reg, n, false);
+	r = vhu_send_mem_xen(g.f.c, g.f.m, reg, n, false);
 	if (r < 0) {
 		fprintf(stderr, "FAIL: SET_MEM_TABLE of %u Xen regions: %s\n", n,
-			vhu_conn_error(f.c));
+			vhu_conn_error(g.f.c));
 		failures++;
 		goto out;
 	}
-	r = vhu_vq_start(f.q);
+	r = vhu_vq_start(g.f.q);
 	if (r < 0) {
-		fprintf(stderr, "FAIL: vq start: %s\n", vhu_conn_error(f.c));
+		fprintf(stderr, "FAIL: vq start: %s\n", vhu_conn_error(g.f.c));
 		failures++;
 		goto out;
 	}
 	/* The three vring regions are mapped at once, nothing else. */
-	if (fx_ld(&x.st->gnt_live) != 3 || fx_ld(&x.st->gnt_opens) != 1) {
+	if (fx_ld(&g.x.st->gnt_live) != 3 || fx_ld(&g.x.st->gnt_opens) != 1) {
 		fprintf(stderr, "FAIL: after start %llu grant mappings, %llu opens (want 3, 1)\n",
-			(unsigned long long)fx_ld(&x.st->gnt_live),
-			(unsigned long long)fx_ld(&x.st->gnt_opens));
+			(unsigned long long)fx_ld(&g.x.st->gnt_live),
+			(unsigned long long)fx_ld(&g.x.st->gnt_opens));
 		failures++;
 		goto out;
 	}
-	maps0 = fx_ld(&x.st->gnt_maps);
+	maps0 = fx_ld(&g.x.st->gnt_maps);
 
 	/* Buffers: a gap region's sub-page offset; one page exactly; several
 	 * pages from an odd offset; one across a region boundary. */
-	buf = vhu_mem_alloc(f.m, 256 * 1024, PG);
+	buf = vhu_mem_alloc(g.f.m, 256 * 1024, PG);
 	if (!buf) {
 		fprintf(stderr, "FAIL: no memory for buffers\n");
 		failures++;
 		goto out;
 	}
-	if (rng_one(&f, buf + 0x123, 64, false, x.st, 3) ||
-	    rng_one(&f, buf + PG, PG, false, x.st, 3) ||
-	    rng_one(&f, buf + 2 * PG + 0xff0, 3 * PG + 40, false, x.st, 3) ||
-	    rng_one(&f, buf + 8 * PG + 7, 100, true, x.st, 3))
+	if (rng_one(&g.f, buf + 0x123, 64, false, g.x.st, 3) ||
+	    rng_one(&g.f, buf + PG, PG, false, g.x.st, 3) ||
+	    rng_one(&g.f, buf + 2 * PG + 0xff0, 3 * PG + 40, false, g.x.st, 3) ||
+	    rng_one(&g.f, buf + 8 * PG + 7, 100, true, g.x.st, 3))
 		goto out;
 	/* One writable buffer, direct: one map call each; the indirect
 	 * one adds a read-only map of its descriptor table. */
-	if (fx_ld(&x.st->gnt_maps) - maps0 != 5 || fx_ld(&x.st->gnt_ro_maps) != 1) {
+	if (fx_ld(&g.x.st->gnt_maps) - maps0 != 5 || fx_ld(&g.x.st->gnt_ro_maps) != 1) {
 		fprintf(stderr, "FAIL: %llu map calls (%llu read-only) for 4 requests, want 5 (1)\n",
-			(unsigned long long)(fx_ld(&x.st->gnt_maps) - maps0),
-			(unsigned long long)fx_ld(&x.st->gnt_ro_maps));
+			(unsigned long long)(fx_ld(&g.x.st->gnt_maps) - maps0),
+			(unsigned long long)fx_ld(&g.x.st->gnt_ro_maps));
 		failures++;
 		goto out;
 	}
 	/* Across a 96 KiB region boundary: two iovecs in two no-advance
 	 * regions of one domain, still one map call (grouped by domid). */
 	{
-		uint64_t off = (uint64_t)(buf - (uint8_t *)vhu_mem_base(f.m));
+		uint64_t off = (uint64_t)(buf - (uint8_t *)vhu_mem_base(g.f.m));
 		uint64_t bnd = (off / (96 * 1024) + 1) * (96 * 1024);
 		bool edge = false;
 		uint8_t *p;
@@ -353,13 +389,13 @@ static int scenario_grant(void)
 			failures++;
 			goto out;
 		}
-		p = (uint8_t *)vhu_mem_base(f.m) + bnd - 50;
-		maps0 = fx_ld(&x.st->gnt_maps);
-		if (rng_one(&f, p, 100, false, x.st, 3))
+		p = (uint8_t *)vhu_mem_base(g.f.m) + bnd - 50;
+		maps0 = fx_ld(&g.x.st->gnt_maps);
+		if (rng_one(&g.f, p, 100, false, g.x.st, 3))
 			goto out;
-		if (fx_ld(&x.st->gnt_maps) - maps0 != 1) {
+		if (fx_ld(&g.x.st->gnt_maps) - maps0 != 1) {
 			fprintf(stderr, "FAIL: buffer across regions: %llu map calls, want 1\n",
-				(unsigned long long)(fx_ld(&x.st->gnt_maps) - maps0));
+				(unsigned long long)(fx_ld(&g.x.st->gnt_maps) - maps0));
 			failures++;
 			goto out;
 		}
@@ -372,7 +408,7 @@ static int scenario_grant(void)
 		};
 		struct vhu_pump_result pr;
 
-		r = vhu_pump_read(f.q, f.m, &po, &pr);
+		r = vhu_pump_read(g.f.q, g.f.m, &po, &pr);
 		if (r < 0 || pr.bytes != po.max_bytes) {
 			fprintf(stderr, "FAIL: pump: %s, %llu bytes\n", strerror(-r),
 				(unsigned long long)pr.bytes);
@@ -380,131 +416,104 @@ static int scenario_grant(void)
 			goto out;
 		}
 	}
-	if (fx_ld(&x.st->gnt_live) != 3 || fx_ld(&x.st->gnt_invalid) || fx_ld(&x.st->gnt_refused)) {
+	if (fx_ld(&g.x.st->gnt_live) != 3 || fx_ld(&g.x.st->gnt_invalid) || fx_ld(&g.x.st->gnt_refused)) {
 		fprintf(stderr, "FAIL: after the pump: live %llu invalid %llu refused %llu\n",
-			(unsigned long long)fx_ld(&x.st->gnt_live),
-			(unsigned long long)fx_ld(&x.st->gnt_invalid),
-			(unsigned long long)fx_ld(&x.st->gnt_refused));
+			(unsigned long long)fx_ld(&g.x.st->gnt_live),
+			(unsigned long long)fx_ld(&g.x.st->gnt_invalid),
+			(unsigned long long)fx_ld(&g.x.st->gnt_refused));
 		failures++;
 		goto out;
 	}
-	fe_close(&f);
-	if (check_no_leaks(&x, &b) < 0)
+	fe_close(&g.f);
+	if (check_no_leaks(&g.x, &g.b) < 0)
 		goto out;
 	printf("grant: %u regions, %llu map calls, %llu unmaps, 0 leaked\n", n,
-	       (unsigned long long)fx_ld(&x.st->gnt_maps),
-	       (unsigned long long)fx_ld(&x.st->gnt_unmaps));
+	       (unsigned long long)fx_ld(&g.x.st->gnt_maps),
+	       (unsigned long long)fx_ld(&g.x.st->gnt_unmaps));
 	ret = 0;
 out:
-	fe_close(&f);
-	if (backend_stop(&b) != 0 && ret == 0) {
+	if (rig_down(&g) != 0 && ret == 0) {
 		fprintf(stderr, "FAIL: backend exit status\n");
 		failures++;
 		ret = -1;
 	}
-out_fx:
-	fx_destroy(&x);
-	vhu_mem_destroy(f.m);
 	return ret;
 }
 
 static int scenario_readonly(void)
 {
 	struct vhu_xen_region reg[32];
-	struct backend b;
-	struct fe f = { 0 };
-	struct fx x;
 	unsigned n;
 	uint8_t *buf;
+	struct rig g;
 	int r, ret = -1;
 
-	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
-	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(vhu_mem_set_grant_addressing(f.m, true) == 0, "grant addressing");
-	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
-	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
-		failures++;
-		goto out_fx;
-	}
-	if (fe_open(&f, &b, true) < 0)
+	if (rig_up(&g, true, true) < 0)
 		goto out;
-	n = grant_table(&f, 1 << 20, reg);
-	if (vhu_send_mem_xen(f.c, f.m, reg, n, false) < 0 || vhu_vq_start(f.q) < 0) {
-		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(f.c));
+	n = grant_table(&g.f, 1 << 20, reg);
+	if (vhu_send_mem_xen(g.f.c, g.f.m, reg, n, false) < 0 || vhu_vq_start(g.f.q) < 0) {
+		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(g.f.c));
 		failures++;
 		goto out;
 	}
-	buf = vhu_mem_alloc(f.m, PG, PG);
-	fx_set_grant(&x, (size_t)(buf - (uint8_t *)vhu_mem_base(f.m)) / PG,
+	buf = vhu_mem_alloc(g.f.m, PG, PG);
+	fx_set_grant(&g.x, (size_t)(buf - (uint8_t *)vhu_mem_base(g.f.m)) / PG,
 		     FAKEXEN_GRANT_VALID | FAKEXEN_GRANT_READONLY);
 	{
-		struct vhu_sg sg = { vhu_mem_gpa(f.m, buf), 64 };
+		struct vhu_sg sg = { vhu_mem_gpa(g.f.m, buf), 64 };
 
-		vhu_vq_add(f.q, NULL, 0, &sg, 1, buf, false);
-		vhu_vq_publish_kick(f.q, false);
-		r = vhu_vq_wait(f.q, 300, 0);
+		vhu_vq_add(g.f.q, NULL, 0, &sg, 1, buf, false);
+		vhu_vq_publish_kick(g.f.q, false);
+		r = vhu_vq_wait(g.f.q, 300, 0);
 	}
-	if (r != 0 || fx_ld(&x.st->gnt_refused) != 1 || fx_ld(&x.st->gnt_live) != 3) {
+	if (r != 0 || fx_ld(&g.x.st->gnt_refused) != 1 || fx_ld(&g.x.st->gnt_live) != 3) {
 		fprintf(stderr, "FAIL: read-only grant: wait %d, refused %llu, live %llu\n",
-			r, (unsigned long long)fx_ld(&x.st->gnt_refused),
-			(unsigned long long)fx_ld(&x.st->gnt_live));
+			r, (unsigned long long)fx_ld(&g.x.st->gnt_refused),
+			(unsigned long long)fx_ld(&g.x.st->gnt_live));
 		failures++;
 		goto out;
 	}
-	if (vhu_ping(f.c) < 0) {
+	if (vhu_ping(g.f.c) < 0) {
 		fprintf(stderr, "FAIL: backend stopped answering\n");
 		failures++;
 		goto out;
 	}
-	fe_close(&f);
-	if (check_no_leaks(&x, &b) < 0)
+	fe_close(&g.f);
+	if (check_no_leaks(&g.x, &g.b) < 0)
 		goto out;
 	printf("readonly: writable map of a read-only grant refused, 0 leaked\n");
 	ret = 0;
 out:
-	fe_close(&f);
-	backend_stop(&b);
-out_fx:
-	fx_destroy(&x);
-	vhu_mem_destroy(f.m);
+	rig_down(&g);
 	return ret;
 }
 
 static int scenario_foreign(void)
 {
 	struct vhu_xen_region reg;
-	struct backend b;
-	struct fe f = { 0 };
-	struct fx x;
 	uint8_t *buf;
+	struct rig g;
 	int r, ret = -1;
 
-	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
-	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
-	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
-		failures++;
-		goto out_fx;
-	}
-	if (fe_open(&f, &b, true) < 0)
+	if (rig_up(&g, false, true) < 0)
 		goto out;
 	reg = (struct vhu_xen_region){ 0, MEM_SIZE,
-				       (uint64_t)(uintptr_t)vhu_mem_base(f.m), 0x1, DOMID };
+				       (uint64_t)(uintptr_t)vhu_mem_base(g.f.m), 0x1, DOMID };
 	/* ADD_MEM_REG: the 48-byte layout. */
-	if (vhu_send_mem_xen(f.c, f.m, &reg, 1, true) < 0 || vhu_vq_start(f.q) < 0) {
-		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(f.c));
+	if (vhu_send_mem_xen(g.f.c, g.f.m, &reg, 1, true) < 0 || vhu_vq_start(g.f.q) < 0) {
+		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(g.f.c));
 		failures++;
 		goto out;
 	}
-	buf = vhu_mem_alloc(f.m, 8 * PG, PG);
-	if (rng_one(&f, buf + 0x10, 3 * PG, false, NULL, 0) ||
-	    rng_one(&f, buf + 5 * PG + 1, 77, true, NULL, 0))
+	buf = vhu_mem_alloc(g.f.m, 8 * PG, PG);
+	if (rng_one(&g.f, buf + 0x10, 3 * PG, false, NULL, 0) ||
+	    rng_one(&g.f, buf + 5 * PG + 1, 77, true, NULL, 0))
 		goto out;
-	if (fx_ld(&x.st->fm_maps) != 1 || fx_ld(&x.st->fm_live) != 1 || fx_ld(&x.st->gnt_maps)) {
+	if (fx_ld(&g.x.st->fm_maps) != 1 || fx_ld(&g.x.st->fm_live) != 1 || fx_ld(&g.x.st->gnt_maps)) {
 		fprintf(stderr, "FAIL: foreign: %llu maps (%llu live), %llu grant maps\n",
-			(unsigned long long)fx_ld(&x.st->fm_maps),
-			(unsigned long long)fx_ld(&x.st->fm_live),
-			(unsigned long long)fx_ld(&x.st->gnt_maps));
+			(unsigned long long)fx_ld(&g.x.st->fm_maps),
+			(unsigned long long)fx_ld(&g.x.st->fm_live),
+			(unsigned long long)fx_ld(&g.x.st->gnt_maps));
 		failures++;
 		goto out;
 	}
@@ -516,58 +525,45 @@ static int scenario_foreign(void)
 		} __attribute__((packed)) rem = { { 0 }, {
 			reg.gpa, reg.size, reg.uva, 0, reg.flags, reg.domid } };
 
-		r = vhu_request(f.c, VHU_REM_MEM_REG, VHU_FLAG_NEED_REPLY, &rem,
+		r = vhu_request(g.f.c, VHU_REM_MEM_REG, VHU_FLAG_NEED_REPLY, &rem,
 				sizeof(rem), NULL, 0, NULL, 0);
-		if (r < 0 || fx_ld(&x.st->fm_live) != 0 || fx_ld(&x.st->fm_unmaps) != 1) {
+		if (r < 0 || fx_ld(&g.x.st->fm_live) != 0 || fx_ld(&g.x.st->fm_unmaps) != 1) {
 			fprintf(stderr, "FAIL: REM_MEM_REG: %s, foreign live %llu unmaps %llu\n",
-				r < 0 ? vhu_conn_error(f.c) : "ok",
-				(unsigned long long)fx_ld(&x.st->fm_live),
-				(unsigned long long)fx_ld(&x.st->fm_unmaps));
+				r < 0 ? vhu_conn_error(g.f.c) : "ok",
+				(unsigned long long)fx_ld(&g.x.st->fm_live),
+				(unsigned long long)fx_ld(&g.x.st->fm_unmaps));
 			failures++;
 			goto out;
 		}
 	}
-	fe_close(&f);
-	if (check_no_leaks(&x, &b) < 0)
+	fe_close(&g.f);
+	if (check_no_leaks(&g.x, &g.b) < 0)
 		goto out;
 	printf("foreign: ADD_MEM_REG maps the whole memory once, 0 maps per request, REM_MEM_REG unmaps, 0 leaked\n");
 	ret = 0;
 out:
-	fe_close(&f);
-	backend_stop(&b);
-out_fx:
-	fx_destroy(&x);
-	vhu_mem_destroy(f.m);
+	rig_down(&g);
 	return ret;
 }
 
 /* XEN_MMAP acked with flags 0, or not acked at all: plain memfd. */
 static int scenario_plain(bool ack_xen)
 {
-	struct backend b;
-	struct fe f = { 0 };
-	struct fx x;
 	uint8_t *buf;
-	int r, ret = -1;
+	struct rig g;
+	int ret = -1;
 
-	r = vhu_mem_create(MEM_SIZE, 0, 0, &f.m);
-	CHECK(r == 0, "mem: %s", strerror(-r));
-	CHECK(fx_create(&x) == 0 && fx_attach(&x, f.m) == 0, "fake xen files");
-	if (start_rng(&b, &x, "/dev/urandom", "on") < 0) {
-		failures++;
-		goto out_fx;
-	}
-	if (fe_open(&f, &b, ack_xen) < 0)
+	if (rig_up(&g, false, ack_xen) < 0)
 		goto out;
-	if (vhu_send_mem(f.c, f.m, false) < 0 || vhu_vq_start(f.q) < 0) {
-		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(f.c));
+	if (vhu_send_mem(g.f.c, g.f.m, false) < 0 || vhu_vq_start(g.f.q) < 0) {
+		fprintf(stderr, "FAIL: set-up: %s\n", vhu_conn_error(g.f.c));
 		failures++;
 		goto out;
 	}
-	buf = vhu_mem_alloc(f.m, 2 * PG, PG);
-	if (rng_one(&f, buf + 0x20, 1000, false, NULL, 0))
+	buf = vhu_mem_alloc(g.f.m, 2 * PG, PG);
+	if (rng_one(&g.f, buf + 0x20, 1000, false, NULL, 0))
 		goto out;
-	if (fx_ld(&x.st->gnt_opens) || fx_ld(&x.st->fm_opens)) {
+	if (fx_ld(&g.x.st->gnt_opens) || fx_ld(&g.x.st->fm_opens)) {
 		fprintf(stderr, "FAIL: plain memory used libxen\n");
 		failures++;
 		goto out;
@@ -576,11 +572,7 @@ static int scenario_plain(bool ack_xen)
 	       ack_xen ? "memfd (XEN_MMAP, flags 0)" : "qemu (no XEN_MMAP)");
 	ret = 0;
 out:
-	fe_close(&f);
-	backend_stop(&b);
-out_fx:
-	fx_destroy(&x);
-	vhu_mem_destroy(f.m);
+	rig_down(&g);
 	return ret;
 }
 
