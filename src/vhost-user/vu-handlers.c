@@ -10,6 +10,7 @@
 #include "vhost-user/vu-dev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,12 +351,8 @@ static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *msg)
 		msg->fds[0] = -1;
 		/* Signal once: an interrupt may have been due while the old
 		 * fd was masked (drivers tolerate spurious interrupts). */
-		if (dev->qs[i].running) {
-			uint64_t one = 1;
-			if (write(dev->vqs[i].call_fd, &one, sizeof(one)) < 0) {
-				/* counter full: an interrupt is pending anyway */
-			}
-		}
+		if (dev->qs[i].running)
+			vq_call(&dev->vqs[i]);
 	}
 	return VU_OK;
 }
@@ -418,10 +415,19 @@ static int h_set_vring_enable(struct vu_dev *dev, struct vu_msg *msg)
 
 static int h_set_backend_req_fd(struct vu_dev *dev, struct vu_msg *msg)
 {
+	int fl;
+
 	if (dev->backend_fd >= 0)
 		close(dev->backend_fd);
 	dev->backend_fd = msg->fds[0];
 	msg->fds[0] = -1;
+	/* Our messages on this channel are sent without NEED_REPLY; a
+	 * frontend that never reads it must not block the worker
+	 * (vu_dev_config_changed then fails with -EAGAIN). */
+	fl = fcntl(dev->backend_fd, F_GETFL);
+	if (fl < 0 || fcntl(dev->backend_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		LOG_WARN("%s: backend channel: cannot make it non-blocking: %s",
+			 vu_dev_name(dev), strerror(errno));
 	return VU_OK;
 }
 
