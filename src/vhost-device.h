@@ -32,7 +32,7 @@
 #include "log.h"
 #include "vhost-user/proto.h"
 #include "vq/virtqueue.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 
 struct vu_dev;      /* one frontend connection (opaque) */
 

@@ -27,7 +27,7 @@
 #include "vhost-device.h"
 #include "vhost-user/msg.h"
 #include "mem/guest-mem.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 
 struct vu_queue_state {
 	struct vu_dev *dev;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 #include "config.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 #include "log.h"
 
 #include <errno.h>
