@@ -111,7 +111,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv);
 
 void *vu_dev_priv(struct vu_dev *dev);           /* instance_new's *priv */
 struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q);
-struct ev_loop *vu_dev_loop(struct vu_dev *dev);
+struct vhd_loop *vu_dev_loop(struct vu_dev *dev);
 const char *vu_dev_name(const struct vu_dev *dev);  /* socket path, for logs */
 uint64_t vu_dev_features(const struct vu_dev *dev); /* acked virtio features */
 /* True when the queue is started, enabled and its rings are valid. */

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * Event loop: epoll over fds plus timers (timerfd), one loop per worker
- * thread.  Callbacks run on the loop's thread, one at a time.
+ * thread.  Callbacks run on the loop's thread, one at a time.  A utility
+ * below the protocol and daemon layers; its names carry the project's
+ * vhd_ prefix so they never clash with libev's ev_* API.
  *
  * Promises:
- *  - A handler may remove itself or any other handler (ev_del) from inside
- *    a callback, and free it right after: events of the same epoll batch
- *    for a removed handler are dropped, never delivered.
- *  - ev_stop() may be called from any thread (it writes an eventfd).
+ *  - A handler may remove itself or any other handler (vhd_loop_del) from
+ *    inside a callback, and free it right after: events of the same epoll
+ *    batch for a removed handler are dropped, never delivered.
+ *  - vhd_loop_stop() may be called from any thread (it writes an eventfd).
  *  - Timers are one-shot, re-armable, and cost one timerfd each.
  */
 #ifndef VHD_EVENT_LOOP_H
@@ -16,41 +18,41 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct ev_loop;
-struct ev_handler;
+struct vhd_loop;
+struct vhd_handler;
 
-typedef void (*ev_cb)(struct ev_handler *h, uint32_t events);
+typedef void (*vhd_handler_cb)(struct vhd_handler *h, uint32_t events);
 
 /* Embedded in the caller's object; the loop never allocates it. */
-struct ev_handler {
+struct vhd_handler {
 	int fd;
-	ev_cb cb;
+	vhd_handler_cb cb;
 	void *opaque;
-	struct ev_loop *loop;   /* set while registered */
+	struct vhd_loop *loop;   /* set while registered */
 };
 
-struct ev_loop *ev_loop_new(void);
-void ev_loop_free(struct ev_loop *loop);
+struct vhd_loop *vhd_loop_new(void);
+void vhd_loop_free(struct vhd_loop *loop);
 
 /* Register h (fd, cb, opaque set by the caller) for EPOLLIN etc. */
-int ev_add(struct ev_loop *loop, struct ev_handler *h, uint32_t events);
-int ev_mod(struct ev_handler *h, uint32_t events);
+int vhd_loop_add(struct vhd_loop *loop, struct vhd_handler *h, uint32_t events);
+int vhd_loop_mod(struct vhd_handler *h, uint32_t events);
 /* Unregister (no-op if not registered).  Does not close the fd. */
-void ev_del(struct ev_handler *h);
+void vhd_loop_del(struct vhd_handler *h);
 
-/* Run until ev_stop.  Returns 0, or -errno if epoll itself fails. */
-int ev_run(struct ev_loop *loop);
-void ev_stop(struct ev_loop *loop);
-bool ev_stopped(const struct ev_loop *loop);
+/* Run until vhd_loop_stop.  Returns 0, or -errno if epoll itself fails. */
+int vhd_loop_run(struct vhd_loop *loop);
+void vhd_loop_stop(struct vhd_loop *loop);
+bool vhd_loop_stopped(const struct vhd_loop *loop);
 
 /* Timers. */
-struct ev_timer;
-typedef void (*ev_timer_cb)(struct ev_timer *t, void *opaque);
-struct ev_timer *ev_timer_new(struct ev_loop *loop, ev_timer_cb cb, void *opaque);
+struct vhd_timer;
+typedef void (*vhd_timer_cb)(struct vhd_timer *t, void *opaque);
+struct vhd_timer *vhd_timer_new(struct vhd_loop *loop, vhd_timer_cb cb, void *opaque);
 /* Fire once after ns nanoseconds (ns == 0: as soon as possible). */
-int ev_timer_arm(struct ev_timer *t, uint64_t ns);
-void ev_timer_disarm(struct ev_timer *t);
-bool ev_timer_armed(const struct ev_timer *t);
-void ev_timer_free(struct ev_timer *t);   /* NULL is fine */
+int vhd_timer_arm(struct vhd_timer *t, uint64_t ns);
+void vhd_timer_disarm(struct vhd_timer *t);
+bool vhd_timer_armed(const struct vhd_timer *t);
+void vhd_timer_free(struct vhd_timer *t);   /* NULL is fine */
 
 #endif
