@@ -15,7 +15,6 @@
 #include "config.h"
 #include "vhost-device.h"
 #include "daemon/cli.h"
-#include "daemon/unix-listen.h"
 #include "vhost-user/vu-dev.h"
 
 #include <errno.h>
@@ -167,8 +166,8 @@ out:
 	return NULL;
 }
 
-/* The listening socket of one device socket (unix-listen.h); errors are
- * printed with the program's name. */
+/* The listening socket of one device socket (vhd_unix_listen, declared in
+ * vhost-device.h); errors are printed with the program's name. */
 static int listen_on(const char *path, const char *prog)
 {
 	char err[600];

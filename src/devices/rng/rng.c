@@ -27,7 +27,6 @@
  */
 #include "config.h"
 #include "vhost-device.h"
-#include "daemon/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util/event-loop.h"
+#include "vhost-device.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-pkt.h"

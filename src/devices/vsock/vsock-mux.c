@@ -7,7 +7,7 @@
 #include "config.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-mux-int.h"
-#include "daemon/unix-listen.h"
+#include "vhost-device.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-host.h"
 #include "devices/vsock/vsock-pkt.h"
