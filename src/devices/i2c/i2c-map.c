@@ -4,6 +4,7 @@
 #include "vhost-device.h"
 #include "i2c-map.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,10 @@
 static int parse_adapter(char *entry, struct i2c_adapter_spec *s, bool *seen,
 			 char *err, size_t errlen)
 {
-	char *save = NULL, *tok = strtok_r(entry, ":", &save);
+	/* strsep, not strtok: "80::81" has an empty address to refuse. */
+	char *rest = entry, *tok = strsep(&rest, ":");
 
-	if (!tok || !*tok || entry[0] == ':') {
+	if (!*tok) {
 		snprintf(err, errlen, "empty bus name in an adapter entry");
 		return -1;
 	}
@@ -24,10 +26,12 @@ static int parse_adapter(char *entry, struct i2c_adapter_spec *s, bool *seen,
 	}
 	snprintf(s->bus, sizeof(s->bus), "%s", tok);
 	s->naddrs = 0;
-	while ((tok = strtok_r(NULL, ":", &save))) {
+	while ((tok = strsep(&rest, ":"))) {
 		unsigned long long a;
 
-		if (vhd_parse_u64(tok, I2C_ADDR_MIN, I2C_ADDR_MAX, &a) < 0) {
+		/* vhd_parse_u64 lets leading blanks through (strtoull). */
+		if (!isdigit((unsigned char)tok[0]) ||
+		    vhd_parse_u64(tok, I2C_ADDR_MIN, I2C_ADDR_MAX, &a) < 0) {
 			snprintf(err, errlen, "bus '%s': address '%s': expected a decimal 7-bit "
 				 "address, %u..%u", s->bus, tok, I2C_ADDR_MIN, I2C_ADDR_MAX);
 			return -1;
