@@ -45,6 +45,7 @@ cannot() { say "cannot fetch QEMU $SERIES here: $*"; exit 2; }
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
 
+# shellcheck source=tests/vm/cache-dir.sh
 . "$HERE/cache-dir.sh"
 final=$cache/qemu10
 wrapper=$final/bin/qemu-system-x86_64
@@ -100,6 +101,7 @@ mkdir -p "$apt/etc/sources.list.d" "$apt/etc/preferences.d" "$apt/lists/partial"
 
 # -- the private apt configuration ------------------------------------------------
 # The mirror: the URI the system's apt uses for bookworm main.
+# shellcheck disable=SC2016 # apt's $(FIELD), not the shell's
 mirror=${VHD_DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info \
 	--format '$(RELEASE) $(COMPONENT) $(REPO_URI)' 2>/dev/null |
 	awk '$1 == "bookworm" && $2 == "main" { print $3; exit }')}
@@ -154,6 +156,7 @@ download() { # download PKG=VERSION...
 	}
 }
 say "downloading QEMU $qver: $QEMU_PKGS"
+# shellcheck disable=SC2046 # one word per package
 download $(for p in $QEMU_PKGS; do printf '%s=%s ' "$p" "$qver"; done)
 
 # -- the dependencies -------------------------------------------------------------
@@ -172,6 +175,7 @@ installed_version() {
 satisfies() { # satisfies VERSION "(op version)" -- empty constraint: any
 	c=$(echo "$2" | tr -d '()')
 	[ -z "$c" ] && return 0
+	# shellcheck disable=SC2086 # "op version": two words
 	set -- "$1" $c
 	case $2 in
 	'>=') op=ge ;; '>>') op=gt ;; '=') op=eq ;; '<=') op=le ;; '<<') op=lt ;;
@@ -183,7 +187,7 @@ missing=$(echo "$deps" | while read -r name rest; do
 	[ -n "$(installed_version "$name")" ] || echo "$name"
 done)
 if [ -n "$missing" ]; then
-	missing=$(echo $missing)
+	missing=$(echo "$missing" | tr '\n' ' ' | sed 's/ $//')
 	if [ "$(id -u)" != 0 ]; then
 		die "QEMU $SERIES needs these Debian 12 packages, which are not installed: $missing. Install them as root (apt-get install $missing), or run scripts/install-deps.sh, whose qemu-system-x86 brings them in."
 	fi
@@ -242,6 +246,7 @@ for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
 	fi
 done
 mkdir -p "$out/bin"
+# shellcheck disable=SC2016 # the wrapper's own $0, $R
 {
 	echo '#!/bin/sh'
 	echo "# QEMU $qver from Debian $SUITE, unpacked (not installed)"
