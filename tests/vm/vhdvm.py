@@ -14,8 +14,9 @@ What this module promises:
     per-test temporary directory which is removed at the end.
   * Missing prerequisites (no qemu-system-x86_64, QEMU 10 asked for but not
     in the cache, QEMU without the needed frontend, no way to build the
-    guest kernel) give SKIP (exit 77) with the reason; VHD_VM_REQUIRE=1 turns every SKIP into a failure (for CI, where a
-    skip would hide that the proof was never made).
+    guest kernel) give SKIP (exit 77) with the reason; VHD_VM_REQUIRE=1
+    turns every SKIP into a failure (for CI, where a skip would hide that
+    the proof was never made).
   * A failure prints what the guest saw, the console tail and the QEMU and
     backend logs.
 
