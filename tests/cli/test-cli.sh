@@ -52,17 +52,18 @@ wait_for() { # path: wait up to 30 s for it to exist
 	[ -e "$1" ]
 }
 
-# wait_bounded PID: wait for it; SIGKILL it after 30 s (then its status
-# is 137, which fails the caller's check).
+# wait_bounded PID: wait until our child PID ended (a zombie counts: a
+# shell may reap it only in wait), SIGKILL it after 30 s (then its status
+# is 137, which fails the caller's check); return its status.
 wait_bounded() {
-	sh -c 'sleep 30 & s=$!; trap "kill \$s; exit 0" TERM; wait \$s; kill -KILL '"$1" \
-		>/dev/null 2>&1 &
-	wb=$!
+	i=0
+	while kill -0 "$1" 2>/dev/null &&
+	      [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ] && [ $i -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ $i -lt 600 ] || kill -KILL "$1" 2>/dev/null
 	wait "$1"
-	wst=$?
-	kill "$wb" 2>/dev/null
-	wait "$wb" 2>/dev/null
-	return $wst
 }
 
 # --- help, version, capabilities ---------------------------------------
