@@ -380,7 +380,7 @@ class VM:
         self.con.sendall(text.encode())
 
     # -- console protocol ---------------------------------------------------
-    def run(self, steps=None, timeout=120):
+    def run(self, steps=None, timeout=300):
         """Start (if needed), serve the guest's host steps, and wait for
         its verdict.  steps maps a WAIT tag to a function(vm) that returns
         "continue" (answer the guest) or "gone" (QEMU was made to exit: the
@@ -651,7 +651,7 @@ class Test:
 def main(body, name, timeout=None):
     """Run body(test) as one automake test: exit 0 PASS, 77 SKIP, 1 FAIL,
     99 hard error.  Never returns."""
-    timeout = int(os.environ.get("VHD_VM_TIMEOUT", timeout or 240))
+    timeout = int(os.environ.get("VHD_VM_TIMEOUT", timeout or 600))
     require = os.environ.get("VHD_VM_REQUIRE") == "1"
 
     def on_signal(signum, frame):
