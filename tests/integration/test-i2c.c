@@ -25,7 +25,7 @@
 #include "it-util.h"
 #include "vhu-i2c.h"
 
-#define TMO 5000
+#define TMO 30000  /* a failure bound only (docs/testing.md, busy machines) */
 
 struct fixture {
 	struct backend be;
@@ -64,6 +64,7 @@ static struct vhu_i2c *open_i2c(struct fixture *f, bool zero_length)
 	char err[256] = "";
 
 	vhu_i2c_defaults(&o, f->sock);
+	o.connect_ms = TMO;
 	o.no_zero_length = !zero_length;
 	if (vhu_i2c_open(&o, &d, err, sizeof(err)) < 0)
 		fail_msg("open: %s", err);
@@ -209,7 +210,10 @@ static void test_group_split_publish(void **state)
 	first.fail_next = true;
 	assert_int_equal(vhu_i2c_post(d, &first, 1), 0);
 	/* Give the device time to see the first part: not a pass
-	 * condition, it only makes the held-group path the one taken. */
+	 * condition, it only makes the held-group path the one taken; the
+	 * check after it can only fail with a device that completes an
+	 * unfinished group (docs/testing.md: a window in the direction a
+	 * correct backend cannot fail). */
 	it_sleep_ms(50);
 	assert_int_equal(vhu_vq_get_used(vhu_i2c_session(d)->vq[0], &len, &tok), 0);
 	assert_int_equal(vhu_i2c_post(d, &second, 1), 0);
