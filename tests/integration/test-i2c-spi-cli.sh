@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# vhost-device-i2c and vhost-device-spi as programs: argument errors exit 1
+# with a message and create no file; sockets are suffixed (PATH0..), as the
+# Rust binaries; SIGTERM removes them.
+set -u
+B=${VHD_BUILDDIR:-.}
+T=$(mktemp -d /tmp/vhd-i2c-spi-cli.XXXXXX)
+pass=0
+fail=0
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; }
+
+# expect_exit PROGRAM STATUS PATTERN ARGS...: status, message, no file in $T/s.
+expect_exit() {
+	prog=$1 want=$2 pat=$3
+	shift 3
+	rm -rf "$T/s"
+	mkdir -p "$T/s"
+	"$B/$prog" "$@" >"$T/out" 2>&1
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		bad "$prog '$*' exits $want (got $got: $(head -c 300 "$T/out"))"
+		return
+	fi
+	if ! grep -q -- "$pat" "$T/out"; then
+		bad "$prog '$*' says '$pat' (said: $(head -c 300 "$T/out"))"
+		return
+	fi
+	if [ -n "$(ls -A "$T/s")" ]; then
+		bad "$prog '$*' created no file (found: $(ls "$T/s"))"
+		return
+	fi
+	ok "$prog '$*' exits $want saying '$pat'"
+}
+
+# Wait for the file (the event); 30 s is only the failure bound.
+wait_for() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+
+# run_and_stop PROGRAM DESCRIPTION FILES ARGS...
+run_and_stop() {
+	prog=$1 d=$2 files=$3
+	shift 3
+	rm -rf "$T/s"
+	mkdir -p "$T/s"
+	"$B/$prog" "$@" 2>"$T/log" &
+	pid=$!
+	for f in $files; do
+		if ! wait_for "$f"; then
+			bad "$d: $f did not appear ($(head -c 300 "$T/log"))"
+			kill -9 "$pid"
+			pid=""
+			return
+		fi
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	st=$?
+	pid=""
+	if [ "$st" -ne 0 ]; then
+		bad "$d: exit status $st on SIGTERM ($(head -c 300 "$T/log"))"
+		return
+	fi
+	for f in $files; do
+		if [ -e "$f" ]; then
+			bad "$d: $f left behind"
+			return
+		fi
+	done
+	ok "$d"
+}
+
+S=$T/s
+I=vhost-device-i2c
+expect_exit $I 0 "--device-list" --help
+expect_exit $I 0 '"type": "i2c"' --print-capabilities
+expect_exit $I 1 "required" -s "$S/i.sock"
+expect_exit $I 1 "expected a decimal 7-bit address" -s "$S/i.sock" -l sim:120
+expect_exit $I 1 "expected a decimal 7-bit address" -s "$S/i.sock" -l sim:0x50
+expect_exit $I 1 "expected a decimal 7-bit address" -s "$S/i.sock" -l sim:2
+expect_exit $I 1 "given twice" -s "$S/i.sock" -l sim:80,sim-smbus:80
+expect_exit $I 1 "given twice" -s "$S/i.sock" -l sim:80:81:80
+expect_exit $I 1 "bus 'sim' is given twice" -s "$S/i.sock" -l sim:80,sim:81
+expect_exit $I 1 "no address given" -s "$S/i.sock" -l sim
+expect_exit $I 1 "empty adapter entry" -s "$S/i.sock" -l sim:80,
+expect_exit $I 1 "/dev/i2c-999" -s "$S/i.sock" -l 999:80
+run_and_stop $I "i2c -c 2: sockets i.sock0 and i.sock1, removed on SIGTERM" \
+	"$S/i.sock0 $S/i.sock1" -s "$S/i.sock" -c 2 -l sim:80:81,sim-smbus:32
+
+P=vhost-device-spi
+expect_exit $P 0 "--device PATH" --help
+expect_exit $P 0 '"type": "spi"' --print-capabilities
+expect_exit $P 1 "required" -s "$S/p.sock"
+expect_exit $P 1 "/nonexistent/spidev0.0" -s "$S/p.sock" -l /nonexistent/spidev0.0
+run_and_stop $P "spi -l loopback: socket p.sock0, removed on SIGTERM" \
+	"$S/p.sock0" -s "$S/p.sock" -l loopback
+
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
