@@ -15,8 +15,7 @@ struct vhu_spi {
 	char err[160];
 };
 
-int vhu_spi_open(const char *path, int connect_ms, struct vhu_spi **out, char *err,
-		 size_t errlen)
+int vhu_spi_open(const struct vhu_spi_opts *o, struct vhu_spi **out, char *err, size_t errlen)
 {
 	struct vhu_session_opts so;
 	struct vhu_spi *d = calloc(1, sizeof(*d));
@@ -24,8 +23,12 @@ int vhu_spi_open(const char *path, int connect_ms, struct vhu_spi **out, char *e
 
 	if (!d)
 		return -ENOMEM;
-	vhu_session_defaults(&so, path);
-	so.connect_ms = connect_ms;
+	vhu_session_defaults(&so, o->path);
+	so.connect_ms = o->connect_ms;
+	if (o->xen_mmap)
+		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
+	so.send_mem = o->send_mem;
+	so.send_mem_opaque = o->send_mem_opaque;
 	so.vq.num = 256;
 	so.mem_size = 4u << 20;
 	r = vhu_session_open(&so, &d->s, err, errlen);

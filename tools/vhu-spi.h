@@ -33,8 +33,16 @@ struct vhu_spi_xfer {
 	uint8_t result;         /* out: 0 OK, 1 PARAM_ERR, 2 TRANS_ERR */
 };
 
-int vhu_spi_open(const char *path, int connect_ms, struct vhu_spi **out, char *err,
-		 size_t errlen);
+struct vhu_spi_opts {
+	const char *path;
+	int connect_ms;         /* retry connecting this long */
+	/* As vhu_session_opts.send_mem (Xen grant tables); NULL: memfd. */
+	bool xen_mmap;
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
+};
+
+int vhu_spi_open(const struct vhu_spi_opts *o, struct vhu_spi **out, char *err, size_t errlen);
 void vhu_spi_close(struct vhu_spi *d);
 struct vhu_session *vhu_spi_session(struct vhu_spi *d);
 /* GET_CONFIG of the whole 32-byte config space. */

@@ -61,10 +61,11 @@ static int teardown(void **state)
 
 static struct vhu_spi *open_spi(struct fixture *f)
 {
+	struct vhu_spi_opts o = { .path = f->sock, .connect_ms = TMO };
 	struct vhu_spi *d = NULL;
 	char err[256] = "";
 
-	if (vhu_spi_open(f->sock, 30000, &d, err, sizeof(err)) < 0)
+	if (vhu_spi_open(&o, &d, err, sizeof(err)) < 0)
 		fail_msg("open: %s", err);
 	return d;
 }

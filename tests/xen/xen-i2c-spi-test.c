@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Integration test of vhost-device-i2c and vhost-device-spi over Xen grant
+ * mappings, without Xen: each real binary runs with the fake libxen
+ * (tests/xen/libfakexen.so, LD_PRELOAD, set up by xen-fx.c as for
+ * xen-rng-test and xen-vsock-test) and this program plays the Xen frontend
+ * and the guest's driver (libvhu-frontend's tools/vhu-i2c.h and
+ * tools/vhu-spi.h, opened with their xen_mmap/send_mem options).
+ *
+ * Memory as xen-vhost-frontend describes it: XEN_MMAP acked, one grant
+ * region (flags 0x2, mapped once) per vring at its exact address and size,
+ * the rest of the guest memory as no-advance grant regions (0xA) cut into
+ * 1/16ths, so that every request's buffers are mapped and unmapped per
+ * request, read-only for what the device reads.  Descriptors carry grant
+ * addresses (1<<63 | offset; ref i grants page i).
+ *
+ * Per device, with its own backend:
+ *   - i2c (-l sim:80): 64 EEPROM write / write-then-read round trips of
+ *     16..128 bytes, every byte checked, an absent address answered ERR;
+ *   - spi (-l loopback): transfers of 1 byte to 64 KiB, rx == tx checked;
+ *   - read-only map calls at least one per request; no invalid or refused
+ *     grant map, no bad unmap; once idle only the 3 vrings mapped;
+ *   - after the guest left: every gnttab handle closed, nothing alive or
+ *     leaked, maps == unmaps; the backend exits 0 on SIGTERM (under ASan:
+ *     no leaks).
+ *
+ * Exit status: 0 pass, 1 fail, 77 skip (no /proc/self/fd access, which the
+ * shim needs to open our memfd).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "vhu-frontend.h"
+#include "vhu-i2c.h"
+#include "vhu-spi.h"
+#include "xen-fx.h"
+
+#define G VHU_XEN_GRANT_ADDR
+#define DOMID 5u               /* what xen-fx.c tells the shim */
+#define NRINGS 3u               /* one queue: desc, avail, used */
+/* Every wait's failure bound, never a pass condition. */
+#define T_MS 30000
+
+#define EXPECT(cond, ...) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); \
+		goto out; \
+	} \
+} while (0)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the Xen frontend's memory table ----------------------------------- */
+
+struct xen_ctx {
+	struct fx *x;
+	struct vhu_xen_region reg[32];
+	unsigned n;
+};
+
+struct span {
+	uint64_t off, len;
+};
+
+/* Each ring its own in-advance grant region; the rest as no-advance
+ * regions of size/16 at most.  The region count, or 0. */
+static unsigned grant_table(const struct vhu_session *s, struct vhu_xen_region *r, unsigned cap)
+{
+	const uint8_t *base = vhu_mem_base(s->m);
+	uint64_t size = vhu_mem_size(s->m), chunk = size / 16, pos = 0, num;
+	struct span ring[NRINGS];
+	unsigned n = 0;
+
+	if (s->nvq != 1)
+		return 0;
+	num = vhu_vq_num(s->vq[0]);
+	ring[0] = (struct span){ (uint64_t)((const uint8_t *)vhu_vq_desc(s->vq[0]) - base), 16 * num };
+	ring[1] = (struct span){ (uint64_t)((const uint8_t *)vhu_vq_avail(s->vq[0]) - base), 6 + 2 * num };
+	ring[2] = (struct span){ (uint64_t)((const uint8_t *)vhu_vq_used(s->vq[0]) - base), 6 + 8 * num };
+	for (unsigned i = 1; i < NRINGS; i++)
+		for (unsigned j = i; j > 0 && ring[j].off < ring[j - 1].off; j--) {
+			struct span t = ring[j];
+
+			ring[j] = ring[j - 1];
+			ring[j - 1] = t;
+		}
+	for (unsigned i = 0; i <= NRINGS; i++) {
+		uint64_t end = i < NRINGS ? ring[i].off : size;
+
+		if (end < pos)
+			return 0;
+		while (pos < end) {
+			uint64_t len = end - pos < chunk ? end - pos : chunk;
+
+			if (n == cap)
+				return 0;
+			r[n++] = (struct vhu_xen_region){ G | pos, len, 0, 0xa, DOMID };
+			pos += len;
+		}
+		if (i < NRINGS) {
+			if (n == cap)
+				return 0;
+			r[n++] = (struct vhu_xen_region){ G | ring[i].off, ring[i].len,
+				(uint64_t)(uintptr_t)(base + ring[i].off), 0x2, DOMID };
+			pos = ring[i].off + ring[i].len;
+		}
+	}
+	return n;
+}
+
+static int xen_send_mem(void *opaque, struct vhu_session *s)
+{
+	struct xen_ctx *xc = opaque;
+	int r;
+
+	if (!vhu_has_protocol(s->c, VHU_PF_XEN_MMAP)) {
+		fprintf(stderr, "FAIL: the backend did not offer XEN_MMAP with --xen on\n");
+		return -ENOTSUP;
+	}
+	r = vhu_mem_set_grant_addressing(s->m, true);
+	if (r < 0)
+		return r;
+	r = fx_attach(xc->x, s->m);
+	if (r < 0)
+		return r;
+	xc->n = grant_table(s, xc->reg, sizeof(xc->reg) / sizeof(xc->reg[0]));
+	if (xc->n == 0)
+		return -E2BIG;
+	return vhu_send_mem_xen(s->c, s->m, xc->reg, xc->n, false);
+}
+
+/* ---- the devices' traffic ------------------------------------------------- */
+
+/* Returns the number of requests sent, or -1. */
+static int i2c_traffic(struct vhu_i2c *d)
+{
+	uint8_t w[129], back[128], ptr;
+	int reqs = 0;
+
+	for (unsigned r = 0; r < 64; r++) {
+		unsigned len = 16 + (r * 37) % 113;
+		struct vhu_i2c_msg wm = { .addr = 0x50, .len = len + 1, .buf = w };
+		struct vhu_i2c_msg rm[2] = {
+			{ .addr = 0x50, .len = 1, .buf = &ptr },
+			{ .addr = 0x50, .read = true, .len = len, .buf = back },
+		};
+
+		w[0] = ptr = (uint8_t)(r * 3);
+		for (unsigned i = 1; i <= len; i++)
+			w[i] = (uint8_t)(r * 11 + i);
+		memset(back, 0, sizeof(back));
+		EXPECT(vhu_i2c_transfer(d, &wm, 1, T_MS) == 1, "round %u: write: %s", r,
+		       vhu_i2c_error(d));
+		EXPECT(vhu_i2c_transfer(d, rm, 2, T_MS) == 2, "round %u: read: %s", r,
+		       vhu_i2c_error(d));
+		EXPECT(memcmp(back, w + 1, len) == 0, "round %u: %u bytes read back differ", r, len);
+		reqs += 3;
+	}
+	struct vhu_i2c_msg absent = { .addr = 0x51, .len = 1, .buf = &ptr };
+	EXPECT(vhu_i2c_transfer(d, &absent, 1, T_MS) == 0 && absent.status == 1,
+	       "absent address: status %u", absent.status);
+	return reqs + 1;
+out:
+	return -1;
+}
+
+static int spi_traffic(struct vhu_spi *d)
+{
+	static const uint32_t lens[] = { 1, 3, 64, 4095, 4096, 4097, 20000, 65536 };
+	uint8_t *tx = malloc(65536), *rx = malloc(65536);
+	int reqs = -1;
+
+	EXPECT(tx && rx, "memory");
+	for (unsigned i = 0; i < 65536; i++)
+		tx[i] = (uint8_t)(i * 13 + 5);
+	reqs = 0;
+	for (unsigned l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		struct vhu_spi_xfer x = { .bits_per_word = 8, .mode = l & 3, .freq = 1000000,
+					  .tx = tx, .rx = rx, .len = lens[l] };
+		int r;
+
+		memset(rx, 0, lens[l]);
+		r = vhu_spi_submit(d, &x, 1, T_MS);
+		EXPECT(r == 0 && x.result == 0, "%u bytes: %s, result %u", lens[l],
+		       r ? vhu_spi_error(d) : "", x.result);
+		EXPECT(memcmp(rx, tx, lens[l]) == 0, "%u bytes: rx differs from tx", lens[l]);
+		reqs++;
+	}
+	free(tx);
+	free(rx);
+	return reqs;
+out:
+	free(tx);
+	free(rx);
+	return -1;
+}
+
+/* ---- one device ------------------------------------------------------------ */
+
+static bool wait_live(const struct fx *x, uint64_t want)
+{
+	for (int64_t t0 = now_ms(); now_ms() - t0 < T_MS; usleep(10000))
+		if (fx_ld(&x->st->gnt_live) == want)
+			return true;
+	return false;
+}
+
+static int run(const char *dev)
+{
+	bool i2c = strcmp(dev, "i2c") == 0;
+	struct backend b = { 0 };
+	struct fx x;
+	struct xen_ctx xc = { .x = &x };
+	struct vhu_i2c *di = NULL;
+	struct vhu_spi *ds = NULL;
+	char base[128], sock[140], binary[32], err[512] = "";
+	const char *args[] = { "-s", base, "-l", i2c ? "sim:80" : "loopback", "--xen", "on", NULL };
+	const char *wait_for[] = { sock, NULL };
+	uint64_t ro0;
+	bool inited = false;
+	int r, reqs, st, ret = -1;
+
+	r = fx_create(&x);
+	EXPECT(r == 0, "fake Xen files: %s", strerror(-r));
+	EXPECT(backend_init(&b) == 0, "backend directory");
+	inited = true;
+	backend_file(&b, "d.sock", base, sizeof(base));
+	snprintf(sock, sizeof(sock), "%s0", base);
+	snprintf(binary, sizeof(binary), "vhost-device-%s", dev);
+	fx_env_push(&x);
+	r = backend_spawn(&b, binary, args, wait_for);
+	fx_env_pop(&x);
+	EXPECT(r == 0, "starting %s: %s", binary, strerror(-r));
+
+	if (i2c) {
+		struct vhu_i2c_opts o;
+
+		vhu_i2c_defaults(&o, sock);
+		o.connect_ms = T_MS;
+		o.xen_mmap = true;
+		o.send_mem = xen_send_mem;
+		o.send_mem_opaque = &xc;
+		r = vhu_i2c_open(&o, &di, err, sizeof(err));
+	} else {
+		struct vhu_spi_opts o = { .path = sock, .connect_ms = T_MS, .xen_mmap = true,
+					  .send_mem = xen_send_mem, .send_mem_opaque = &xc };
+
+		r = vhu_spi_open(&o, &ds, err, sizeof(err));
+	}
+	EXPECT(r == 0, "opening the %s driver over grant memory: %s", dev, err);
+	EXPECT(xc.n > 8, "only %u regions", xc.n);
+	EXPECT(wait_live(&x, NRINGS), "after open: %llu grant mappings alive, want the %u vrings",
+	       (unsigned long long)fx_ld(&x.st->gnt_live), NRINGS);
+	ro0 = fx_ld(&x.st->gnt_ro_maps);
+	reqs = i2c ? i2c_traffic(di) : spi_traffic(ds);
+	if (reqs < 0)
+		goto out;
+	EXPECT(wait_live(&x, NRINGS), "idle: %llu grant mappings alive, want the %u vrings",
+	       (unsigned long long)fx_ld(&x.st->gnt_live), NRINGS);
+	/* Every request's readable part (header, write data) mapped
+	 * read-only, per request. */
+	EXPECT(fx_ld(&x.st->gnt_ro_maps) - ro0 >= (uint64_t)reqs,
+	       "%llu read-only map calls for %d requests",
+	       (unsigned long long)(fx_ld(&x.st->gnt_ro_maps) - ro0), reqs);
+	EXPECT(fx_ld(&x.st->gnt_invalid) == 0 && fx_ld(&x.st->gnt_refused) == 0 &&
+	       fx_ld(&x.st->bad_unmaps) == 0, "%llu invalid and %llu refused grant maps, %llu bad unmaps",
+	       (unsigned long long)fx_ld(&x.st->gnt_invalid),
+	       (unsigned long long)fx_ld(&x.st->gnt_refused),
+	       (unsigned long long)fx_ld(&x.st->bad_unmaps));
+	printf("%s: %d requests over %u grant regions, %llu map calls (%llu read-only)\n", dev,
+	       reqs, xc.n, (unsigned long long)fx_ld(&x.st->gnt_maps),
+	       (unsigned long long)fx_ld(&x.st->gnt_ro_maps));
+	vhu_i2c_close(di);
+	vhu_spi_close(ds);
+	di = NULL;
+	ds = NULL;
+	for (int64_t t0 = now_ms(); now_ms() - t0 < T_MS; usleep(10000))
+		if (fx_ld(&x.st->gnt_closes) == fx_ld(&x.st->gnt_opens) && fx_ld(&x.st->gnt_live) == 0)
+			break;
+	EXPECT(fx_ld(&x.st->gnt_closes) == fx_ld(&x.st->gnt_opens), "gnttab: %llu opened, %llu closed",
+	       (unsigned long long)fx_ld(&x.st->gnt_opens), (unsigned long long)fx_ld(&x.st->gnt_closes));
+	EXPECT(fx_ld(&x.st->gnt_live) == 0 && fx_ld(&x.st->leaked) == 0,
+	       "%llu alive, %llu leaked", (unsigned long long)fx_ld(&x.st->gnt_live),
+	       (unsigned long long)fx_ld(&x.st->leaked));
+	EXPECT(fx_ld(&x.st->gnt_maps) == fx_ld(&x.st->gnt_unmaps), "%llu maps, %llu unmaps",
+	       (unsigned long long)fx_ld(&x.st->gnt_maps), (unsigned long long)fx_ld(&x.st->gnt_unmaps));
+	EXPECT(backend_alive(&b), "backend died");
+	ret = 0;
+out:
+	vhu_i2c_close(di);
+	vhu_spi_close(ds);
+	if (inited) {
+		st = backend_stop(&b);
+		if (st != 0 && ret == 0) {
+			fprintf(stderr, "FAIL: %s exit status %d on SIGTERM\n", dev, st);
+			ret = -1;
+		}
+	}
+	fx_destroy(&x);
+	return ret;
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (access("/proc/self/fd", R_OK) < 0) {
+		fprintf(stderr, "SKIP: no /proc/self/fd\n");
+		return 77;
+	}
+	if (run("i2c") < 0 || run("spi") < 0)
+		return 1;
+	printf("i2c and spi over Xen grant mappings: all checks passed\n");
+	return 0;
+}
