@@ -7,6 +7,8 @@
  *   rng SOCKET    read entropy from an rng backend and print throughput
  *   vsock SOCKET  play the guest of a vsock backend and measure it
  *                 (vhu-vsock-cmd.c; its own options, see 'vsock --help')
+ *   i2c SOCKET MSG...  one I2C transfer, i2ctransfer(8) syntax
+ *                 (vhu-i2c-cmd.c; see 'i2c --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 		"Usage: " PROG " info SOCKET [options]\n"
 		"       " PROG " rng SOCKET [options]\n"
 		"       " PROG " vsock SOCKET --uds-path PATH [options]   (see 'vsock --help')\n"
+		"       " PROG " i2c SOCKET MSG...   (one I2C transfer; see 'i2c --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -314,6 +317,7 @@ done:
 }
 
 int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
+int vhu_i2c_cmd(int argc, char **argv);     /* vhu-i2c-cmd.c */
 
 /* Take the operands (COMMAND, then SOCKET) at optind: up to the next
  * option, or all of them.  0, or bad_usage()'s exit status on a third. */
@@ -342,6 +346,8 @@ int main(int argc, char **argv)
 	/* vsock has options of its own. */
 	if (argc > 1 && !strcmp(argv[1], "vsock"))
 		return vhu_vsock_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "i2c"))
+		return vhu_i2c_cmd(argc - 1, argv + 1);
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {

@@ -98,6 +98,35 @@ expect_exit $I 1 "/dev/i2c-999" -s "$S/i.sock" -l 999:80
 run_and_stop $I "i2c -c 2: sockets i.sock0 and i.sock1, removed on SIGTERM" \
 	"$S/i.sock0 $S/i.sock1" -s "$S/i.sock" -c 2 -l sim:80:81,sim-smbus:32
 
+# vhost-user-frontend i2c against a running simulated bus: a write, then a
+# write-then-read transfer prints the bytes; an absent address fails (2).
+rm -rf "$S" && mkdir -p "$S"
+"$B/$I" -s "$S/f.sock" -l sim:80 2>"$T/log" &
+pid=$!
+if wait_for "$S/f.sock0"; then
+	FE=$B/tools/vhost-user-frontend
+	"$FE" i2c "$S/f.sock0" w3@0x50 0x10 0xaa 0xbb >"$T/out" 2>&1 &&
+		"$FE" i2c "$S/f.sock0" w1@0x50 0x10 r2@0x50 >"$T/out" 2>&1
+	if [ "$(cat "$T/out")" = "0xaa 0xbb" ]; then
+		ok "vhost-user-frontend i2c: write, then read back '0xaa 0xbb'"
+	else
+		bad "vhost-user-frontend i2c read back: $(head -c 300 "$T/out")"
+	fi
+	"$FE" i2c "$S/f.sock0" w1@0x51 0x10 r1@0x50 >"$T/out" 2>&1
+	st=$?
+	if [ "$st" -eq 2 ] && grep -q "0 of 2 messages" "$T/out"; then
+		ok "vhost-user-frontend i2c: a transfer with an absent address fails as a whole (2)"
+	else
+		bad "vhost-user-frontend i2c, absent address: status $st: $(head -c 300 "$T/out")"
+	fi
+	kill -TERM "$pid"
+	wait "$pid"
+else
+	bad "i2c for the frontend: no socket ($(head -c 300 "$T/log"))"
+	kill -9 "$pid"
+fi
+pid=""
+
 P=vhost-device-spi
 expect_exit $P 0 "--device PATH" --help
 expect_exit $P 0 '"type": "spi"' --print-capabilities
