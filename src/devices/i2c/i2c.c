@@ -58,10 +58,10 @@ static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 	struct i2c_req *r = &d->group[d->ngroup];
 	bool zero_ok = vu_dev_features(dev) & (1ull << VIRTIO_I2C_F_ZERO_LENGTH_REQUEST);
 
-	if (i2c_req_parse(r, e, zero_ok) < 0) {
-		vq_unpop(q, e);
-		return false;
-	}
+	/* Out of memory for its buffer: answered with an error like a
+	 * malformed request (giving it back would stall the queue). */
+	if (i2c_req_parse(r, e, zero_ok) < 0)
+		r->valid = false;
 	d->ngroup++;
 	if (!r->valid)
 		vhd_log_ratelimited(&d->log_budget, 5, VHD_LOG_WARN,
