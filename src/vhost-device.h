@@ -15,12 +15,49 @@
  *
  * Lifecycle of an instance (one per socket):
  *   instance_new (at start-up, before the socket exists)
- *   { connection: [queue_start / queue_kick* / queue_stop]* reset }*
+ *   { connection: connected [queue_start / queue_kick* / queue_stop]* reset }*
  *   instance_free (at exit)
+ * RESET_DEVICE (and RESET_OWNER) end a "connection" in this sense and
+ * begin a new one on the same socket: the device sees reset then
+ * connected, exactly as for a disconnect and a reconnect.  (The vhost-user
+ * connection itself keeps what the spec keeps: ownership, protocol
+ * features, the backend channel and the memory table.)
  * queue_kick is called when the driver kicked, when a queue becomes
  * processable (started + enabled + rings valid) and when the device asks
- * for it (vu_queue_schedule).  queue_stop must return with no element of
- * that queue in flight (complete or vq_unpop them).
+ * for it (vu_queue_schedule).
+ *
+ * Held requests.  A device may keep popped elements (vq_pop) for as long
+ * as it likes and complete them (vq_push) in any order: an interrupt that
+ * has not happened, an rx buffer waiting for data, a period of sound,
+ * asynchronous I/O.  The core tracks every popped-not-pushed element of a
+ * queue itself, so none can be forgotten.  When a queue stops running --
+ * SET_VRING_ENABLE 0, GET_VRING_BASE, its rings leaving guest memory,
+ * RESET_DEVICE, disconnect -- there is one behaviour:
+ *   1. queue_stop runs.  The device completes here what it can, and MUST
+ *      complete every request whose effect already happened (a write
+ *      done, data consumed): what it still holds afterwards may be
+ *      repeated.  It must also stop touching held elements' buffers
+ *      (cancel or wait for asynchronous I/O).
+ *   2. The core releases what is still held.  The held elements popped
+ *      after the last completed one (a suffix of the popped sequence) are
+ *      given back: the next avail index is rewound over them and the
+ *      driver's requests will be popped again after the restart.  The
+ *      others cannot be given back on a split ring (rewinding over them
+ *      would repeat completed requests) and are completed as cancelled:
+ *      elem_cancel writes the device's own cancelled status (GPIO's IRQ
+ *      INVALID, say) and returns the bytes written; without elem_cancel
+ *      they complete with 0 bytes.  elem_cancel is called for every
+ *      released element, given back or not, so the device drops its own
+ *      references; after it returns the element is gone.
+ *   3. The driver is notified of the completions; GET_VRING_BASE then
+ *      reports the (possibly rewound) next avail index.  Used idx and that
+ *      index have moved by the same amount since the ring started, which
+ *      is also what QEMU assumes after a lost connection (it restarts the
+ *      ring from used->idx).
+ * Pushing an element twice, or one released by the core, is a device
+ * bug: vq_push refuses it (virtqueue.h) while the memory is not reused.
+ * The device's reset callback runs after every queue stopped, so it never
+ * sees a held element.
  */
 #ifndef VHD_VHOST_DEVICE_H
 #define VHD_VHOST_DEVICE_H
@@ -95,6 +132,14 @@ struct vu_device_ops {
 	void (*queue_start)(struct vu_dev *dev, unsigned q);   /* may be NULL */
 	void (*queue_kick)(struct vu_dev *dev, unsigned q);
 	void (*queue_stop)(struct vu_dev *dev, unsigned q);    /* may be NULL */
+	/* A held element of queue q is released by the core (see "Held
+	 * requests" above).  Forget e.  give_back false: write the device's
+	 * cancelled status into e->wr if it has one and return the bytes
+	 * written; give_back true: the request will be popped again, the
+	 * result is ignored.  Do not push or unpop e.  May be NULL for a
+	 * device that never holds elements past queue_stop. */
+	uint32_t (*elem_cancel)(struct vu_dev *dev, unsigned q, struct vq_elem *e,
+				bool give_back);
 
 	/* Config space: fill buf[0..config_size).  0 or -errno. */
 	int (*get_config)(struct vu_dev *dev, uint8_t *buf);
@@ -124,9 +169,11 @@ int vu_dev_config_changed(struct vu_dev *dev);
 
 /*
  * The usual queue loop: pop every available element and hand it to
- * `handle` (which must vq_push it, or vq_unpop it and return false to
- * stop), with EVENT_IDX-correct notification suppression, then notify
- * once.  Returns the number of elements handled.
+ * `handle` (which may vq_push it, keep it to push later -- see "Held
+ * requests" -- or vq_unpop it and return false to stop), with
+ * EVENT_IDX-correct notification suppression, then notify once.  Returns
+ * the number of elements handled.  A device pushing held elements later
+ * calls vq_notify itself.
  *
  * A handler that stops early (a quota, back-pressure, a host resource
  * with no data) must arrange to be run again itself -- a timer, an fd

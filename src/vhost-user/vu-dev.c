@@ -110,6 +110,40 @@ struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
 	return dev;
 }
 
+static uint32_t cancel_cb(struct vq_elem *e, bool give_back, void *opaque)
+{
+	struct vu_queue_state *qs = opaque;
+
+	return qs->dev->ops->elem_cancel(qs->dev, qs->index, e, give_back);
+}
+
+/*
+ * The one rule for held elements when a queue stops (vhost-device.h,
+ * "Held requests"): after the device's queue_stop, whatever it still
+ * holds is given back (the suffix of the popped sequence) or completed
+ * as cancelled, so the next avail index we report (GET_VRING_BASE) or
+ * the used index a reconnecting frontend restarts from (QEMU syncs
+ * last_avail_idx to used->idx when the backend is gone) loses and
+ * repeats nothing.
+ */
+static void queue_release_held(struct vu_dev *dev, unsigned i)
+{
+	struct vu_queue_state *qs = &dev->qs[i];
+	struct virtqueue *q = &dev->vqs[i];
+	unsigned held = q->inflight, back = 0, done;
+
+	if (!held)
+		return;
+	if (!dev->ops->elem_cancel)
+		LOG_ERR("%s: device left %u requests held at stop and has no elem_cancel: released anyway",
+			qs->log_name, held);
+	done = vq_release_held(q, dev->ops->elem_cancel ? cancel_cb : NULL, qs, &back);
+	LOG_DEBUG("%s: stop with %u held requests: %u given back, %u completed as cancelled",
+		  qs->log_name, held, back, done);
+	if (done)
+		vq_notify(q);
+}
+
 /* Start or stop the device's use of queue i to match its state. */
 void vu_queue_update(struct vu_dev *dev, unsigned i)
 {
@@ -130,9 +164,7 @@ void vu_queue_update(struct vu_dev *dev, unsigned i)
 		qs->schedule_pending = false;
 		if (dev->ops->queue_stop)
 			dev->ops->queue_stop(dev, i);
-		if (dev->vqs[i].inflight)
-			LOG_ERR("%s: device left %u requests in flight at stop",
-				qs->log_name, dev->vqs[i].inflight);
+		queue_release_held(dev, i);
 	}
 }
 

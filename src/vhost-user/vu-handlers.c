@@ -135,8 +135,18 @@ static int h_set_owner(struct vu_dev *dev, struct vu_msg *msg)
 static int h_reset(struct vu_dev *dev, struct vu_msg *msg)
 {
 	/* RESET_OWNER (deprecated) and RESET_DEVICE: stop and disable every
-	 * ring, forget device state, keep the connection and memory. */
+	 * ring, forget device state, keep the connection and memory.  The
+	 * device sees exactly what a disconnect followed by a new connection
+	 * shows it: reset, then connected (vhost-device.h, lifecycle). */
 	vu_dev_reset_state(dev);
+	/* Rings as on a new connection: no size, base 0, no call/err fd
+	 * (the frontend sets each ring up again before starting it). */
+	for (unsigned i = 0; i < dev->nvqs; i++) {
+		vq_destroy(&dev->vqs[i]);
+		vq_init(&dev->vqs[i], i, dev->qs[i].log_name);
+	}
+	if (dev->ops->connected)
+		dev->ops->connected(dev);
 	return VU_OK;
 }
 

@@ -42,9 +42,17 @@
  * then the iovec array (one allocation per request). */
 struct vq_elem_priv {
 	struct vq_elem e;
+	uint32_t magic;         /* VQ_ELEM_LIVE from pop to free */
 	uint32_t gen;           /* q->gen when popped */
+	const struct virtqueue *q;   /* the queue that holds it, NULL once
+				      * vq_reset let go of it */
+	struct vq_elem_priv *prev, *next;   /* q's held list, pop order */
+	uint16_t pos;           /* avail index it was popped from */
 	struct iovec iov[];
 };
+
+#define VQ_ELEM_LIVE 0x76716865u   /* "vqhe" */
+#define VQ_ELEM_DEAD 0xdeadbeefu
 
 static inline struct vq_elem_priv *elem_priv(struct vq_elem *e)
 {
@@ -126,11 +134,43 @@ void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
 	q->err_fd = -1;
 }
 
+static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		q->held_first = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		q->held_last = p->prev;
+	p->prev = p->next = NULL;
+	p->q = NULL;
+	if (q->inflight)
+		q->inflight--;
+}
+
+static void elem_free(struct vq_elem_priv *p)
+{
+	gm_unmap_chain(&p->e.map);
+	/* Through a volatile pointer: a store before free() may otherwise
+	 * be dropped, and the mark is what catches a second push. */
+	*(volatile uint32_t *)&p->magic = VQ_ELEM_DEAD;
+	free(p);
+}
+
 void vq_destroy(struct virtqueue *q)
 {
 	if (q->inflight)
 		LOG_WARN("%s: destroyed with %u requests in flight", qname(q),
 			 q->inflight);
+	/* The owner is gone with the connection: free what it held. */
+	while (q->held_first) {
+		struct vq_elem_priv *p = q->held_first;
+
+		held_unlink(q, p);
+		elem_free(p);
+	}
 	free(q->scratch);
 	free(q->ind_copy);
 	gm_table_unref(q->mem);
@@ -281,6 +321,9 @@ void vq_reset(struct virtqueue *q)
 	if (q->inflight)
 		LOG_WARN("%s: ring reset with %u requests in flight: their completions will be dropped",
 			 qname(q), q->inflight);
+	/* Their owner may still push them: keep them allocated, not held. */
+	while (q->held_first)
+		held_unlink(q, q->held_first);
 	drop_rings(q);
 	q->addr_set = false;
 	q->desc_uva = q->avail_uva = q->used_uva = 0;
@@ -534,7 +577,17 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	p->e.rd_len = c.rd_len;
 	p->e.wr_len = c.wr_len;
 	p->e.dev_data = NULL;
+	p->magic = VQ_ELEM_LIVE;
 	p->gen = q->gen;
+	p->q = q;
+	p->pos = q->last_avail_idx;
+	p->next = NULL;
+	p->prev = q->held_last;
+	if (q->held_last)
+		q->held_last->next = p;
+	else
+		q->held_first = p;
+	q->held_last = p;
 	q->last_avail_idx++;
 	q->inflight++;
 	/* Kicks on: ask for one when the driver adds past what we took. */
@@ -544,35 +597,44 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	return 0;
 }
 
-/* ---- push / unpop ------------------------------------------------------- */
+/* ---- push / unpop / release ---------------------------------------------- */
 
-/* Unmap and free e; true if it belongs to the current ring incarnation
- * (false: popped before a vq_reset, its completion has nowhere to go). */
-static bool elem_release(struct virtqueue *q, struct vq_elem *e)
+/*
+ * Check that e is held by q.  True: unlinked, still mapped (the caller
+ * publishes or rewinds, then frees).  False: nothing to publish; e was
+ * freed when it was a stale element of an earlier ring incarnation, and
+ * left alone when it is no element of ours at all.
+ */
+static bool elem_take(struct virtqueue *q, struct vq_elem *e, const char *op)
 {
 	struct vq_elem_priv *p = elem_priv(e);
-	bool current = p->gen == q->gen;
 
-	gm_unmap_chain(&e->map);
-	free(p);
-	if (current) {
-		if (q->inflight)
-			q->inflight--;
+	if (unlikely(p->magic != VQ_ELEM_LIVE)) {
+		LOG_ERR("%s: %s of an element that is not live (pushed or given back twice?): ignored",
+			qname(q), op);
+		return false;
 	}
-	return current;
+	if (unlikely(p->q != q)) {
+		if (p->q == NULL && p->gen != q->gen) {
+			/* Popped before vq_reset: its ring is gone. */
+			LOG_DEBUG("%s: %s of an element popped before the ring was reset: dropped",
+				  qname(q), op);
+			elem_free(p);
+		} else {
+			LOG_ERR("%s: %s of an element this queue does not hold: ignored",
+				qname(q), op);
+		}
+		return false;
+	}
+	held_unlink(q, p);
+	return true;
 }
 
-void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
+/* Publish a used entry for head (q ready). */
+static void used_publish(struct virtqueue *q, uint16_t head, uint32_t written)
 {
-	uint16_t head = e->head;
-	struct vring_used_elem *u;
+	struct vring_used_elem *u = &q->used->ring[q->used_idx & (q->num - 1)];
 
-	if (written > e->wr_len)
-		written = e->wr_len;
-	/* Unmap before the driver may reuse the buffers. */
-	if (!elem_release(q, e) || unlikely(!vq_ready(q)))
-		return;
-	u = &q->used->ring[q->used_idx & (q->num - 1)];
 	u->id = htole32(head);
 	u->len = htole32(written);
 	q->used_idx++;
@@ -580,10 +642,72 @@ void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
 	__atomic_store_n(&q->used->idx, htole16(q->used_idx), __ATOMIC_RELEASE);
 }
 
+void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
+{
+	uint16_t head = e->head;
+
+	if (!elem_take(q, e, "push"))
+		return;
+	if (written > e->wr_len)
+		written = e->wr_len;
+	/* Unmap before the driver may reuse the buffers. */
+	elem_free(elem_priv(e));
+	if (unlikely(!vq_ready(q)))
+		return;
+	used_publish(q, head, written);
+}
+
+/* True if p is the most recent pop (only that one can be rewound). */
+static bool is_last_pop(const struct virtqueue *q, const struct vq_elem_priv *p)
+{
+	return p == q->held_last && p->pos == (uint16_t)(q->last_avail_idx - 1);
+}
+
 void vq_unpop(struct virtqueue *q, struct vq_elem *e)
 {
-	if (elem_release(q, e))
-		q->last_avail_idx--;
+	struct vq_elem_priv *p = elem_priv(e);
+
+	if (p->magic == VQ_ELEM_LIVE && p->q == q && !is_last_pop(q, p)) {
+		LOG_ERR("%s: head %u given back after later requests were popped: completed empty instead",
+			qname(q), e->head);
+		vq_push(q, e, 0);
+		return;
+	}
+	if (!elem_take(q, e, "unpop"))
+		return;
+	elem_free(p);
+	q->last_avail_idx--;
+}
+
+unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
+			 unsigned *given_back)
+{
+	unsigned done = 0, back = 0;
+
+	/* The suffix: newest first, as long as each is the latest pop. */
+	while (q->held_last && is_last_pop(q, q->held_last)) {
+		struct vq_elem *e = &q->held_last->e;
+
+		if (cancel)
+			cancel(e, true, opaque);
+		vq_unpop(q, e);
+		back++;
+	}
+	/* The rest sit before a pushed element: complete them, oldest
+	 * first. */
+	while (q->held_first) {
+		struct vq_elem *e = &q->held_first->e;
+		uint32_t n = cancel ? cancel(e, false, opaque) : 0;
+
+		vq_push(q, e, n);
+		done++;
+	}
+	if (back || done)
+		LOG_DEBUG("%s: released held requests: %u given back, %u completed as cancelled",
+			  qname(q), back, done);
+	if (given_back)
+		*given_back = back;
+	return done;
 }
 
 /* ---- notifications ------------------------------------------------------ */

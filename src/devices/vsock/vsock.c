@@ -124,17 +124,8 @@ static void vsock_reset(struct vu_dev *dev)
 	vsock_mux_reset(vu_dev_priv(dev));
 }
 
-/* RESET_DEVICE (or RESET_OWNER) calls reset but keeps the connection,
- * and the core calls connected only for a new connection: the engine
- * attaches again when the driver starts a queue. */
-static void vsock_queue_start(struct vu_dev *dev, unsigned q)
-{
-	vsock_mux_attach(vu_dev_priv(dev), dev);
-}
-
 static void vsock_queue_kick(struct vu_dev *dev, unsigned q)
 {
-	vsock_mux_attach(vu_dev_priv(dev), dev);
 	vsock_mux_kick(vu_dev_priv(dev), q);
 }
 
@@ -200,7 +191,6 @@ static const struct vu_device_ops vsock_ops = {
 	.instance_free = vsock_instance_free,
 	.connected = vsock_connected,
 	.reset = vsock_reset,
-	.queue_start = vsock_queue_start,
 	.queue_kick = vsock_queue_kick,
 	.get_config = vsock_get_config,
 };
