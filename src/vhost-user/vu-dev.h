@@ -14,8 +14,9 @@
  *    (SET_VRING_ENABLE, or all rings when SET_FEATURES lacks bit 30) are
  *    independent; a queue is processed only when started, enabled, its
  *    rings translate inside guest memory and it is not broken.
- *  - GET_VRING_BASE stops the ring: the device's queue_stop runs (and
- *    completes or gives back in-flight elements) before the reply.
+ *  - GET_VRING_BASE stops the ring: the device's queue_stop runs, then the
+ *    core releases what the device still holds (vhost-device.h, "Held
+ *    requests"), before the reply reports the next avail index.
  *  - vu_dev_destroy() leaves no fd, mapping or allocation behind.
  */
 #ifndef VHD_VU_DEV_H
