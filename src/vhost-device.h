@@ -64,12 +64,23 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The headers below are part of the public API, reached only through this
+ * one: logging (log.h), the vhost-user wire constants (proto.h), the ring
+ * calls vq_pop/vq_push/vq_unpop and struct vq_elem (virtqueue.h, which
+ * brings guest-mem.h's segment types) and the worker's event loop
+ * (event-loop.h: fd watches and timers).  A device includes none of them
+ * itself, nor any other core header: tests/check-includes.sh fails
+ * 'make check' when a file under src/devices/ does (docs/architecture.md,
+ * "Layers").
+ */
 #include "log.h"
 #include "vhost-user/proto.h"
 #include "vq/virtqueue.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 
 struct vu_dev;      /* one frontend connection (opaque) */
 
@@ -156,7 +167,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv);
 
 void *vu_dev_priv(struct vu_dev *dev);           /* instance_new's *priv */
 struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q);
-struct ev_loop *vu_dev_loop(struct vu_dev *dev);
+struct vhd_loop *vu_dev_loop(struct vu_dev *dev);
 const char *vu_dev_name(const struct vu_dev *dev);  /* socket path, for logs */
 uint64_t vu_dev_features(const struct vu_dev *dev); /* acked virtio features */
 /* True when the queue is started, enabled and its rings are valid. */
@@ -166,6 +177,24 @@ void vu_queue_schedule(struct vu_dev *dev, unsigned q);
 /* Tell the frontend the config space changed (BACKEND_CONFIG_CHANGE_MSG,
  * sent without NEED_REPLY so it cannot deadlock).  0 or -errno. */
 int vu_dev_config_changed(struct vu_dev *dev);
+
+/* ---- helpers for a device's options and host sockets ------------------ */
+
+/* Parse an unsigned decimal number in [min, max] (no sign, no spaces, no
+ * trailing characters).  0 with *out set, or -1 (nothing printed: the
+ * caller names the option). */
+int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out);
+
+/* Listen on a Unix socket path the way every backend socket is opened (the
+ * vhost-user sockets, vsock's uds_path): a stale socket file left by a dead
+ * process is replaced; a live one (someone accepts) and a file that is not
+ * a socket are refused, so two backends never steal each other's path.
+ * Returns a listening socket of `type` (SOCK_STREAM or SOCK_SEQPACKET),
+ * non-blocking and close-on-exec, or -errno with err filled (what was wrong
+ * and what to do, without a program name): -ENAMETOOLONG, -EEXIST (not a
+ * socket), -EADDRINUSE (in use), or bind/listen's error. */
+int vhd_unix_listen(const char *path, int type, int backlog, char *err, size_t errlen);
 
 /*
  * The usual queue loop: pop every available element and hand it to

@@ -31,8 +31,4 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 		  struct vhd_options *o);
 void vhd_cli_free(struct vhd_options *o);
 
-/* Parse an unsigned decimal number in [min, max]; -1 on error. */
-int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
-		  unsigned long long *out);
-
 #endif

@@ -15,7 +15,6 @@
 #include "config.h"
 #include "vhost-device.h"
 #include "daemon/cli.h"
-#include "daemon/unix-listen.h"
 #include "vhost-user/vu-dev.h"
 
 #include <errno.h>
@@ -42,9 +41,9 @@ struct worker {
 	int listen_fd;              /* -1: serve conn_fd only */
 	int conn_fd;
 	bool exit_on_disconnect;
-	struct ev_loop *loop;
-	struct ev_handler listen_h;
-	struct ev_handler conn_h;
+	struct vhd_loop *loop;
+	struct vhd_handler listen_h;
+	struct vhd_handler conn_h;
 	struct vu_dev *dev;
 	struct vu_msg *msg;
 	pthread_t thread;
@@ -57,23 +56,23 @@ static volatile int workers_running;
 
 static void end_connection(struct worker *w)
 {
-	ev_del(&w->conn_h);
+	vhd_loop_del(&w->conn_h);
 	vu_dev_destroy(w->dev);
 	w->dev = NULL;
 	close(w->conn_fd);
 	w->conn_fd = -1;
 	if (w->exit_on_disconnect) {
-		ev_stop(w->loop);
+		vhd_loop_stop(w->loop);
 		return;
 	}
 	/* Ready for the next frontend on the same, still bound, socket. */
-	if (ev_add(w->loop, &w->listen_h, EPOLLIN) < 0) {
+	if (vhd_loop_add(w->loop, &w->listen_h, EPOLLIN) < 0) {
 		LOG_ERR("%s: cannot watch the listening socket: %s", w->name, strerror(errno));
-		ev_stop(w->loop);
+		vhd_loop_stop(w->loop);
 	}
 }
 
-static void conn_cb(struct ev_handler *h, uint32_t events)
+static void conn_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct worker *w = h->opaque;
 	int r = vu_msg_recv(w->conn_fd, w->msg);
@@ -111,7 +110,7 @@ static int start_connection(struct worker *w, int fd)
 	w->conn_h.fd = fd;
 	w->conn_h.cb = conn_cb;
 	w->conn_h.opaque = w;
-	if (ev_add(w->loop, &w->conn_h, EPOLLIN) < 0) {
+	if (vhd_loop_add(w->loop, &w->conn_h, EPOLLIN) < 0) {
 		int e = -errno;
 		vu_dev_destroy(w->dev);
 		w->dev = NULL;
@@ -122,7 +121,7 @@ static int start_connection(struct worker *w, int fd)
 	return 0;
 }
 
-static void listen_cb(struct ev_handler *h, uint32_t events)
+static void listen_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct worker *w = h->opaque;
 	int fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -134,9 +133,9 @@ static void listen_cb(struct ev_handler *h, uint32_t events)
 	}
 	LOG_INFO("%s: frontend connected", w->name);
 	/* One frontend at a time: the next waits in the backlog. */
-	ev_del(&w->listen_h);
-	if (start_connection(w, fd) < 0 && ev_add(w->loop, &w->listen_h, EPOLLIN) < 0)
-		ev_stop(w->loop);
+	vhd_loop_del(&w->listen_h);
+	if (start_connection(w, fd) < 0 && vhd_loop_add(w->loop, &w->listen_h, EPOLLIN) < 0)
+		vhd_loop_stop(w->loop);
 }
 
 static void *worker_main(void *arg)
@@ -144,31 +143,31 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	if (w->listen_fd >= 0) {
-		if (ev_add(w->loop, &w->listen_h, EPOLLIN) < 0) {
+		if (vhd_loop_add(w->loop, &w->listen_h, EPOLLIN) < 0) {
 			LOG_ERR("%s: cannot watch the listening socket: %s", w->name, strerror(errno));
 			goto out;
 		}
 	} else if (start_connection(w, w->conn_fd) < 0) {
 		goto out;
 	}
-	ev_run(w->loop);
+	vhd_loop_run(w->loop);
 out:
 	if (w->dev) {
-		ev_del(&w->conn_h);
+		vhd_loop_del(&w->conn_h);
 		vu_dev_destroy(w->dev);
 		w->dev = NULL;
 		close(w->conn_fd);
 		w->conn_fd = -1;
 	}
-	ev_del(&w->listen_h);
+	vhd_loop_del(&w->listen_h);
 	__atomic_fetch_sub(&workers_running, 1, __ATOMIC_SEQ_CST);
 	/* Wake the main thread so it notices a worker that ended by itself. */
 	pthread_kill(w->main_thread, SIGUSR1);
 	return NULL;
 }
 
-/* The listening socket of one device socket (unix-listen.h); errors are
- * printed with the program's name. */
+/* The listening socket of one device socket (vhd_unix_listen, declared in
+ * vhost-device.h); errors are printed with the program's name. */
 static int listen_on(const char *path, const char *prog)
 {
 	char err[600];
@@ -227,7 +226,7 @@ static void free_workers(struct worker *ws, unsigned n)
 			unlink(w->path);
 		if (w->priv && w->ops->instance_free)
 			w->ops->instance_free(w->priv);
-		ev_loop_free(w->loop);
+		vhd_loop_free(w->loop);
 		free(w->msg);
 	}
 	free(ws);
@@ -270,7 +269,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 		w->extra_protocol = o.extra_protocol;
 		w->listen_h.cb = listen_cb;
 		w->listen_h.opaque = w;
-		w->loop = ev_loop_new();
+		w->loop = vhd_loop_new();
 		w->msg = calloc(1, sizeof(*w->msg));
 		if (!w->loop || !w->msg)
 			goto fail;
@@ -309,7 +308,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (ws[i].loop)
-			ev_stop(ws[i].loop);
+			vhd_loop_stop(ws[i].loop);
 	for (unsigned i = 0; i < n; i++)
 		if (ws[i].thread_started)
 			pthread_join(ws[i].thread, NULL);

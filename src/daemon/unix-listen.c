@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
-/* Listening on a Unix socket path (unix-listen.h). */
+/* Listening on a Unix socket path (vhd_unix_listen in vhost-device.h). */
 #include "config.h"
-#include "daemon/unix-listen.h"
+#include "vhost-device.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -36,7 +36,7 @@ uint64_t vu_dev_offered_protocol(const struct vu_device_ops *ops)
 	return p;
 }
 
-static void kick_cb(struct ev_handler *h, uint32_t events)
+static void kick_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct vu_queue_state *qs = h->opaque;
 	uint64_t v;
@@ -45,14 +45,14 @@ static void kick_cb(struct ev_handler *h, uint32_t events)
 		/* A kick fd that errors would spin the loop: drop it. */
 		LOG_WARN("%s: kick fd error: %s; queue waits for a new kick fd",
 			 qs->log_name, strerror(errno));
-		ev_del(h);
+		vhd_loop_del(h);
 		return;
 	}
 	if (qs->running)
 		qs->dev->ops->queue_kick(qs->dev, qs->index);
 }
 
-static void sched_cb(struct ev_timer *t, void *opaque)
+static void sched_cb(struct vhd_timer *t, void *opaque)
 {
 	struct vu_dev *dev = opaque;
 
@@ -67,7 +67,7 @@ static void sched_cb(struct ev_timer *t, void *opaque)
 }
 
 struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
-			  const char *name, int sock, struct ev_loop *loop,
+			  const char *name, int sock, struct vhd_loop *loop,
 			  uint64_t extra_protocol)
 {
 	struct vu_dev *dev = calloc(1, sizeof(*dev));
@@ -86,12 +86,12 @@ struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
 	dev->vqs = calloc(dev->nvqs, sizeof(*dev->vqs));
 	dev->qs = calloc(dev->nvqs, sizeof(*dev->qs));
 	dev->mem = gm_table_new_empty();
-	dev->sched_timer = ev_timer_new(loop, sched_cb, dev);
+	dev->sched_timer = vhd_timer_new(loop, sched_cb, dev);
 	if (!dev->vqs || !dev->qs || !dev->mem || !dev->sched_timer) {
 		free(dev->vqs);
 		free(dev->qs);
 		gm_table_unref(dev->mem);
-		ev_timer_free(dev->sched_timer);
+		vhd_timer_free(dev->sched_timer);
 		free(dev);
 		return NULL;
 	}
@@ -173,11 +173,11 @@ void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd)
 	struct vu_queue_state *qs = &dev->qs[i];
 
 	if (qs->kick.fd >= 0) {
-		ev_del(&qs->kick);
+		vhd_loop_del(&qs->kick);
 		close(qs->kick.fd);
 	}
 	qs->kick.fd = fd;
-	if (fd >= 0 && ev_add(dev->loop, &qs->kick, EPOLLIN) < 0) {
+	if (fd >= 0 && vhd_loop_add(dev->loop, &qs->kick, EPOLLIN) < 0) {
 		LOG_ERR("%s: cannot watch kick fd: %s", qs->log_name, strerror(errno));
 		close(fd);
 		qs->kick.fd = -1;
@@ -210,7 +210,7 @@ void vu_dev_destroy(struct vu_dev *dev)
 		vq_destroy(&dev->vqs[i]);
 	if (dev->backend_fd >= 0)
 		close(dev->backend_fd);
-	ev_timer_free(dev->sched_timer);
+	vhd_timer_free(dev->sched_timer);
 	gm_table_unref(dev->mem);
 	free(dev->vqs);
 	free(dev->qs);
@@ -229,7 +229,7 @@ struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q)
 	return q < dev->nvqs ? &dev->vqs[q] : NULL;
 }
 
-struct ev_loop *vu_dev_loop(struct vu_dev *dev)
+struct vhd_loop *vu_dev_loop(struct vu_dev *dev)
 {
 	return dev->loop;
 }
@@ -254,8 +254,8 @@ void vu_queue_schedule(struct vu_dev *dev, unsigned q)
 	if (q >= dev->nvqs)
 		return;
 	dev->qs[q].schedule_pending = true;
-	if (!ev_timer_armed(dev->sched_timer))
-		ev_timer_arm(dev->sched_timer, 0);
+	if (!vhd_timer_armed(dev->sched_timer))
+		vhd_timer_arm(dev->sched_timer, 0);
 }
 
 int vu_dev_config_changed(struct vu_dev *dev)

@@ -28,12 +28,12 @@
 #include "vhost-device.h"
 #include "vhost-user/msg.h"
 #include "mem/guest-mem.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 
 struct vu_queue_state {
 	struct vu_dev *dev;
 	unsigned index;
-	struct ev_handler kick;   /* kick.fd = -1 when none */
+	struct vhd_handler kick;   /* kick.fd = -1 when none */
 	bool started;
 	bool enabled;
 	bool running;             /* queue_start called, queue_stop not yet */
@@ -46,7 +46,7 @@ struct vu_dev {
 	void *priv;
 	const char *name;         /* socket path (for logs) */
 	int sock;
-	struct ev_loop *loop;
+	struct vhd_loop *loop;
 
 	uint64_t offered_features;
 	uint64_t offered_protocol;
@@ -63,7 +63,7 @@ struct vu_dev {
 	struct vu_queue_state *qs;
 
 	int backend_fd;           /* backend request channel, -1 if none */
-	struct ev_timer *sched_timer;  /* runs scheduled queue kicks */
+	struct vhd_timer *sched_timer;  /* runs scheduled queue kicks */
 
 	unsigned log_budget;      /* rate limit for frontend-caused errors */
 	unsigned msg_count;
@@ -71,7 +71,7 @@ struct vu_dev {
 
 /* Create the state of a new connection on `sock` (not owned). */
 struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
-			  const char *name, int sock, struct ev_loop *loop,
+			  const char *name, int sock, struct vhd_loop *loop,
 			  uint64_t extra_protocol);
 /* Stop every queue, reset the device, free everything. */
 void vu_dev_destroy(struct vu_dev *dev);

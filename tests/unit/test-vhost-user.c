@@ -57,7 +57,7 @@ static const struct vu_device_ops dev_config = {
 struct fixture {
 	int fe;                 /* our (frontend) end */
 	int be;                 /* backend end */
-	struct ev_loop *loop;
+	struct vhd_loop *loop;
 	struct vu_dev *dev;
 	struct vu_msg msg;
 };
@@ -72,7 +72,7 @@ static int setup_dev(void **state, const struct vu_device_ops *ops)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	f->fe = sv[0];
 	f->be = sv[1];
-	f->loop = ev_loop_new();
+	f->loop = vhd_loop_new();
 	assert_non_null(f->loop);
 	f->dev = vu_dev_new(ops, NULL, "test.sock", f->be, f->loop, 0);
 	assert_non_null(f->dev);
@@ -89,7 +89,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vu_dev_destroy(f->dev);
-	ev_loop_free(f->loop);
+	vhd_loop_free(f->loop);
 	close(f->fe);
 	close(f->be);
 	free(f);

@@ -27,7 +27,6 @@
  */
 #include "config.h"
 #include "vhost-device.h"
-#include "daemon/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +59,8 @@ struct rng {
 	uint64_t remaining;
 	uint64_t period_start_ns;
 	struct vu_dev *dev;       /* current connection (worker thread only) */
-	struct ev_timer *timer;   /* next period */
-	struct ev_handler src_h;  /* source readable (pollable sources) */
+	struct vhd_timer *timer;   /* next period */
+	struct vhd_handler src_h;  /* source readable (pollable sources) */
 	bool eof;
 	unsigned log_budget;
 	uint8_t buf[RNG_BUF_SIZE];
@@ -90,16 +89,16 @@ static ssize_t source_read(void *dst, size_t len)
 	return r < 0 ? -errno : r;
 }
 
-static void src_ready_cb(struct ev_handler *h, uint32_t events)
+static void src_ready_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct rng *rng = h->opaque;
 
-	ev_del(h);
+	vhd_loop_del(h);
 	if (rng->dev)
 		vu_queue_schedule(rng->dev, 0);
 }
 
-static void timer_cb(struct ev_timer *t, void *opaque)
+static void timer_cb(struct vhd_timer *t, void *opaque)
 {
 	struct rng *rng = opaque;
 
@@ -165,8 +164,8 @@ static bool quota_available(struct rng *rng)
 	}
 	if (rng->remaining)
 		return true;
-	if (!ev_timer_armed(rng->timer))
-		ev_timer_arm(rng->timer, rng->period_start_ns + period_ns - now);
+	if (!vhd_timer_armed(rng->timer))
+		vhd_timer_arm(rng->timer, rng->period_start_ns + period_ns - now);
 	return false;
 }
 
@@ -200,7 +199,7 @@ static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 		vq_unpop(q, e);
 		if (got == -EAGAIN && source_pollable) {
 			if (!rng->src_h.loop)
-				ev_add(vu_dev_loop(dev), &rng->src_h, EPOLLIN);
+				vhd_loop_add(vu_dev_loop(dev), &rng->src_h, EPOLLIN);
 		} else if (got == 0) {
 			if (!rng->eof)
 				LOG_ERR("%s: rng source %s reached end of file; requests wait",
@@ -233,7 +232,7 @@ static void rng_connected(struct vu_dev *dev)
 
 	rng->dev = dev;
 	if (!rng->timer)
-		rng->timer = ev_timer_new(vu_dev_loop(dev), timer_cb, rng);
+		rng->timer = vhd_timer_new(vu_dev_loop(dev), timer_cb, rng);
 }
 
 static void rng_reset(struct vu_dev *dev)
@@ -241,8 +240,8 @@ static void rng_reset(struct vu_dev *dev)
 	struct rng *rng = vu_dev_priv(dev);
 
 	if (rng->timer)
-		ev_timer_disarm(rng->timer);
-	ev_del(&rng->src_h);
+		vhd_timer_disarm(rng->timer);
+	vhd_loop_del(&rng->src_h);
 }
 
 static int rng_instance_new(unsigned index, unsigned count, void **priv)
@@ -266,8 +265,8 @@ static void rng_instance_free(void *priv)
 {
 	struct rng *rng = priv;
 
-	ev_del(&rng->src_h);
-	ev_timer_free(rng->timer);
+	vhd_loop_del(&rng->src_h);
+	vhd_timer_free(rng->timer);
 	free(rng);
 }
 

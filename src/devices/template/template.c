@@ -29,7 +29,6 @@
  */
 #include "config.h"
 #include "vhost-device.h"
-#include "daemon/cli.h"
 
 #include <endian.h>
 #include <stdio.h>

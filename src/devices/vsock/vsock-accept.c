@@ -67,7 +67,7 @@ static void open_host_conn(struct vsock_mux *m, int fd, int type, uint32_t port,
 
 void mux_client_free(struct vsock_mux *m, struct mux_client *cl, bool close_fd)
 {
-	ev_del(&cl->h);
+	vhd_loop_del(&cl->h);
 	if (close_fd)
 		close(cl->h.fd);
 	if (cl->prev)
@@ -80,7 +80,7 @@ void mux_client_free(struct vsock_mux *m, struct mux_client *cl, bool close_fd)
 	free(cl);
 }
 
-static void client_cb(struct ev_handler *h, uint32_t events)
+static void client_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct mux_client *cl = h->opaque;
 	struct vsock_mux *m = cl->m;
@@ -106,12 +106,12 @@ static void client_cb(struct ev_handler *h, uint32_t events)
 static void pause_accept(struct vsock_mux *m)
 {
 	for (unsigned i = 0; i < m->n_listeners; i++)
-		ev_del(&m->listeners[i].h);
+		vhd_loop_del(&m->listeners[i].h);
 	m->accept_paused = true;
 	mux_arm_timer(m);
 }
 
-static void listener_cb(struct ev_handler *h, uint32_t events)
+static void listener_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct mux_listener *l = h->opaque;
 	struct vsock_mux *m = l->m;
@@ -151,7 +151,7 @@ static void listener_cb(struct ev_handler *h, uint32_t events)
 		cl->m = m;
 		cl->type = l->kind == L_UDS_SEQPACKET ? SOCK_SEQPACKET : SOCK_STREAM;
 		cl->deadline_ns = mux_now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-		if (ev_add(m->loop, &cl->h, EPOLLIN) < 0) {
+		if (vhd_loop_add(m->loop, &cl->h, EPOLLIN) < 0) {
 			close(fd);
 			free(cl);
 			continue;
@@ -169,7 +169,7 @@ static void listener_cb(struct ev_handler *h, uint32_t events)
 void mux_listen_start(struct vsock_mux *m)
 {
 	for (unsigned i = 0; i < m->n_listeners; i++)
-		if (!m->listeners[i].h.loop && ev_add(m->loop, &m->listeners[i].h, EPOLLIN) < 0)
+		if (!m->listeners[i].h.loop && vhd_loop_add(m->loop, &m->listeners[i].h, EPOLLIN) < 0)
 			LOG_ERR("%s: cannot watch a host listener: %s", m->name, strerror(errno));
 	m->listening = true;
 	m->accept_paused = false;
@@ -178,7 +178,7 @@ void mux_listen_start(struct vsock_mux *m)
 void mux_listen_stop(struct vsock_mux *m)
 {
 	for (unsigned i = 0; i < m->n_listeners; i++)
-		ev_del(&m->listeners[i].h);
+		vhd_loop_del(&m->listeners[i].h);
 	m->listening = false;
 }
 

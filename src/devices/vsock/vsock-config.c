@@ -5,7 +5,7 @@
  */
 #include "config.h"
 #include "devices/vsock/vsock-config.h"
-#include "daemon/cli.h"
+#include "vhost-device.h"
 
 #include <errno.h>
 #include <stdarg.h>

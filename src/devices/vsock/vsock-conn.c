@@ -5,8 +5,7 @@
  */
 #include "config.h"
 #include "devices/vsock/vsock-conn.h"
-#include "log.h"
-#include "vq/virtqueue.h"
+#include "vhost-device.h"
 
 #include <errno.h>
 #include <poll.h>

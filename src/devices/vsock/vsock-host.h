@@ -27,7 +27,7 @@
 /* Longest "CONNECT <port>\n" line read from a host client. */
 #define VSOCK_CONNECT_LINE_MAX 64
 
-/* Listening on uds_path: vhd_unix_listen (daemon/unix-listen.h). */
+/* Listening on uds_path: vhd_unix_listen (vhost-device.h). */
 
 /* Connect to "<uds_path>_<port>" (type as the guest socket's).  fd, or
  * -errno (-ENAMETOOLONG, -ENOENT, -ECONNREFUSED, -EAGAIN when the

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/event-loop.h"
+#include "vhost-device.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-pkt.h"
@@ -25,7 +25,7 @@
 enum listener_kind { L_UDS_STREAM, L_UDS_SEQPACKET, L_VSOCK };
 
 struct mux_listener {
-	struct ev_handler h;
+	struct vhd_handler h;
 	struct vsock_mux *m;
 	enum listener_kind kind;
 	uint32_t port;              /* L_VSOCK: the guest port too */
@@ -34,7 +34,7 @@ struct mux_listener {
 
 /* A host client that has not finished its CONNECT line. */
 struct mux_client {
-	struct ev_handler h;
+	struct vhd_handler h;
 	struct vsock_mux *m;
 	int type;                   /* SOCK_STREAM / SOCK_SEQPACKET */
 	uint64_t deadline_ns;
@@ -43,7 +43,7 @@ struct mux_client {
 
 /* The event-loop handle of a connection's host fd. */
 struct mux_fd {
-	struct ev_handler h;
+	struct vhd_handler h;
 	struct vsock_mux *m;
 	struct vsock_conn *c;
 };
@@ -57,7 +57,7 @@ struct vsock_mux {
 	struct vsock_conn_cfg cfg;
 	char name[160];
 	struct vu_dev *dev;         /* NULL while no frontend */
-	struct ev_loop *loop;
+	struct vhd_loop *loop;
 
 	struct mux_listener *listeners;
 	unsigned n_listeners;
@@ -79,9 +79,9 @@ struct vsock_mux {
 	unsigned tx_block;
 	bool in_tx, tx_again, in_rx;
 
-	struct ev_timer *timer;
+	struct vhd_timer *timer;
 	struct vsock_sib *sib;
-	struct ev_handler sib_h;
+	struct vhd_handler sib_h;
 	uint32_t next_port;
 	unsigned log_budget;
 };

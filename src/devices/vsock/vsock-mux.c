@@ -7,7 +7,7 @@
 #include "config.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-mux-int.h"
-#include "daemon/unix-listen.h"
+#include "vhost-device.h"
 #include "devices/vsock/vsock-conn.h"
 #include "devices/vsock/vsock-host.h"
 #include "devices/vsock/vsock-pkt.h"
@@ -45,8 +45,8 @@ static void mux_tx(struct vsock_mux *m);
 
 void mux_arm_timer(struct vsock_mux *m)
 {
-	if (m->timer && !ev_timer_armed(m->timer))
-		ev_timer_arm(m->timer, MUX_TIMER_NS);
+	if (m->timer && !vhd_timer_armed(m->timer))
+		vhd_timer_arm(m->timer, MUX_TIMER_NS);
 }
 
 /* ---- connection table ------------------------------------------------ */
@@ -111,7 +111,7 @@ static void rx_list_add(struct vsock_mux *m, struct vsock_conn *c)
 	m->n_rx++;
 }
 
-static void conn_fd_cb(struct ev_handler *h, uint32_t events);
+static void conn_fd_cb(struct vhd_handler *h, uint32_t events);
 
 /* Enter c into the table (it has a host fd). */
 int mux_conn_add(struct vsock_mux *m, struct vsock_conn *c)
@@ -152,8 +152,8 @@ static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
 		m->all = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
-	/* ev_del also keeps events of the current epoll batch away from f. */
-	ev_del(&f->h);
+	/* vhd_loop_del also keeps events of the current epoll batch away from f. */
+	vhd_loop_del(&f->h);
 	free(f);
 	vsock_conn_free(c);
 	m->n_conns--;
@@ -180,16 +180,16 @@ void mux_sync_conn(struct vsock_mux *m, struct vsock_conn *c)
 	if (want != c->ev_mask) {
 		int r = 0;
 		if (!want)
-			ev_del(&f->h);
+			vhd_loop_del(&f->h);
 		else if (!c->ev_mask)
-			r = ev_add(m->loop, &f->h, want);
+			r = vhd_loop_add(m->loop, &f->h, want);
 		else
-			r = ev_mod(&f->h, want);
+			r = vhd_loop_mod(&f->h, want);
 		if (r < 0) {
 			vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_ERROR,
 					    "%s: cannot watch a host socket: %s; resetting the connection",
 					    m->name, strerror(-r));
-			ev_del(&f->h);
+			vhd_loop_del(&f->h);
 			c->ev_mask = 0;
 			vsock_conn_reset(c, false, "epoll");
 			mux_sync_conn(m, c);
@@ -205,7 +205,7 @@ void mux_sync_conn(struct vsock_mux *m, struct vsock_conn *c)
 		mux_arm_timer(m);
 }
 
-static void conn_fd_cb(struct ev_handler *h, uint32_t events)
+static void conn_fd_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct mux_fd *f = h->opaque;
 	struct vsock_mux *m = f->m;
@@ -463,7 +463,7 @@ void vsock_mux_kick(struct vsock_mux *m, unsigned q)
 
 /* ---- timer and sibling wake-ups ----------------------------------------- */
 
-static void timer_cb(struct ev_timer *t, void *opaque)
+static void timer_cb(struct vhd_timer *t, void *opaque)
 {
 	struct vsock_mux *m = opaque;
 	uint64_t now = mux_now_ns();
@@ -507,7 +507,7 @@ static void timer_cb(struct ev_timer *t, void *opaque)
 	mux_rx(m);
 }
 
-static void sib_cb(struct ev_handler *h, uint32_t events)
+static void sib_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct vsock_mux *m = h->opaque;
 
@@ -529,11 +529,11 @@ void vsock_mux_connected(struct vsock_mux *m, struct vu_dev *dev)
 	m->dev = dev;
 	m->loop = vu_dev_loop(dev);
 	if (!m->timer) {
-		m->timer = ev_timer_new(m->loop, timer_cb, m);
+		m->timer = vhd_timer_new(m->loop, timer_cb, m);
 		if (!m->timer)
 			LOG_ERR("%s: cannot create a timer: connection timeouts are off", m->name);
 	}
-	if (m->sib && !m->sib_h.loop && ev_add(m->loop, &m->sib_h, EPOLLIN) < 0)
+	if (m->sib && !m->sib_h.loop && vhd_loop_add(m->loop, &m->sib_h, EPOLLIN) < 0)
 		LOG_ERR("%s: cannot watch the sibling eventfd: %s", m->name, strerror(errno));
 	mux_listen_start(m);
 	if (m->sib)
@@ -555,7 +555,7 @@ void vsock_mux_reset(struct vsock_mux *m)
 	m->tx_block = 0;
 	mux_listen_stop(m);
 	if (m->timer)
-		ev_timer_disarm(m->timer);
+		vhd_timer_disarm(m->timer);
 	m->dev = NULL;
 }
 
@@ -630,7 +630,7 @@ void vsock_mux_free(struct vsock_mux *m)
 	vsock_mux_reset(m);
 	for (unsigned i = 0; i < m->n_listeners; i++) {
 		struct mux_listener *l = &m->listeners[i];
-		ev_del(&l->h);
+		vhd_loop_del(&l->h);
 		close(l->h.fd);
 		if (l->path) {
 			unlink(l->path);
@@ -638,8 +638,8 @@ void vsock_mux_free(struct vsock_mux *m)
 		}
 	}
 	free(m->listeners);
-	ev_del(&m->sib_h);
+	vhd_loop_del(&m->sib_h);
 	vsock_sib_unregister(m->sib);
-	ev_timer_free(m->timer);
+	vhd_timer_free(m->timer);
 	free(m);
 }

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 #include "devices/vsock/vsock-pkt.h"
-#include "vq/virtqueue.h"
+#include "vhost-device.h"
 
 #include <endian.h>
 #include <errno.h>

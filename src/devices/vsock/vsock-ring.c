@@ -4,7 +4,7 @@
  */
 #include "config.h"
 #include "devices/vsock/vsock-ring.h"
-#include "vq/virtqueue.h"
+#include "vhost-device.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 #include "config.h"
-#include "daemon/event-loop.h"
+#include "util/event-loop.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,37 +13,37 @@
 
 #define EV_BATCH 64
 
-struct ev_loop {
+struct vhd_loop {
 	int epfd;
-	struct ev_handler stop_h;      /* eventfd written by ev_stop */
+	struct vhd_handler stop_h;      /* eventfd written by vhd_loop_stop */
 	volatile bool stopped;
 	/* Handlers removed during the current batch: their pending events are
 	 * skipped, because the owner may already have freed them. */
-	struct ev_handler *removed[EV_BATCH];
+	struct vhd_handler *removed[EV_BATCH];
 	unsigned n_removed;
 	bool overflow;                 /* more removals than fit: drop batch */
 	bool in_batch;
 };
 
-struct ev_timer {
-	struct ev_handler h;
-	ev_timer_cb cb;
+struct vhd_timer {
+	struct vhd_handler h;
+	vhd_timer_cb cb;
 	void *opaque;
 	bool armed;
 };
 
-static void stop_cb(struct ev_handler *h, uint32_t events)
+static void stop_cb(struct vhd_handler *h, uint32_t events)
 {
 	uint64_t v;
 	if (read(h->fd, &v, sizeof(v)) < 0) {
 		/* spurious wake-up: nothing to drain */
 	}
-	((struct ev_loop *)h->opaque)->stopped = true;
+	((struct vhd_loop *)h->opaque)->stopped = true;
 }
 
-struct ev_loop *ev_loop_new(void)
+struct vhd_loop *vhd_loop_new(void)
 {
-	struct ev_loop *loop = calloc(1, sizeof(*loop));
+	struct vhd_loop *loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return NULL;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -52,7 +52,7 @@ struct ev_loop *ev_loop_new(void)
 		goto fail;
 	loop->stop_h.cb = stop_cb;
 	loop->stop_h.opaque = loop;
-	if (ev_add(loop, &loop->stop_h, EPOLLIN) < 0)
+	if (vhd_loop_add(loop, &loop->stop_h, EPOLLIN) < 0)
 		goto fail;
 	return loop;
 fail:
@@ -65,7 +65,7 @@ fail:
 	return NULL;
 }
 
-void ev_loop_free(struct ev_loop *loop)
+void vhd_loop_free(struct vhd_loop *loop)
 {
 	if (!loop)
 		return;
@@ -74,7 +74,7 @@ void ev_loop_free(struct ev_loop *loop)
 	free(loop);
 }
 
-int ev_add(struct ev_loop *loop, struct ev_handler *h, uint32_t events)
+int vhd_loop_add(struct vhd_loop *loop, struct vhd_handler *h, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = h };
 
@@ -84,7 +84,7 @@ int ev_add(struct ev_loop *loop, struct ev_handler *h, uint32_t events)
 	return 0;
 }
 
-int ev_mod(struct ev_handler *h, uint32_t events)
+int vhd_loop_mod(struct vhd_handler *h, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = h };
 
@@ -95,9 +95,9 @@ int ev_mod(struct ev_handler *h, uint32_t events)
 	return 0;
 }
 
-void ev_del(struct ev_handler *h)
+void vhd_loop_del(struct vhd_handler *h)
 {
-	struct ev_loop *loop = h->loop;
+	struct vhd_loop *loop = h->loop;
 
 	if (!loop)
 		return;
@@ -111,7 +111,7 @@ void ev_del(struct ev_handler *h)
 	}
 }
 
-static bool was_removed(const struct ev_loop *loop, const struct ev_handler *h)
+static bool was_removed(const struct vhd_loop *loop, const struct vhd_handler *h)
 {
 	for (unsigned i = 0; i < loop->n_removed; i++)
 		if (loop->removed[i] == h)
@@ -119,7 +119,7 @@ static bool was_removed(const struct ev_loop *loop, const struct ev_handler *h)
 	return false;
 }
 
-int ev_run(struct ev_loop *loop)
+int vhd_loop_run(struct vhd_loop *loop)
 {
 	struct epoll_event evs[EV_BATCH];
 
@@ -135,7 +135,7 @@ int ev_run(struct ev_loop *loop)
 		loop->n_removed = 0;
 		loop->overflow = false;
 		for (int i = 0; i < n && !loop->stopped; i++) {
-			struct ev_handler *h = evs[i].data.ptr;
+			struct vhd_handler *h = evs[i].data.ptr;
 			/* A handler removed earlier in this batch may be freed;
 			 * a removed one re-added is skipped too, harmlessly: its
 			 * fd is level-triggered and reported again. */
@@ -150,7 +150,7 @@ int ev_run(struct ev_loop *loop)
 	return 0;
 }
 
-void ev_stop(struct ev_loop *loop)
+void vhd_loop_stop(struct vhd_loop *loop)
 {
 	uint64_t one = 1;
 	loop->stopped = true;
@@ -159,14 +159,14 @@ void ev_stop(struct ev_loop *loop)
 	}
 }
 
-bool ev_stopped(const struct ev_loop *loop)
+bool vhd_loop_stopped(const struct vhd_loop *loop)
 {
 	return loop->stopped;
 }
 
-static void timer_cb(struct ev_handler *h, uint32_t events)
+static void timer_cb(struct vhd_handler *h, uint32_t events)
 {
-	struct ev_timer *t = h->opaque;
+	struct vhd_timer *t = h->opaque;
 	uint64_t expirations;
 
 	if (read(h->fd, &expirations, sizeof(expirations)) < 0)
@@ -175,9 +175,9 @@ static void timer_cb(struct ev_handler *h, uint32_t events)
 	t->cb(t, t->opaque);
 }
 
-struct ev_timer *ev_timer_new(struct ev_loop *loop, ev_timer_cb cb, void *opaque)
+struct vhd_timer *vhd_timer_new(struct vhd_loop *loop, vhd_timer_cb cb, void *opaque)
 {
-	struct ev_timer *t = calloc(1, sizeof(*t));
+	struct vhd_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->h.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -189,7 +189,7 @@ struct ev_timer *ev_timer_new(struct ev_loop *loop, ev_timer_cb cb, void *opaque
 	t->h.opaque = t;
 	t->cb = cb;
 	t->opaque = opaque;
-	if (ev_add(loop, &t->h, EPOLLIN) < 0) {
+	if (vhd_loop_add(loop, &t->h, EPOLLIN) < 0) {
 		close(t->h.fd);
 		free(t);
 		return NULL;
@@ -197,7 +197,7 @@ struct ev_timer *ev_timer_new(struct ev_loop *loop, ev_timer_cb cb, void *opaque
 	return t;
 }
 
-int ev_timer_arm(struct ev_timer *t, uint64_t ns)
+int vhd_timer_arm(struct vhd_timer *t, uint64_t ns)
 {
 	struct itimerspec its = { 0 };
 
@@ -211,23 +211,23 @@ int ev_timer_arm(struct ev_timer *t, uint64_t ns)
 	return 0;
 }
 
-void ev_timer_disarm(struct ev_timer *t)
+void vhd_timer_disarm(struct vhd_timer *t)
 {
 	struct itimerspec its = { 0 };
 	timerfd_settime(t->h.fd, 0, &its, NULL);
 	t->armed = false;
 }
 
-bool ev_timer_armed(const struct ev_timer *t)
+bool vhd_timer_armed(const struct vhd_timer *t)
 {
 	return t->armed;
 }
 
-void ev_timer_free(struct ev_timer *t)
+void vhd_timer_free(struct vhd_timer *t)
 {
 	if (!t)
 		return;
-	ev_del(&t->h);
+	vhd_loop_del(&t->h);
 	close(t->h.fd);
 	free(t);
 }
