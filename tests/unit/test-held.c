@@ -124,7 +124,7 @@ static const struct vu_device_ops plain_ops = {
 struct fx {
 	int fe, be, memfd;
 	uint8_t *g;                 /* guest memory, gpa 0; also its uva */
-	struct ev_loop *loop;
+	struct vhd_loop *loop;
 	struct vu_dev *dev;
 	struct vu_msg msg;
 	uint16_t avail_idx[2];
@@ -252,7 +252,7 @@ static int fx_setup(void **state)
 	assert_int_equal(ftruncate(f->memfd, MEM_SIZE), 0);
 	f->g = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
 	assert_true(f->g != MAP_FAILED);
-	f->loop = ev_loop_new();
+	f->loop = vhd_loop_new();
 	assert_non_null(f->loop);
 	fx_connect(f, &held_ops);
 	ring_start(f, 0, 0);
@@ -267,7 +267,7 @@ static int fx_teardown(void **state)
 
 	if (f->dev)
 		fx_disconnect(f);
-	ev_loop_free(f->loop);
+	vhd_loop_free(f->loop);
 	munmap(f->g, MEM_SIZE);
 	close(f->memfd);
 	free(f);

@@ -61,7 +61,7 @@ struct template_dev {
 	/* Queue 1, per connection: held requests in arrival order, and the
 	 * timer that completes them (on the event loop of the connection). */
 	struct vu_dev *dev;
-	struct ev_timer *hold_timer;
+	struct vhd_timer *hold_timer;
 	struct held_req *held;
 	unsigned nheld;
 };
@@ -118,11 +118,11 @@ static void hold_rearm(struct template_dev *t)
 		if (t->held[i].due_ns < first)
 			first = t->held[i].due_ns;
 	if (first == UINT64_MAX) {
-		ev_timer_disarm(t->hold_timer);
+		vhd_timer_disarm(t->hold_timer);
 		return;
 	}
 	now = now_ns();
-	ev_timer_arm(t->hold_timer, first > now ? first - now : 0);
+	vhd_timer_arm(t->hold_timer, first > now ? first - now : 0);
 }
 
 /* Queue 1: keep the request; the timer completes it. */
@@ -143,7 +143,7 @@ static bool hold_request(struct vu_dev *dev, struct virtqueue *q,
 	return true;
 }
 
-static void hold_timer_cb(struct ev_timer *timer, void *opaque)
+static void hold_timer_cb(struct vhd_timer *timer, void *opaque)
 {
 	struct template_dev *t = opaque;
 	struct virtqueue *q;
@@ -212,7 +212,7 @@ static void template_connected(struct vu_dev *dev)
 	if (!t->held)
 		t->held = calloc(TEMPLATE_QUEUE_SIZE, sizeof(*t->held));
 	if (!t->hold_timer)
-		t->hold_timer = ev_timer_new(vu_dev_loop(dev), hold_timer_cb, t);
+		t->hold_timer = vhd_timer_new(vu_dev_loop(dev), hold_timer_cb, t);
 	if (!t->held || !t->hold_timer)
 		LOG_ERR("%s: out of memory: queue %u will not be served",
 			vu_dev_name(dev), TEMPLATE_HELD_QUEUE);
@@ -224,7 +224,7 @@ static void template_reset(struct vu_dev *dev)
 
 	/* Queues are stopped: the core released every held request. */
 	if (t->hold_timer)
-		ev_timer_disarm(t->hold_timer);
+		vhd_timer_disarm(t->hold_timer);
 	t->nheld = 0;
 }
 
@@ -252,7 +252,7 @@ static void template_instance_free(void *priv)
 {
 	struct template_dev *t = priv;
 
-	ev_timer_free(t->hold_timer);
+	vhd_timer_free(t->hold_timer);
 	free(t->held);
 	free(t);
 }
