@@ -13,6 +13,28 @@
  * State shared between instances (a common host resource) is the device's
  * to protect.
  *
+ * Threads (optional, for devices with several busy queues, e.g. SCSI
+ * request queues): queue_thread(priv, q) maps queue q to 0 (the
+ * connection's worker, the default) or to queue thread k = 1..num_queues;
+ * the core starts one thread per distinct k for each connection and ends
+ * them with it.  Then, for a queue q on thread k:
+ *  - queue_kick(q) and everything the device runs on vu_queue_loop(dev, q)
+ *    (its timers and fds for that queue) run on thread k;
+ *  - vq_* calls on q, vu_queue_process(q), vu_queue_schedule(q) and
+ *    vu_queue_processable(q) are made on thread k only;
+ *  - every other callback (connected, reset, queue_start, queue_stop,
+ *    elem_cancel, get/set_config) runs on the connection's worker while
+ *    ALL queue threads of the connection are paused (parked between two
+ *    events of their loops), so they may touch any queue's state;
+ *  - state a device shares between queues on different threads (counters,
+ *    a host resource) is the device's to protect (atomics, a lock); state
+ *    of one queue used only from its thread and from the callbacks above
+ *    needs no lock.
+ * A queue thread's loop ends with the connection: timers and handlers the
+ * device added to vu_queue_loop() of such a queue must be freed in reset.
+ * The core pauses the queue threads around every vhost-user message, so
+ * rings, kick fds and the memory table change only while they are parked.
+ *
  * Lifecycle of an instance (one per socket):
  *   instance_new (at start-up, before the socket exists)
  *   { connection: connected [queue_start / queue_kick* / queue_stop]* reset }*
@@ -130,6 +152,11 @@ struct vu_device_ops {
 	/* Capability features for --print-capabilities (may be NULL). */
 	const char *const *capabilities;
 
+	/* Which thread serves queue q: 0 = the connection's worker (also
+	 * when this is NULL), k = 1..num_queues = queue thread k (see
+	 * "Threads" above).  Asked once per connection. */
+	unsigned (*queue_thread)(void *priv, unsigned q);
+
 	int (*instance_new)(unsigned index, unsigned count, void **priv);
 	void (*instance_free)(void *priv);
 
@@ -168,6 +195,9 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv);
 void *vu_dev_priv(struct vu_dev *dev);           /* instance_new's *priv */
 struct virtqueue *vu_dev_queue(struct vu_dev *dev, unsigned q);
 struct vhd_loop *vu_dev_loop(struct vu_dev *dev);
+/* The event loop of queue q's thread (vu_dev_loop unless the device
+ * put q on a queue thread): timers and fds that serve q go here. */
+struct vhd_loop *vu_queue_loop(struct vu_dev *dev, unsigned q);
 const char *vu_dev_name(const struct vu_dev *dev);  /* socket path, for logs */
 uint64_t vu_dev_features(const struct vu_dev *dev); /* acked virtio features */
 /* True when the queue is started, enabled and its rings are valid. */

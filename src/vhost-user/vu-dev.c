@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "vhost-user/vu-dev.h"
+#include "vhost-user/vu-qthread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,18 +53,21 @@ static void kick_cb(struct vhd_handler *h, uint32_t events)
 		qs->dev->ops->queue_kick(qs->dev, qs->index);
 }
 
-static void sched_cb(struct vhd_timer *t, void *opaque)
+void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread)
 {
-	struct vu_dev *dev = opaque;
-
 	for (unsigned i = 0; i < dev->nvqs; i++) {
 		struct vu_queue_state *qs = &dev->qs[i];
-		if (!qs->schedule_pending)
+		if (qs->thread != thread || !qs->schedule_pending)
 			continue;
 		qs->schedule_pending = false;
 		if (qs->running)
 			dev->ops->queue_kick(dev, i);
 	}
+}
+
+static void sched_cb(struct vhd_timer *t, void *opaque)
+{
+	vu_dev_run_scheduled(opaque, 0);
 }
 
 struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
@@ -105,8 +109,16 @@ struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
 		snprintf(qs->log_name, sizeof(qs->log_name), "%s q%u", name, i);
 		vq_init(&dev->vqs[i], i, qs->log_name);
 	}
+	if (vu_qthreads_create(dev) < 0) {
+		vu_dev_destroy(dev);
+		return NULL;
+	}
 	if (ops->connected)
 		ops->connected(dev);
+	if (vu_qthreads_start(dev) < 0) {
+		vu_dev_destroy(dev);
+		return NULL;
+	}
 	return dev;
 }
 
@@ -177,7 +189,7 @@ void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd)
 		close(qs->kick.fd);
 	}
 	qs->kick.fd = fd;
-	if (fd >= 0 && vhd_loop_add(dev->loop, &qs->kick, EPOLLIN) < 0) {
+	if (fd >= 0 && vhd_loop_add(vu_qthreads_loop(dev, i), &qs->kick, EPOLLIN) < 0) {
 		LOG_ERR("%s: cannot watch kick fd: %s", qs->log_name, strerror(errno));
 		close(fd);
 		qs->kick.fd = -1;
@@ -205,7 +217,9 @@ void vu_dev_destroy(struct vu_dev *dev)
 {
 	if (!dev)
 		return;
+	vu_qthreads_pause(dev);
 	vu_dev_reset_state(dev);
+	vu_qthreads_destroy(dev);
 	for (unsigned i = 0; i < dev->nvqs; i++)
 		vq_destroy(&dev->vqs[i]);
 	if (dev->backend_fd >= 0)
@@ -234,6 +248,11 @@ struct vhd_loop *vu_dev_loop(struct vu_dev *dev)
 	return dev->loop;
 }
 
+struct vhd_loop *vu_queue_loop(struct vu_dev *dev, unsigned q)
+{
+	return q < dev->nvqs ? vu_qthreads_loop(dev, q) : dev->loop;
+}
+
 const char *vu_dev_name(const struct vu_dev *dev)
 {
 	return dev->name;
@@ -254,6 +273,10 @@ void vu_queue_schedule(struct vu_dev *dev, unsigned q)
 	if (q >= dev->nvqs)
 		return;
 	dev->qs[q].schedule_pending = true;
+	if (dev->qs[q].thread && dev->qt) {
+		vu_qthreads_schedule(dev, q);
+		return;
+	}
 	if (!vhd_timer_armed(dev->sched_timer))
 		vhd_timer_arm(dev->sched_timer, 0);
 }

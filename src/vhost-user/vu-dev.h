@@ -38,6 +38,7 @@ struct vu_queue_state {
 	bool enabled;
 	bool running;             /* queue_start called, queue_stop not yet */
 	bool schedule_pending;
+	unsigned thread;          /* 0 = connection thread, else queue thread */
 	char log_name[96];
 };
 
@@ -65,6 +66,9 @@ struct vu_dev {
 	int backend_fd;           /* backend request channel, -1 if none */
 	struct vhd_timer *sched_timer;  /* runs scheduled queue kicks */
 
+	struct vu_qthreads *qt;   /* queue threads (vu-qthread.c), NULL if none */
+	bool qt_paused;
+
 	unsigned log_budget;      /* rate limit for frontend-caused errors */
 	unsigned msg_count;
 };
@@ -84,6 +88,8 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg);
 void vu_queue_update(struct vu_dev *dev, unsigned i);
 void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd);
 void vu_dev_reset_state(struct vu_dev *dev);
+/* Run the scheduled kicks of the queues served by thread `thread`. */
+void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread);
 
 /* Features the core offers for a device (GET_FEATURES). */
 uint64_t vu_dev_offered_features(const struct vu_device_ops *ops);

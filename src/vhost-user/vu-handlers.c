@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "vhost-user/vu-dev.h"
+#include "vhost-user/vu-qthread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -614,8 +615,14 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg)
 		return 0;
 	}
 	r = validate(dev, h, msg);
-	if (r == 0)
+	if (r == 0) {
+		/* Queue threads are parked while a handler runs: every ring,
+		 * kick handler and the memory table have one user at a time
+		 * (vu-qthread.h). */
+		vu_qthreads_pause(dev);
 		r = h->fn(dev, msg);
+		vu_qthreads_resume(dev);
+	}
 	vu_msg_close_fds(msg);  /* whatever the handler did not keep */
 
 	if (h->reply) {

@@ -31,11 +31,11 @@ struct fixture {
 	uint8_t xor;
 };
 
-static int start_template(void **state, uint8_t xor)
+static int start_template_args(void **state, uint8_t xor, bool threads)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char arg[8];
-	const char *args[] = { "-x", arg, NULL };
+	const char *args[] = { "-x", arg, threads ? "--queue-threads" : NULL, NULL };
 
 	if (!f)
 		return -1;
@@ -50,7 +50,14 @@ static int start_template(void **state, uint8_t xor)
 	return 0;
 }
 
+static int start_template(void **state, uint8_t xor)
+{
+	return start_template_args(state, xor, false);
+}
+
 static int setup_xor_ff(void **state) { return start_template(state, 0xff); }
+/* Each queue on its own thread (vhost-device.h, "Threads"). */
+static int setup_threads(void **state) { return start_template_args(state, 0x3c, true); }
 static int setup_plain(void **state) { return start_template(state, 0); }
 
 static int teardown(void **state)
@@ -446,6 +453,77 @@ static void test_held_stop_restart(void **state)
 	vhu_session_close(s);
 }
 
+/*
+ * Both queues driven at once: rounds of a batch on queue 1 (held, due at
+ * once, completed newest first) and a batch on queue 0 (answered at
+ * once), published together and collected in whatever order the device
+ * answers.  With --queue-threads the two are served by two threads.
+ */
+static void test_both_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_held(f);
+	enum { ROUNDS = 200, B = 4, LEN = 200 };
+	uint64_t before = completed(s);
+	size_t mark = vhu_mem_mark(s->m);
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		struct held_buf h[B];
+		uint8_t *rd[B], *wr[B];
+		unsigned got0 = 0, got1 = 0;
+		uint32_t len;
+		void *tok;
+
+		vhu_mem_release(s->m, mark);
+		for (unsigned k = 0; k < B; k++) {
+			struct vhu_sg o, in;
+
+			held_add(s, &h[k], r * B + k, 0);
+			rd[k] = vhu_mem_alloc(s->m, LEN, 64);
+			wr[k] = vhu_mem_alloc(s->m, LEN, 64);
+			assert_non_null(rd[k]);
+			assert_non_null(wr[k]);
+			for (unsigned i = 0; i < LEN; i++)
+				rd[k][i] = (uint8_t)(r * 5 + k * 3 + i);
+			o = (struct vhu_sg){ vhu_mem_gpa(s->m, rd[k]), LEN };
+			in = (struct vhu_sg){ vhu_mem_gpa(s->m, wr[k]), LEN };
+			assert_true(vhu_vq_add(s->vq[0], &o, 1, &in, 1,
+					       (void *)(uintptr_t)(k + 1), false) >= 0);
+		}
+		assert_true(vhu_vq_publish_kick(s->vq[1], false) >= 0);
+		assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+		while (got0 < B || got1 < B) {
+			while (got0 < B && vhu_vq_get_used(s->vq[0], &len, &tok) == 1) {
+				unsigned k = (unsigned)(uintptr_t)tok - 1;
+
+				assert_true(k < B);
+				assert_int_equal(len, LEN);
+				for (unsigned i = 0; i < LEN; i++)
+					if (wr[k][i] != (uint8_t)(rd[k][i] ^ f->xor))
+						fail_msg("round %u queue 0 request %u byte %u", r, k, i);
+				got0++;
+			}
+			while (got1 < B && vhu_vq_get_used(s->vq[1], &len, &tok) == 1) {
+				/* Newest first. */
+				assert_ptr_equal(tok, &h[B - 1 - got1]);
+				assert_echoed(tok, f->xor, len);
+				got1++;
+			}
+			if ((got0 < B || got1 < B) && !vhu_vq_has_used(s->vq[0]) &&
+			    !vhu_vq_has_used(s->vq[1])) {
+				unsigned wq = got0 < B ? 0 : 1;
+
+				/* Wait for a call (5 s is only the failure bound). */
+				if (vhu_vq_wait(s->vq[wq], 5000, 0) != 1 &&
+				    !vhu_vq_has_used(s->vq[!wq]))
+					fail_msg("round %u: no completion within 5 s", r);
+			}
+		}
+	}
+	assert_int_equal(completed(s) - before, 2 * ROUNDS * B);
+	vhu_session_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +535,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_xor_ff, teardown),
 		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_config, setup_threads, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: vhost-device-template", tests, NULL, NULL);

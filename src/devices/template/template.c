@@ -47,6 +47,11 @@
 #define TEMPLATE_CHUNK 4096
 
 static unsigned long long xor_byte;
+/* --queue-threads: each queue on a thread of its own (vhost-device.h,
+ * "Threads"). */
+static bool queue_threads;
+
+#define OPT_QUEUE_THREADS 0x100
 
 /* A request held on queue 1. */
 struct held_req {
@@ -56,8 +61,10 @@ struct held_req {
 
 struct template_dev {
 	unsigned index;
-	uint64_t completed;       /* reported in the config space */
-	unsigned log_budget;
+	/* Reported in the config space.  Atomic: with --queue-threads both
+	 * queue threads count, and GET_CONFIG reads it on a third. */
+	uint64_t completed;
+	unsigned log_budget[TEMPLATE_NUM_QUEUES];   /* one per queue (thread) */
 	/* Queue 1, per connection: held requests in arrival order, and the
 	 * timer that completes them (on the event loop of the connection). */
 	struct vu_dev *dev;
@@ -75,7 +82,13 @@ static uint64_t now_ns(void)
 }
 
 /* Echo e's readable bytes into its writable ones; returns the count. */
-static uint32_t echo(struct template_dev *t, struct vu_dev *dev, struct vq_elem *e)
+static void count_completed(struct template_dev *t)
+{
+	__atomic_fetch_add(&t->completed, 1, __ATOMIC_RELAXED);
+}
+
+static uint32_t echo(struct template_dev *t, struct vu_dev *dev, unsigned q,
+		     struct vq_elem *e)
 {
 	uint8_t chunk[TEMPLATE_CHUNK];
 	size_t n = e->rd_len < e->wr_len ? e->rd_len : e->wr_len;
@@ -83,7 +96,7 @@ static uint32_t echo(struct template_dev *t, struct vu_dev *dev, struct vq_elem 
 
 	if (e->n_wr == 0) {
 		/* Nowhere to answer: complete it empty, tell the log once. */
-		vhd_log_ratelimited(&t->log_budget, 5, VHD_LOG_WARN,
+		vhd_log_ratelimited(&t->log_budget[q], 5, VHD_LOG_WARN,
 				    "%s: request without writable buffers", vu_dev_name(dev));
 		return 0;
 	}
@@ -104,8 +117,8 @@ static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 {
 	struct template_dev *t = opaque;
 
-	vq_push(q, e, echo(t, dev, e));
-	t->completed++;
+	vq_push(q, e, echo(t, dev, q->index, e));
+	count_completed(t);
 	return true;
 }
 
@@ -163,8 +176,8 @@ static void hold_timer_cb(struct vhd_timer *timer, void *opaque)
 			continue;
 		memmove(&t->held[i], &t->held[i + 1], (t->nheld - i - 1) * sizeof(t->held[0]));
 		t->nheld--;
-		vq_push(q, e, echo(t, t->dev, e));
-		t->completed++;
+		vq_push(q, e, echo(t, t->dev, TEMPLATE_HELD_QUEUE, e));
+		count_completed(t);
 		done++;
 	}
 	if (done)
@@ -211,8 +224,11 @@ static void template_connected(struct vu_dev *dev)
 	t->nheld = 0;
 	if (!t->held)
 		t->held = calloc(TEMPLATE_QUEUE_SIZE, sizeof(*t->held));
+	/* On the loop of the queue's thread: the connection's, or with
+	 * --queue-threads its own (which ends with the connection). */
 	if (!t->hold_timer)
-		t->hold_timer = vhd_timer_new(vu_dev_loop(dev), hold_timer_cb, t);
+		t->hold_timer = vhd_timer_new(vu_queue_loop(dev, TEMPLATE_HELD_QUEUE),
+					      hold_timer_cb, t);
 	if (!t->held || !t->hold_timer)
 		LOG_ERR("%s: out of memory: queue %u will not be served",
 			vu_dev_name(dev), TEMPLATE_HELD_QUEUE);
@@ -222,16 +238,17 @@ static void template_reset(struct vu_dev *dev)
 {
 	struct template_dev *t = vu_dev_priv(dev);
 
-	/* Queues are stopped: the core released every held request. */
-	if (t->hold_timer)
-		vhd_timer_disarm(t->hold_timer);
+	/* Queues are stopped: the core released every held request.  The
+	 * timer goes with the connection (its loop may be a queue thread's). */
+	vhd_timer_free(t->hold_timer);
+	t->hold_timer = NULL;
 	t->nheld = 0;
 }
 
 static int template_get_config(struct vu_dev *dev, uint8_t *buf)
 {
 	struct template_dev *t = vu_dev_priv(dev);
-	uint64_t le = htole64(t->completed);
+	uint64_t le = htole64(__atomic_load_n(&t->completed, __ATOMIC_RELAXED));
 
 	memcpy(buf, &le, sizeof(le));
 	return 0;
@@ -266,11 +283,21 @@ static int template_parse_option(int key, const char *arg)
 		}
 		return 0;
 	}
+	if (key == OPT_QUEUE_THREADS) {
+		queue_threads = true;
+		return 0;
+	}
 	return -1;
+}
+
+static unsigned template_queue_thread(void *priv, unsigned q)
+{
+	return queue_threads ? q + 1 : 0;
 }
 
 static const struct option template_options[] = {
 	{ "xor-byte", required_argument, NULL, 'x' },
+	{ "queue-threads", no_argument, NULL, OPT_QUEUE_THREADS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -289,10 +316,12 @@ static const struct vu_device_ops template_ops = {
 	.options = template_options,
 	.short_options = "x:",
 	.options_help =
-		"  -x, --xor-byte N         XOR every echoed byte with N, 0..255 (default 0)\n",
+		"  -x, --xor-byte N         XOR every echoed byte with N, 0..255 (default 0)\n"
+		"      --queue-threads      serve each queue on a thread of its own\n",
 	.parse_option = template_parse_option,
 	.instance_new = template_instance_new,
 	.instance_free = template_instance_free,
+	.queue_thread = template_queue_thread,
 	.connected = template_connected,
 	.reset = template_reset,
 	.queue_kick = template_queue_kick,
