@@ -77,7 +77,9 @@
  *      is also what QEMU assumes after a lost connection (it restarts the
  *      ring from used->idx).
  * Pushing an element twice, or one released by the core, is a device
- * bug: vq_push refuses it (virtqueue.h) while the memory is not reused.
+ * bug: vq_push looks the element up by address among the queue's held
+ * ones, finds it absent, logs and ignores it without reading it
+ * (virtqueue.h).
  * The device's reset callback runs after every queue stopped, so it never
  * sees a held element.
  */

@@ -88,6 +88,9 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg);
 void vu_queue_update(struct vu_dev *dev, unsigned i);
 void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd);
 void vu_dev_reset_state(struct vu_dev *dev);
+/* Give back or complete what the device still holds on queue i (the
+ * stop rule of vhost-device.h, "Held requests"); no-op when nothing is. */
+void vu_queue_release_held(struct vu_dev *dev, unsigned i);
 /* Run the scheduled kicks of the queues served by thread `thread`. */
 void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread);
 
