@@ -8,8 +8,9 @@
  * event loop serves the frontend connection, the kick eventfds and the
  * device's timers), the vhost-user protocol, guest memory and the rings.
  *
- * Threading promise: every callback of one device instance runs on that
- * instance's worker thread, so a device needs no locks for its own state.
+ * Threading promise (the default, without queue_thread): every callback
+ * of one device instance runs on that instance's worker thread, so a
+ * device needs no locks for its own state.
  * State shared between instances (a common host resource) is the device's
  * to protect.
  *
@@ -75,7 +76,8 @@
  *      reports the (possibly rewound) next avail index.  Used idx and that
  *      index have moved by the same amount since the ring started, which
  *      is also what QEMU assumes after a lost connection (it restarts the
- *      ring from used->idx).
+ *      ring from used->idx).  (A ring that left guest memory cannot take
+ *      completions: those are dropped.)
  * Pushing an element twice, or one released by the core, is a device
  * bug: vq_push looks the element up by address among the queue's held
  * ones, finds it absent, logs and ignores it without reading it
