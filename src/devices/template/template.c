@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * vhost-device-template: the teaching example.  Copy this directory to
- * start a new device.
+ * start a new device, and follow docs/writing-a-device.md: its steps name
+ * the functions here that show them.
  *
  * A complete small device: one queue; each request is a chain with a
  * device-readable part followed by a device-writable part.  The device
