@@ -232,17 +232,24 @@ static void free_workers(struct worker *ws, unsigned n)
 	free(ws);
 }
 
-int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
+int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 {
 	struct vhd_options o;
 	struct worker *ws;
 	sigset_t set;
 	unsigned n;
 	int r, status = 0;
-	const char *prog = argc > 0 ? argv[0] : "vhost-device";
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "vhost-device";
+	char err[256];
 
 	vhd_log_set_program(prog);
-	r = vhd_cli_parse(ops, argc, argv, &o);
+	/* A faulty table is the device author's bug: say so before anything
+	 * (even --help) runs, rather than crash on the first request. */
+	if (vhd_ops_check(ops, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	r = vhd_cli_parse(ops, ctx, argc, argv, &o);
 	if (r >= 0)
 		return r;
 
@@ -273,7 +280,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 		w->msg = calloc(1, sizeof(*w->msg));
 		if (!w->loop || !w->msg)
 			goto fail;
-		if (ops->instance_new && ops->instance_new(i, n, &w->priv) < 0)
+		if (ops->instance_new && ops->instance_new(ctx, i, n, &w->priv) < 0)
 			goto fail;
 		if (o.fd >= 0) {
 			if (adopt_fd(w, o.fd, prog) < 0)

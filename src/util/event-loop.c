@@ -38,7 +38,7 @@ static void stop_cb(struct vhd_handler *h, uint32_t events)
 	if (read(h->fd, &v, sizeof(v)) < 0) {
 		/* spurious wake-up: nothing to drain */
 	}
-	((struct vhd_loop *)h->opaque)->stopped = true;
+	__atomic_store_n(&((struct vhd_loop *)h->opaque)->stopped, true, __ATOMIC_RELAXED);
 }
 
 struct vhd_loop *vhd_loop_new(void)
@@ -123,7 +123,7 @@ int vhd_loop_run(struct vhd_loop *loop)
 {
 	struct epoll_event evs[EV_BATCH];
 
-	while (!loop->stopped) {
+	while (!__atomic_load_n(&loop->stopped, __ATOMIC_RELAXED)) {
 		int n = epoll_wait(loop->epfd, evs, EV_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -134,7 +134,7 @@ int vhd_loop_run(struct vhd_loop *loop)
 		loop->in_batch = true;
 		loop->n_removed = 0;
 		loop->overflow = false;
-		for (int i = 0; i < n && !loop->stopped; i++) {
+		for (int i = 0; i < n && !__atomic_load_n(&loop->stopped, __ATOMIC_RELAXED); i++) {
 			struct vhd_handler *h = evs[i].data.ptr;
 			/* A handler removed earlier in this batch may be freed;
 			 * a removed one re-added is skipped too, harmlessly: its
@@ -153,7 +153,7 @@ int vhd_loop_run(struct vhd_loop *loop)
 void vhd_loop_stop(struct vhd_loop *loop)
 {
 	uint64_t one = 1;
-	loop->stopped = true;
+	__atomic_store_n(&loop->stopped, true, __ATOMIC_RELAXED);   /* any thread */
 	if (write(loop->stop_h.fd, &one, sizeof(one)) < 0) {
 		/* counter full: the loop is woken anyway */
 	}
@@ -161,7 +161,7 @@ void vhd_loop_stop(struct vhd_loop *loop)
 
 bool vhd_loop_stopped(const struct vhd_loop *loop)
 {
-	return loop->stopped;
+	return __atomic_load_n(&loop->stopped, __ATOMIC_RELAXED);
 }
 
 static void timer_cb(struct vhd_handler *h, uint32_t events)

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "vhost-user/vu-dev.h"
+#include "vhost-user/vu-qthread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,18 +53,21 @@ static void kick_cb(struct vhd_handler *h, uint32_t events)
 		qs->dev->ops->queue_kick(qs->dev, qs->index);
 }
 
-static void sched_cb(struct vhd_timer *t, void *opaque)
+void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread)
 {
-	struct vu_dev *dev = opaque;
-
 	for (unsigned i = 0; i < dev->nvqs; i++) {
 		struct vu_queue_state *qs = &dev->qs[i];
-		if (!qs->schedule_pending)
+		if (qs->thread != thread || !qs->schedule_pending)
 			continue;
 		qs->schedule_pending = false;
 		if (qs->running)
 			dev->ops->queue_kick(dev, i);
 	}
+}
+
+static void sched_cb(struct vhd_timer *t, void *opaque)
+{
+	vu_dev_run_scheduled(opaque, 0);
 }
 
 struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
@@ -105,9 +109,51 @@ struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
 		snprintf(qs->log_name, sizeof(qs->log_name), "%s q%u", name, i);
 		vq_init(&dev->vqs[i], i, qs->log_name);
 	}
+	if (vu_qthreads_create(dev) < 0) {
+		vu_dev_destroy(dev);
+		return NULL;
+	}
 	if (ops->connected)
 		ops->connected(dev);
+	if (vu_qthreads_start(dev) < 0) {
+		vu_dev_destroy(dev);
+		return NULL;
+	}
 	return dev;
+}
+
+static uint32_t cancel_cb(struct vq_elem *e, bool give_back, void *opaque)
+{
+	struct vu_queue_state *qs = opaque;
+
+	return qs->dev->ops->elem_cancel(qs->dev, qs->index, e, give_back);
+}
+
+/*
+ * The one rule for held elements when a queue stops (vhost-device.h,
+ * "Held requests"): after the device's queue_stop, whatever it still
+ * holds is given back (the suffix of the popped sequence) or completed
+ * as cancelled, so the next avail index we report (GET_VRING_BASE) or
+ * the used index a reconnecting frontend restarts from (QEMU syncs
+ * last_avail_idx to used->idx when the backend is gone) loses and
+ * repeats nothing.
+ */
+void vu_queue_release_held(struct vu_dev *dev, unsigned i)
+{
+	struct vu_queue_state *qs = &dev->qs[i];
+	struct virtqueue *q = &dev->vqs[i];
+	unsigned held = q->inflight, back = 0, done;
+
+	if (!held)
+		return;
+	if (!dev->ops->elem_cancel)
+		LOG_ERR("%s: device left %u requests held at stop and has no elem_cancel: released anyway",
+			qs->log_name, held);
+	done = vq_release_held(q, dev->ops->elem_cancel ? cancel_cb : NULL, qs, &back);
+	LOG_DEBUG("%s: stop with %u held requests: %u given back, %u completed as cancelled",
+		  qs->log_name, held, back, done);
+	if (done)
+		vq_notify(q);
 }
 
 /* Start or stop the device's use of queue i to match its state. */
@@ -130,9 +176,7 @@ void vu_queue_update(struct vu_dev *dev, unsigned i)
 		qs->schedule_pending = false;
 		if (dev->ops->queue_stop)
 			dev->ops->queue_stop(dev, i);
-		if (dev->vqs[i].inflight)
-			LOG_ERR("%s: device left %u requests in flight at stop",
-				qs->log_name, dev->vqs[i].inflight);
+		vu_queue_release_held(dev, i);
 	}
 }
 
@@ -145,7 +189,7 @@ void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd)
 		close(qs->kick.fd);
 	}
 	qs->kick.fd = fd;
-	if (fd >= 0 && vhd_loop_add(dev->loop, &qs->kick, EPOLLIN) < 0) {
+	if (fd >= 0 && vhd_loop_add(vu_qthreads_loop(dev, i), &qs->kick, EPOLLIN) < 0) {
 		LOG_ERR("%s: cannot watch kick fd: %s", qs->log_name, strerror(errno));
 		close(fd);
 		qs->kick.fd = -1;
@@ -160,6 +204,8 @@ void vu_dev_reset_state(struct vu_dev *dev)
 		dev->qs[i].enabled = false;
 		vu_queue_update(dev, i);
 		vu_queue_set_kick(dev, i, -1);
+		/* Also what a device popped from a ring that was not running. */
+		vu_queue_release_held(dev, i);
 		vq_reset(&dev->vqs[i]);
 		dev->qs[i].was_stopped = false;
 	}
@@ -174,7 +220,9 @@ void vu_dev_destroy(struct vu_dev *dev)
 {
 	if (!dev)
 		return;
+	vu_qthreads_pause(dev);
 	vu_dev_reset_state(dev);
+	vu_qthreads_destroy(dev);
 	for (unsigned i = 0; i < dev->nvqs; i++)
 		vq_destroy(&dev->vqs[i]);
 	if (dev->backend_fd >= 0)
@@ -203,6 +251,11 @@ struct vhd_loop *vu_dev_loop(struct vu_dev *dev)
 	return dev->loop;
 }
 
+struct vhd_loop *vu_queue_loop(struct vu_dev *dev, unsigned q)
+{
+	return q < dev->nvqs ? vu_qthreads_loop(dev, q) : dev->loop;
+}
+
 const char *vu_dev_name(const struct vu_dev *dev)
 {
 	return dev->name;
@@ -223,6 +276,10 @@ void vu_queue_schedule(struct vu_dev *dev, unsigned q)
 	if (q >= dev->nvqs)
 		return;
 	dev->qs[q].schedule_pending = true;
+	if (dev->qs[q].thread && dev->qt) {
+		vu_qthreads_schedule(dev, q);
+		return;
+	}
 	if (!vhd_timer_armed(dev->sched_timer))
 		vhd_timer_arm(dev->sched_timer, 0);
 }

@@ -14,8 +14,9 @@
  *    (SET_VRING_ENABLE, or all rings when SET_FEATURES lacks bit 30) are
  *    independent; a queue is processed only when started, enabled, its
  *    rings translate inside guest memory and it is not broken.
- *  - GET_VRING_BASE stops the ring: the device's queue_stop runs (and
- *    completes or gives back in-flight elements) before the reply.
+ *  - GET_VRING_BASE stops the ring: the device's queue_stop runs, then the
+ *    core releases what the device still holds (vhost-device.h, "Held
+ *    requests"), before the reply reports the next avail index.
  *  - vu_dev_destroy() leaves no fd, mapping or allocation behind.
  */
 #ifndef VHD_VU_DEV_H
@@ -42,6 +43,7 @@ struct vu_queue_state {
 	bool was_stopped;
 	uint16_t stop_base;
 	uint64_t stop_desc, stop_avail, stop_used;
+	unsigned thread;          /* 0 = connection thread, else queue thread */
 	char log_name[96];
 };
 
@@ -69,6 +71,9 @@ struct vu_dev {
 	int backend_fd;           /* backend request channel, -1 if none */
 	struct vhd_timer *sched_timer;  /* runs scheduled queue kicks */
 
+	struct vu_qthreads *qt;   /* queue threads (vu-qthread.c), NULL if none */
+	bool qt_paused;
+
 	unsigned log_budget;      /* rate limit for frontend-caused errors */
 	unsigned msg_count;
 };
@@ -88,6 +93,11 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg);
 void vu_queue_update(struct vu_dev *dev, unsigned i);
 void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd);
 void vu_dev_reset_state(struct vu_dev *dev);
+/* Give back or complete what the device still holds on queue i (the
+ * stop rule of vhost-device.h, "Held requests"); no-op when nothing is. */
+void vu_queue_release_held(struct vu_dev *dev, unsigned i);
+/* Run the scheduled kicks of the queues served by thread `thread`. */
+void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread);
 
 /* Features the core offers for a device (GET_FEATURES). */
 uint64_t vu_dev_offered_features(const struct vu_device_ops *ops);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "vhost-user/vu-dev.h"
+#include "vhost-user/vu-qthread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,8 +137,18 @@ static int h_set_owner(struct vu_dev *dev, struct vu_msg *msg)
 static int h_reset(struct vu_dev *dev, struct vu_msg *msg)
 {
 	/* RESET_OWNER (deprecated) and RESET_DEVICE: stop and disable every
-	 * ring, forget device state, keep the connection and memory. */
+	 * ring, forget device state, keep the connection and memory.  The
+	 * device sees exactly what a disconnect followed by a new connection
+	 * shows it: reset, then connected (vhost-device.h, lifecycle). */
 	vu_dev_reset_state(dev);
+	/* Rings as on a new connection: no size, base 0, no call/err fd
+	 * (the frontend sets each ring up again before starting it). */
+	for (unsigned i = 0; i < dev->nvqs; i++) {
+		vq_destroy(&dev->vqs[i]);
+		vq_init(&dev->vqs[i], i, dev->qs[i].log_name);
+	}
+	if (dev->ops->connected)
+		dev->ops->connected(dev);
 	return VU_OK;
 }
 
@@ -316,6 +327,7 @@ static int h_get_vring_base(struct vu_dev *dev, struct vu_msg *msg)
 	dev->qs[i].started = false;
 	vu_queue_update(dev, i);
 	vu_queue_set_kick(dev, i, -1);
+	vu_queue_release_held(dev, i);   /* popped while not running, if any */
 	msg->payload.state.num = vq_get_base(q);
 	dev->qs[i].stop_base = vq_get_base(q);
 	msg->hdr.size = sizeof(struct vhu_vring_state);
@@ -655,8 +667,14 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg)
 		return 0;
 	}
 	r = validate(dev, h, msg);
-	if (r == 0)
+	if (r == 0) {
+		/* Queue threads are parked while a handler runs: every ring,
+		 * kick handler and the memory table have one user at a time
+		 * (vu-qthread.h). */
+		vu_qthreads_pause(dev);
 		r = h->fn(dev, msg);
+		vu_qthreads_resume(dev);
+	}
 	vu_msg_close_fds(msg);  /* whatever the handler did not keep */
 
 	if (h->reply) {

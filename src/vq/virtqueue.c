@@ -43,7 +43,8 @@
  * then the iovec array (one allocation per request). */
 struct vq_elem_priv {
 	struct vq_elem e;
-	uint32_t gen;           /* q->gen when popped */
+	struct vq_elem_priv *prev, *next;   /* q->held or q->stale, pop order */
+	uint16_t pos;           /* avail index it was popped from */
 	struct iovec iov[];
 };
 
@@ -150,11 +151,73 @@ void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
 	q->err_fd = -1;
 }
 
+static void list_append(struct vq_elist *l, struct vq_elem_priv *p)
+{
+	p->next = NULL;
+	p->prev = l->last;
+	if (l->last)
+		l->last->next = p;
+	else
+		l->first = p;
+	l->last = p;
+}
+
+static void list_unlink(struct vq_elist *l, struct vq_elem_priv *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->first = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->last = p->prev;
+	p->prev = p->next = NULL;
+}
+
+/* Is p on l?  Compares addresses only: p itself is not read, so a freed
+ * or foreign pointer is found absent without touching it.  Newest first:
+ * in-order devices push the element they just popped. */
+static bool list_has(const struct vq_elist *l, const struct vq_elem_priv *p)
+{
+	for (const struct vq_elem_priv *i = l->last; i; i = i->prev)
+		if (i == p)
+			return true;
+	return false;
+}
+
+static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
+{
+	list_unlink(&q->held, p);
+	if (q->inflight)
+		q->inflight--;
+}
+
+static void elem_free(struct vq_elem_priv *p)
+{
+	gm_unmap_chain(&p->e.map);
+	free(p);
+}
+
 void vq_destroy(struct virtqueue *q)
 {
 	if (q->inflight)
 		LOG_WARN("%s: destroyed with %u requests in flight", qname(q),
 			 q->inflight);
+	/* The owner is gone with the connection: free what it held.  (A
+	 * later push of one of these finds it on no list: ignored.) */
+	while (q->held.first) {
+		struct vq_elem_priv *p = q->held.first;
+
+		held_unlink(q, p);
+		elem_free(p);
+	}
+	while (q->stale.first) {
+		struct vq_elem_priv *p = q->stale.first;
+
+		list_unlink(&q->stale, p);
+		elem_free(p);
+	}
 	free(q->scratch);
 	free(q->ind_copy);
 	gm_table_unref(q->mem);
@@ -311,6 +374,13 @@ void vq_reset(struct virtqueue *q)
 	if (q->inflight)
 		LOG_WARN("%s: ring reset with %u requests in flight: their completions will be dropped",
 			 qname(q), q->inflight);
+	/* Their owner may still push them: keep them allocated, not held. */
+	while (q->held.first) {
+		struct vq_elem_priv *p = q->held.first;
+
+		held_unlink(q, p);
+		list_append(&q->stale, p);
+	}
 	drop_rings(q);
 	q->addr_set = false;
 	q->desc_uva = q->avail_uva = q->used_uva = 0;
@@ -564,7 +634,8 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	p->e.rd_len = c.rd_len;
 	p->e.wr_len = c.wr_len;
 	p->e.dev_data = NULL;
-	p->gen = q->gen;
+	p->pos = q->last_avail_idx;
+	list_append(&q->held, p);
 	q->last_avail_idx++;
 	q->inflight++;
 	/* Kicks on: ask for one when the driver adds past what we took. */
@@ -574,35 +645,40 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	return 0;
 }
 
-/* ---- push / unpop ------------------------------------------------------- */
+/* ---- push / unpop / release ---------------------------------------------- */
 
-/* Unmap and free e; true if it belongs to the current ring incarnation
- * (false: popped before a vq_reset, its completion has nowhere to go). */
-static bool elem_release(struct virtqueue *q, struct vq_elem *e)
+/*
+ * Check that e is held by q, by address (e is not read before).  True:
+ * unlinked, still mapped (the caller publishes or rewinds, then frees).
+ * False: nothing to publish; e was freed when vq_reset had let go of it,
+ * and is left alone when it is no element of q at all.
+ */
+static bool elem_take(struct virtqueue *q, struct vq_elem *e, const char *op)
 {
 	struct vq_elem_priv *p = elem_priv(e);
-	bool current = p->gen == q->gen;
 
-	gm_unmap_chain(&e->map);
-	free(p);
-	if (current) {
-		if (q->inflight)
-			q->inflight--;
+	if (likely(list_has(&q->held, p))) {
+		held_unlink(q, p);
+		return true;
 	}
-	return current;
+	if (list_has(&q->stale, p)) {
+		/* Popped before vq_reset: its ring is gone. */
+		LOG_DEBUG("%s: %s of a request popped before the ring was reset: dropped",
+			  qname(q), op);
+		list_unlink(&q->stale, p);
+		elem_free(p);
+		return false;
+	}
+	LOG_ERR("%s: %s of a request this queue does not hold (completed twice, released at a stop, or another queue's): ignored",
+		qname(q), op);
+	return false;
 }
 
-void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
+/* Publish a used entry for head (q ready). */
+static void used_publish(struct virtqueue *q, uint16_t head, uint32_t written)
 {
-	uint16_t head = e->head;
-	struct vring_used_elem *u;
+	struct vring_used_elem *u = &q->used->ring[q->used_idx & (q->num - 1)];
 
-	if (written > e->wr_len)
-		written = e->wr_len;
-	/* Unmap before the driver may reuse the buffers. */
-	if (!elem_release(q, e) || unlikely(!vq_ready(q)))
-		return;
-	u = &q->used->ring[q->used_idx & (q->num - 1)];
 	u->id = htole32(head);
 	u->len = htole32(written);
 	q->used_idx++;
@@ -610,10 +686,73 @@ void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
 	__atomic_store_n(&q->used->idx, htole16(q->used_idx), __ATOMIC_RELEASE);
 }
 
+void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
+{
+	uint16_t head;
+
+	if (!elem_take(q, e, "push"))
+		return;
+	head = e->head;
+	if (written > e->wr_len)
+		written = e->wr_len;
+	/* Unmap before the driver may reuse the buffers. */
+	elem_free(elem_priv(e));
+	if (unlikely(!vq_ready(q)))
+		return;
+	used_publish(q, head, written);
+}
+
+/* True if p is the most recent pop (only that one can be rewound). */
+static bool is_last_pop(const struct virtqueue *q, const struct vq_elem_priv *p)
+{
+	return p == q->held.last && p->pos == (uint16_t)(q->last_avail_idx - 1);
+}
+
 void vq_unpop(struct virtqueue *q, struct vq_elem *e)
 {
-	if (elem_release(q, e))
-		q->last_avail_idx--;
+	struct vq_elem_priv *p = elem_priv(e);
+
+	if (!is_last_pop(q, p) && list_has(&q->held, p)) {
+		LOG_ERR("%s: head %u given back after later requests were popped: completed empty instead",
+			qname(q), e->head);
+		vq_push(q, e, 0);
+		return;
+	}
+	if (!elem_take(q, e, "unpop"))
+		return;
+	elem_free(p);
+	q->last_avail_idx--;
+}
+
+unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
+			 unsigned *given_back)
+{
+	unsigned done = 0, back = 0;
+
+	/* The suffix: newest first, as long as each is the latest pop. */
+	while (q->held.last && is_last_pop(q, q->held.last)) {
+		struct vq_elem *e = &q->held.last->e;
+
+		if (cancel)
+			cancel(e, true, opaque);
+		vq_unpop(q, e);
+		back++;
+	}
+	/* The rest sit before a pushed element: complete them, oldest
+	 * first. */
+	while (q->held.first) {
+		struct vq_elem *e = &q->held.first->e;
+		uint32_t n = cancel ? cancel(e, false, opaque) : 0;
+
+		vq_push(q, e, n);
+		done++;
+	}
+	if (back || done)
+		LOG_DEBUG("%s: released held requests: %u given back, %u completed as cancelled",
+			  qname(q), back, done);
+	if (given_back)
+		*given_back = back;
+	return done;
 }
 
 /* ---- notifications ------------------------------------------------------ */

@@ -25,8 +25,19 @@
  *    vq_elem fields; the rest is for the vhost-user layer.  The ring format
  *    (split today) is internal: a packed ring can be added behind the same
  *    calls.
+ *  - Held elements: a device may keep any number of popped elements and
+ *    vq_push them later in any order (the used entry carries the head, so
+ *    the driver matches completions itself; virtio 1.x 2.7.8).  The queue
+ *    tracks every popped-not-pushed element in pop order, so nothing can be
+ *    forgotten: vq_release_held() gives back the ones that may be popped
+ *    again and completes the others (see there); the vhost-user layer calls
+ *    it whenever a queue stops.  vq_push/vq_unpop find the element on that
+ *    list by address before touching it, so a push of an element the queue
+ *    does not hold (pushed twice, released, given to the wrong queue)
+ *    publishes nothing, reads nothing and is logged.  The search starts at
+ *    the newest pop: O(1) for in-order devices, O(held) at worst.
  *  - Not thread-safe: one queue is used by one thread at a time (the
- *    connection's worker).
+ *    connection's worker, or the queue's own thread, vhost-device.h).
  */
 #ifndef VHD_VIRTQUEUE_H
 #define VHD_VIRTQUEUE_H
@@ -58,6 +69,7 @@ struct vq_elem {
 struct vring_desc;
 struct vring_avail;
 struct vring_used;
+struct vq_elem_priv;
 
 /* Fields are the core's; devices use the functions below. */
 struct virtqueue {
@@ -75,14 +87,17 @@ struct virtqueue {
 	uint16_t used_idx;          /* our shadow of used->idx */
 	uint16_t signalled_used;    /* used idx at our last call */
 	bool signalled_used_valid;
-	unsigned inflight;          /* popped, not yet pushed */
+	unsigned inflight;          /* popped, not yet pushed (= held list length) */
+	/* Popped-not-pushed elements, oldest pop first, and the ones a
+	 * vq_reset let go of (still their owner's to push, publishing
+	 * nothing).  Core-private links. */
+	struct vq_elist { struct vq_elem_priv *first, *last; } held, stale;
 
 	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool notify_on_empty;
 	bool kicks_off;             /* vq_disable_notify in effect */
-	uint32_t gen;               /* ring incarnation: bumped by vq_reset so
-				     * a stale element is never published */
+	uint32_t gen;               /* ring incarnation, bumped by vq_reset */
 
 	int call_fd;                /* -1 = none */
 	int err_fd;                 /* -1 = none */
@@ -130,8 +145,35 @@ void vq_set_err_fd(struct virtqueue *q, int fd);
 void vq_call(struct virtqueue *q);
 
 /* Forget ring addresses and broken state (ring set up again / reset).
- * Keeps call/err fds and memory. */
+ * Keeps call/err fds and memory.  Elements still held (the vhost-user
+ * layer releases them before; only a direct caller can leave some) stay
+ * allocated for their owner, but are no longer held: their vq_push frees
+ * them and publishes nothing. */
 void vq_reset(struct virtqueue *q);
+
+/*
+ * Resolve every held element, so that the next avail index (vq_get_base)
+ * lets the driver continue with no request lost or repeated.  On a split
+ * ring the index can only be rewound over a *suffix* of the popped
+ * sequence: the held elements popped after the last element that was
+ * pushed.  Those are given back (as vq_unpop, newest first) and will be
+ * popped again; each other held element is completed (oldest first),
+ * because rewinding over it would hand the driver the pushed ones again.
+ *
+ * `cancel(e, give_back, opaque)` is called for each element first: the
+ * owner forgets e (its references, e->dev_data).  With give_back false
+ * it may write its "cancelled" status into e->wr and returns the bytes
+ * written (clamped to wr_len); with give_back true the result is
+ * ignored.  cancel may be NULL (0-byte completions).  Afterwards used
+ * idx - avail base is what it was when the ring started: a frontend that
+ * lost the connection and restarts the ring from used->idx (QEMU does)
+ * neither skips nor repeats a request.  Returns the number completed
+ * (the caller notifies); *given_back (may be NULL) = the number given
+ * back.
+ */
+typedef uint32_t (*vq_cancel_fn)(struct vq_elem *e, bool give_back, void *opaque);
+unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
+			 unsigned *given_back);
 
 /* True when the ring can be processed (size, addresses translated). */
 bool vq_ready(const struct virtqueue *q);
@@ -146,12 +188,18 @@ bool vq_ready(const struct virtqueue *q);
 int vq_pop(struct virtqueue *q, struct vq_elem **out);
 
 /* Complete a request: unmap its buffers, publish a used entry with
- * `written` bytes (clamped to wr_len), free the element.  Does not notify. */
+ * `written` bytes (clamped to wr_len), free the element.  Does not notify.
+ * Any held element, in any order.  An element that is not held by q
+ * (pushed twice, released by vq_release_held, given to the wrong queue)
+ * is refused with a log line and not touched; one popped before vq_reset
+ * is freed, publishing nothing. */
 void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written);
 
 /* Give an unprocessed element back: unmap, free, and rewind
- * last_avail_idx so it is popped again (only for the most recent pops,
- * in reverse order). */
+ * last_avail_idx so it is popped again.  Only the most recent pop can be
+ * given back (repeat for older ones, newest first); any other element is
+ * completed with 0 bytes instead, with a log line (rewinding over a
+ * pushed element would make the driver see it completed twice). */
 void vq_unpop(struct virtqueue *q, struct vq_elem *e);
 
 /* Signal the call eventfd if the driver wants an interrupt for the used

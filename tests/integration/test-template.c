@@ -31,11 +31,11 @@ struct fixture {
 	uint8_t xor;
 };
 
-static int start_template(void **state, uint8_t xor)
+static int start_template_args(void **state, uint8_t xor, bool threads)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char arg[8];
-	const char *args[] = { "-x", arg, NULL };
+	const char *args[] = { "-x", arg, threads ? "--queue-threads" : NULL, NULL };
 
 	if (!f)
 		return -1;
@@ -50,7 +50,14 @@ static int start_template(void **state, uint8_t xor)
 	return 0;
 }
 
+static int start_template(void **state, uint8_t xor)
+{
+	return start_template_args(state, xor, false);
+}
+
 static int setup_xor_ff(void **state) { return start_template(state, 0xff); }
+/* Each queue on its own thread (vhost-device.h, "Threads"). */
+static int setup_threads(void **state) { return start_template_args(state, 0x3c, true); }
 static int setup_plain(void **state) { return start_template(state, 0); }
 
 static int teardown(void **state)
@@ -279,6 +286,244 @@ static void test_config(void **state)
 	vhu_session_close(s);
 }
 
+/* ---- queue 1: held requests ----------------------------------------------- */
+
+#define HOLD_FOREVER 0xffffffffu
+
+struct held_buf {
+	uint8_t *rd, *wr;
+	uint32_t len;             /* readable bytes (hold header included) */
+};
+
+static struct vhu_session *open_held(struct fixture *f)
+{
+	struct vhu_session_opts o;
+
+	it_opts(&o, f->sock);
+	o.nqueues = 2;
+	o.vq.num = 16;
+	return it_open(&o);
+}
+
+/* Add (not publish) request k on queue 1: le32 hold_ms, then a pattern. */
+static void held_add(struct vhu_session *s, struct held_buf *b, unsigned k, uint32_t hold_ms)
+{
+	uint32_t le = htole32(hold_ms);
+	struct vhu_sg o, in;
+
+	b->len = 64;
+	b->rd = vhu_mem_alloc(s->m, b->len, 64);
+	b->wr = vhu_mem_alloc(s->m, b->len, 64);
+	assert_non_null(b->rd);
+	assert_non_null(b->wr);
+	memcpy(b->rd, &le, sizeof(le));
+	for (uint32_t i = sizeof(le); i < b->len; i++)
+		b->rd[i] = (uint8_t)(k * 13 + i);
+	memset(b->wr, 0x5a, b->len);
+	o = (struct vhu_sg){ vhu_mem_gpa(s->m, b->rd), b->len };
+	in = (struct vhu_sg){ vhu_mem_gpa(s->m, b->wr), b->len };
+	assert_true(vhu_vq_add(s->vq[1], &o, 1, &in, 1, b, false) >= 0);
+}
+
+/* Wait for the next used entry of queue 1; returns its token. */
+static struct held_buf *held_next(struct vhu_session *s, uint32_t *len)
+{
+	void *tok = NULL;
+
+	if (!vhu_vq_has_used(s->vq[1]))
+		assert_int_equal(vhu_vq_wait(s->vq[1], 5000, 0), 1);
+	assert_int_equal(vhu_vq_get_used(s->vq[1], len, &tok), 1);
+	assert_non_null(tok);
+	return tok;
+}
+
+static void assert_echoed(const struct held_buf *b, uint8_t xor, uint32_t len)
+{
+	assert_int_equal(len, b->len);
+	for (uint32_t i = 0; i < b->len; i++)
+		if (b->wr[i] != (uint8_t)(b->rd[i] ^ xor))
+			fail_msg("byte %u: 0x%02x, expected 0x%02x", i, b->wr[i],
+				 (uint8_t)(b->rd[i] ^ xor));
+}
+
+/* A batch that falls due together completes newest first, and queue 0
+ * keeps answering at once meanwhile. */
+static void test_held_reverse_order(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_held(f);
+	enum { N = 6 };
+	struct held_buf b[N];
+	uint64_t before = completed(s);
+	uint32_t len;
+
+	for (unsigned k = 0; k < N; k++)
+		held_add(s, &b[k], k, 0);
+	/* One publish: the device pops the whole batch in one go. */
+	assert_true(vhu_vq_publish_kick(s->vq[1], false) >= 0);
+	echo(s, f->xor, 100, 1, 100, 1, false, 3);
+	for (unsigned k = N; k-- > 0;) {
+		struct held_buf *got = held_next(s, &len);
+
+		if (got != &b[k])
+			fail_msg("completion %u: request %d, expected %u (reverse arrival)",
+				 N - 1 - k, (int)(got - b), k);
+		assert_echoed(got, f->xor, len);
+	}
+	assert_int_equal(vhu_vq_in_flight(s->vq[1]), 0);
+	assert_int_equal(completed(s) - before, N + 1);
+	vhu_session_close(s);
+}
+
+/*
+ * Stop and restart with held requests: A (held), B (completes at once),
+ * C and D (held) are popped in that order.  GET_VRING_BASE: C and D,
+ * popped after the completed B, are given back (base 2); A cannot be and
+ * is completed empty (the template's "cancelled").  After the restart
+ * with base 2 the device pops C and D again; every request is completed
+ * exactly once.
+ */
+static void test_held_stop_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_held(f);
+	struct held_buf b[4];
+	unsigned seen[4] = { 0 };
+	uint16_t base = 0xffff;
+	uint32_t len, zero = 0;
+	struct held_buf *got;
+
+	held_add(s, &b[0], 0, HOLD_FOREVER);
+	held_add(s, &b[1], 1, 0);
+	held_add(s, &b[2], 2, HOLD_FOREVER);
+	held_add(s, &b[3], 3, HOLD_FOREVER);
+	assert_true(vhu_vq_publish_kick(s->vq[1], false) >= 0);
+	/* B's completion means all four were popped (one kick, one batch). */
+	got = held_next(s, &len);
+	assert_ptr_equal(got, &b[1]);
+	assert_echoed(got, f->xor, len);
+	seen[1]++;
+	assert_false(vhu_vq_has_used(s->vq[1]));
+
+	assert_int_equal(vhu_vq_stop(s->vq[1], &base), 0);
+	assert_int_equal(base, 2);
+	got = held_next(s, &len);
+	assert_ptr_equal(got, &b[0]);
+	assert_int_equal(len, 0);
+	assert_int_equal(b[0].wr[0], 0x5a);     /* nothing written */
+	seen[0]++;
+	assert_false(vhu_vq_has_used(s->vq[1]));
+	/* Queue 0 was not affected. */
+	echo(s, f->xor, 10, 1, 10, 1, false, 4);
+
+	/* Restart from the base; release C and D this time. */
+	memcpy(b[2].rd, &zero, 4);
+	memcpy(b[3].rd, &zero, 4);
+	assert_int_equal(vhu_vq_start(s->vq[1]), 0);
+	assert_true(vhu_vq_publish_kick(s->vq[1], true) >= 0);
+	for (unsigned i = 0; i < 2; i++) {
+		got = held_next(s, &len);
+		assert_true(got == &b[2] || got == &b[3]);
+		assert_echoed(got, f->xor, len);
+		seen[got - b]++;
+	}
+	for (unsigned k = 0; k < 4; k++)
+		assert_int_equal(seen[k], 1);
+	assert_int_equal(vhu_vq_in_flight(s->vq[1]), 0);
+
+	/* And once more with everything held: all of it is the suffix. */
+	held_add(s, &b[0], 0, HOLD_FOREVER);
+	held_add(s, &b[1], 1, HOLD_FOREVER);
+	assert_true(vhu_vq_publish_kick(s->vq[1], false) >= 0);
+	/* Nothing completes, so watch the device's pops: with EVENT_IDX it
+	 * sets avail_event to its next avail index (6) once it popped both. */
+	{
+		int64_t end = it_now_ms() + 5000;
+		uint16_t *ae = (uint16_t *)&vhu_vq_used(s->vq[1])->ring[16];
+
+		while (le16toh(__atomic_load_n(ae, __ATOMIC_ACQUIRE)) != 6) {
+			if (it_now_ms() > end)
+				fail_msg("the device did not pop the two requests");
+			it_sleep_ms(1);
+		}
+	}
+	assert_int_equal(vhu_vq_stop(s->vq[1], &base), 0);
+	assert_int_equal(base, 4);
+	assert_false(vhu_vq_has_used(s->vq[1]));
+	vhu_session_close(s);
+}
+
+/*
+ * Both queues driven at once: rounds of a batch on queue 1 (held, due at
+ * once, completed newest first) and a batch on queue 0 (answered at
+ * once), published together and collected in whatever order the device
+ * answers.  With --queue-threads the two are served by two threads.
+ */
+static void test_both_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_held(f);
+	enum { ROUNDS = 200, B = 4, LEN = 200 };
+	uint64_t before = completed(s);
+	size_t mark = vhu_mem_mark(s->m);
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		struct held_buf h[B];
+		uint8_t *rd[B], *wr[B];
+		unsigned got0 = 0, got1 = 0;
+		uint32_t len;
+		void *tok;
+
+		vhu_mem_release(s->m, mark);
+		for (unsigned k = 0; k < B; k++) {
+			struct vhu_sg o, in;
+
+			held_add(s, &h[k], r * B + k, 0);
+			rd[k] = vhu_mem_alloc(s->m, LEN, 64);
+			wr[k] = vhu_mem_alloc(s->m, LEN, 64);
+			assert_non_null(rd[k]);
+			assert_non_null(wr[k]);
+			for (unsigned i = 0; i < LEN; i++)
+				rd[k][i] = (uint8_t)(r * 5 + k * 3 + i);
+			o = (struct vhu_sg){ vhu_mem_gpa(s->m, rd[k]), LEN };
+			in = (struct vhu_sg){ vhu_mem_gpa(s->m, wr[k]), LEN };
+			assert_true(vhu_vq_add(s->vq[0], &o, 1, &in, 1,
+					       (void *)(uintptr_t)(k + 1), false) >= 0);
+		}
+		assert_true(vhu_vq_publish_kick(s->vq[1], false) >= 0);
+		assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+		while (got0 < B || got1 < B) {
+			while (got0 < B && vhu_vq_get_used(s->vq[0], &len, &tok) == 1) {
+				unsigned k = (unsigned)(uintptr_t)tok - 1;
+
+				assert_true(k < B);
+				assert_int_equal(len, LEN);
+				for (unsigned i = 0; i < LEN; i++)
+					if (wr[k][i] != (uint8_t)(rd[k][i] ^ f->xor))
+						fail_msg("round %u queue 0 request %u byte %u", r, k, i);
+				got0++;
+			}
+			while (got1 < B && vhu_vq_get_used(s->vq[1], &len, &tok) == 1) {
+				/* Newest first. */
+				assert_ptr_equal(tok, &h[B - 1 - got1]);
+				assert_echoed(tok, f->xor, len);
+				got1++;
+			}
+			if ((got0 < B || got1 < B) && !vhu_vq_has_used(s->vq[0]) &&
+			    !vhu_vq_has_used(s->vq[1])) {
+				unsigned wq = got0 < B ? 0 : 1;
+
+				/* Wait for a call (5 s is only the failure bound). */
+				if (vhu_vq_wait(s->vq[wq], 5000, 0) != 1 &&
+				    !vhu_vq_has_used(s->vq[!wq]))
+					fail_msg("round %u: no completion within 5 s", r);
+			}
+		}
+	}
+	assert_int_equal(completed(s) - before, 2 * ROUNDS * B);
+	vhu_session_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +533,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_writable, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_many_in_flight, setup_xor_ff, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_xor_ff, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_config, setup_threads, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: vhost-device-template", tests, NULL, NULL);

@@ -591,12 +591,6 @@ void vsock_mux_connected(struct vsock_mux *m, struct vu_dev *dev)
 		vsock_sib_set_active(m->sib, true);
 }
 
-void vsock_mux_attach(struct vsock_mux *m, struct vu_dev *dev)
-{
-	if (!m->dev)
-		vsock_mux_connected(m, dev);
-}
-
 void vsock_mux_reset(struct vsock_mux *m)
 {
 	/* The guest is gone with all its sockets: host peers see their

@@ -52,9 +52,6 @@ void vsock_mux_free(struct vsock_mux *m);
 /* Frontend connected / gone (vu_device_ops connected / reset). */
 void vsock_mux_connected(struct vsock_mux *m, struct vu_dev *dev);
 void vsock_mux_reset(struct vsock_mux *m);
-/* connected() again if a reset detached the engine while the connection
- * stayed (RESET_DEVICE); a no-op when attached. */
-void vsock_mux_attach(struct vsock_mux *m, struct vu_dev *dev);
 
 /* Queue kicks. */
 void vsock_mux_kick(struct vsock_mux *m, unsigned q);
