@@ -31,10 +31,14 @@
 
 #define I2C_QUEUE_SIZE 1024
 
-static const char *device_list;
-static struct i2c_map i2c_map;
+/* The command line and what it opened (vhd_main's ctx). */
+struct i2c_opts {
+	const char *device_list;
+	struct i2c_map map;             /* shared by every socket */
+};
 
 struct i2c_dev {
+	const struct i2c_map *map;
 	struct i2c_req group[I2C_MAX_MSGS];   /* the FAIL_NEXT group so far */
 	unsigned ngroup;
 	bool overlong;          /* the group outgrew I2C_MAX_MSGS: fail the rest */
@@ -83,7 +87,7 @@ static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 	} else {
 		d->overlong = false;
 	}
-	i2c_exec_group(&i2c_map, d->group, d->ngroup);
+	i2c_exec_group(d->map, d->group, d->ngroup);
 	finish_group(d, q);
 	return true;
 }
@@ -110,14 +114,16 @@ static void i2c_queue_stop(struct vu_dev *dev, unsigned qi)
 	d->overlong = false;
 }
 
-static int i2c_instance_new(unsigned index, unsigned count, void **priv)
+static int i2c_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
 {
+	struct i2c_opts *o = ctx;
 	struct i2c_dev *d = calloc(1, sizeof(*d));
 
 	(void)index;
 	(void)count;
 	if (!d)
 		return -1;
+	d->map = &o->map;
 	*priv = d;
 	return 0;
 }
@@ -127,35 +133,38 @@ static void i2c_instance_free(void *priv)
 	free(priv);
 }
 
-static int i2c_parse_option(int key, const char *arg)
+static int i2c_parse_option(void *ctx, int key, const char *arg)
 {
+	struct i2c_opts *o = ctx;
+
 	if (key == 'l') {
-		device_list = arg;
+		o->device_list = arg;
 		return 0;
 	}
 	return -1;
 }
 
-static int i2c_check_options(unsigned socket_count)
+static int i2c_check_options(void *ctx, unsigned socket_count)
 {
+	struct i2c_opts *o = ctx;
 	struct i2c_adapter_spec specs[I2C_MAX_ADAPTERS];
 	unsigned n;
 	char err[512];
 
 	(void)socket_count;
-	if (!device_list) {
+	if (!o->device_list) {
 		fprintf(stderr, "vhost-device-i2c: -l/--device-list is required\n");
 		return -1;
 	}
-	if (i2c_map_parse(device_list, specs, I2C_MAX_ADAPTERS, &n, err, sizeof(err)) < 0 ||
-	    i2c_map_open(&i2c_map, specs, n, "/sys", err, sizeof(err)) < 0) {
-		fprintf(stderr, "vhost-device-i2c: --device-list '%s': %s\n", device_list, err);
+	if (i2c_map_parse(o->device_list, specs, I2C_MAX_ADAPTERS, &n, err, sizeof(err)) < 0 ||
+	    i2c_map_open(&o->map, specs, n, "/sys", err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhost-device-i2c: --device-list '%s': %s\n", o->device_list, err);
 		return -1;
 	}
-	for (unsigned i = 0; i < i2c_map.nadapters; i++)
-		vhd_log(VHD_LOG_INFO, "adapter %s: %s", i2c_map.adapters[i]->name,
-			(i2c_map.adapters[i]->funcs & I2C_FUNC_I2C) ? "I2C transfers"
-								    : "SMBus operations only");
+	for (unsigned i = 0; i < o->map.nadapters; i++)
+		vhd_log(VHD_LOG_INFO, "adapter %s: %s", o->map.adapters[i]->name,
+			(o->map.adapters[i]->funcs & I2C_FUNC_I2C) ? "I2C transfers"
+								   : "SMBus operations only");
 	return 0;
 }
 
@@ -194,8 +203,10 @@ static const struct vu_device_ops i2c_ops = {
 
 int main(int argc, char **argv)
 {
-	int st = vhd_main(&i2c_ops, argc, argv);
+	struct i2c_opts o = { .device_list = NULL };
+	int st = vhd_main(&i2c_ops, &o, argc, argv);
 
-	i2c_map_close(&i2c_map);
+	/* The workers are gone: nobody uses the adapters any more. */
+	i2c_map_close(&o.map);
 	return st;
 }

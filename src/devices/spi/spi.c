@@ -28,68 +28,76 @@
 
 #define SPI_QUEUE_SIZE 1024
 
-static const char *device_path;
-static struct spi_host *spi_host;
+/* The command line and what it opened (vhd_main's ctx). */
+struct spi_opts {
+	const char *device;
+	struct spi_host *host;          /* shared by every socket */
+};
 
 static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 			   struct vq_elem *e, void *opaque)
 {
 	(void)dev;
-	(void)opaque;
-	vq_push(q, e, spi_handle_request(spi_host, e));
+	vq_push(q, e, spi_handle_request(opaque, e));
 	return true;
 }
 
 static void spi_queue_kick(struct vu_dev *dev, unsigned q)
 {
-	vu_queue_process(dev, q, handle_request, NULL);
+	vu_queue_process(dev, q, handle_request, vu_dev_priv(dev));
 }
 
 static int spi_get_config(struct vu_dev *dev, uint8_t *buf)
 {
-	(void)dev;
-	spi_config(spi_host, buf);
+	spi_config(vu_dev_priv(dev), buf);
 	return 0;
 }
 
-static int spi_instance_new(unsigned index, unsigned count, void **priv)
+/* An instance is the shared host (the spidev mode belongs to the device,
+ * so every socket drives one spi_host, under its lock). */
+static int spi_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
 {
+	struct spi_opts *o = ctx;
+
 	(void)index;
 	(void)count;
-	*priv = NULL;
+	*priv = o->host;
 	return 0;
 }
 
 static void spi_instance_free(void *priv)
 {
-	(void)priv;
+	(void)priv;         /* closed by main() */
 }
 
-static int spi_parse_option(int key, const char *arg)
+static int spi_parse_option(void *ctx, int key, const char *arg)
 {
+	struct spi_opts *o = ctx;
+
 	if (key == 'l') {
-		device_path = arg;
+		o->device = arg;
 		return 0;
 	}
 	return -1;
 }
 
-static int spi_check_options(unsigned socket_count)
+static int spi_check_options(void *ctx, unsigned socket_count)
 {
+	struct spi_opts *o = ctx;
 	char err[512];
 
 	(void)socket_count;
-	if (!device_path) {
+	if (!o->device) {
 		fprintf(stderr, "vhost-device-spi: -l/--device is required\n");
 		return -1;
 	}
-	if (spi_host_open(device_path, &spi_sys_real, &spi_host, err, sizeof(err)) < 0) {
+	if (spi_host_open(o->device, &spi_sys_real, &o->host, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vhost-device-spi: --device: %s\n", err);
 		return -1;
 	}
 	vhd_log(VHD_LOG_INFO, "%s: mode bits 0x%x (fixed 0x%x), word sizes 0x%08x, max %u Hz",
-		spi_host->name, spi_host->caps.mode_bits, spi_host->caps.fixed_bits,
-		spi_host->caps.bpw_mask, spi_host->caps.max_speed_hz);
+		o->host->name, o->host->caps.mode_bits, o->host->caps.fixed_bits,
+		o->host->caps.bpw_mask, o->host->caps.max_speed_hz);
 	return 0;
 }
 
@@ -122,8 +130,10 @@ static const struct vu_device_ops spi_ops = {
 
 int main(int argc, char **argv)
 {
-	int st = vhd_main(&spi_ops, argc, argv);
+	struct spi_opts o = { .device = NULL };
+	int st = vhd_main(&spi_ops, &o, argc, argv);
 
-	spi_host_close(spi_host);
+	/* The workers are gone: nobody uses the host any more. */
+	spi_host_close(o.host);
 	return st;
 }
