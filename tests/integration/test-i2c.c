@@ -266,6 +266,25 @@ static void test_group_held_across_stop(void **state)
 	vhu_i2c_close(d);
 }
 
+/* The frontend goes away while the device holds an unfinished group: the
+ * next frontend is served normally (and the backend survives: teardown
+ * checks its exit status). */
+static void test_disconnect_with_held_group(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_i2c *d = open_i2c(f, true);
+	uint8_t p = 0x10, b = 0;
+	struct vhu_i2c_msg first = W(0x50, &p, 1), rd[2] = { W(0x50, &p, 1), R(0x50, &b, 1) };
+
+	first.fail_next = true;
+	assert_int_equal(vhu_i2c_post(d, &first, 1), 0);
+	vhu_i2c_close(d);
+	d = open_i2c(f, true);
+	assert_int_equal(vhu_i2c_transfer(d, rd, 2, TMO), 2);
+	assert_true(backend_alive(&f->be));
+	vhu_i2c_close(d);
+}
+
 /* More messages in one group than I2C_RDWR carries (42): the whole group
  * fails, and the next transfer works. */
 static void test_overlong_group(void **state)
@@ -377,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_smbus_bus),
 		cmocka_unit_test(test_group_split_publish),
 		cmocka_unit_test(test_group_held_across_stop),
+		cmocka_unit_test(test_disconnect_with_held_group),
 		cmocka_unit_test(test_overlong_group),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_many),
