@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * vhost-device-template: the teaching example.  Copy this directory to
- * start a new device.
+ * vhost-device-template: the teaching example.  To start a new device,
+ * copy this directory and its lines in src/devices/devices.am (binary,
+ * sources, LDADD); include only vhost-device.h and your own headers
+ * (tests/check-includes.sh enforces it).
  *
  * A complete small device: one queue; each request is a chain with a
  * device-readable part followed by a device-writable part.  The device
@@ -17,9 +19,10 @@
  *  - a config space (8 bytes: le64 count of completed requests), which
  *    makes the core offer VHOST_USER_PROTOCOL_F_CONFIG;
  *  - per-socket state (instance_new/instance_free) that survives
- *    reconnects, and per-connection reset;
- *  - the queue loop (vu_queue_process) with a handler that validates the
- *    request before touching it.
+ *    reconnects (the completed-request count); it keeps nothing per
+ *    connection, so it needs no reset callback;
+ *  - the queue loop (vu_queue_process) with a handler that checks the
+ *    request's shape (a writable part) before touching its buffers.
  */
 #include "config.h"
 #include "vhost-device.h"
