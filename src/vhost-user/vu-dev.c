@@ -288,7 +288,10 @@ int vu_dev_config_changed(struct vu_dev *dev)
 {
 	struct vhu_hdr hdr = {
 		.request = VHU_BACKEND_CONFIG_CHANGE_MSG,
-		.flags = VHU_VERSION,   /* no NEED_REPLY: see notes 1.5 */
+		/* No NEED_REPLY: QEMU answers only after its GET_CONFIG on the
+		 * main socket, which this thread serves (docs/architecture.md,
+		 * "The connection state machine"). */
+		.flags = VHU_VERSION,
 		.size = 0,
 	};
 

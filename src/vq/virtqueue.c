@@ -2,7 +2,10 @@
 /*
  * Split virtqueue, device side: ring setup (control) and the per-request
  * path (pop, push, notifications).  Contract in virtqueue.h; ring layout in
- * vring.h; rules in the notes, section 3 (3.3 barriers, 3.5 checklist).
+ * vring.h; the rules are virtio 1.2, 2.7 "Split Virtqueues" (barriers:
+ * 2.7.13 "Supplying Buffers to The Device" and 2.7.7/2.7.10 on notification
+ * suppression) and the validation list of docs/architecture.md, "Ring
+ * walker".
  *
  * Policies decided here:
  *  - INDIRECT without VIRTIO_RING_F_INDIRECT_DESC negotiated is a driver

@@ -16,7 +16,8 @@
  *    on; completing elements popped earlier stays safe.
  *  - Buffers are mapped through guest-mem (gm_map_chain) when popped and
  *    unmapped in vq_push before the used entry is published.
- *  - Barriers as in the notes (3.3): acquire on avail->idx, release on
+ *  - Barriers as QEMU's virtio core places them (docs/architecture.md,
+ *    "Ring walker"; virtio 1.2, 2.7.13): acquire on avail->idx, release on
  *    used->idx, full fences before reading used_event/flags and after
  *    re-enabling notifications.
  *  - EVENT_IDX both ways (used_event for our calls, avail_event for the

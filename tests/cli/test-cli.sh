@@ -86,6 +86,14 @@ expect_exit 1 "max-bytes" "$RNG" -s "$T/s/r" -m 0
 expect_exit 1 "leaves 0 bytes per socket" "$RNG" -s "$T/s/r" -m 3 -c 4
 expect_exit 1 "/nonexistent/src" "$RNG" -s "$T/s/r" -f /nonexistent/src
 expect_exit 1 "is a directory" "$RNG" -s "$T/s/r" --filename /tmp
+# A source that opens but cannot be stat'ed is refused (not looked at
+# through an unset struct stat).  The shim fails fstat for that one path;
+# timeout is only a failure bound for an rng that would start serving.
+: >"$T/src"
+expect_exit 1 "cannot stat rng source $T/src: Input/output error" \
+	timeout 60 env VHD_FAIL_FSTAT_PATH="$T/src" LD_PRELOAD="$B/tests/cli/fail-fstat.so" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$RNG" -s "$T/s/r" -f "$T/src"
 expect_exit 1 "exclude each other" "$RNG" -s "$T/s/r" --fd 0
 expect_exit 1 "unknown option" "$RNG" -s "$T/s/r" --no-such-option
 expect_exit 1 "needs an argument" "$RNG" -s

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
 # The vhost-user-frontend command: arguments, exit statuses (0 ok, 1 bad
-# command line, 2 device failure), `info` and `rng` against real backends.
+# command line, 2 device failure), `info` and `rng` against real backends,
+# `vsock` failing cleanly.
 set -u
 
 B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
@@ -119,6 +120,22 @@ expect 0 "info template --config-size 4" -- "$FE" info "$T/tpl" --config-size 4
 has "$T/out" "config (4 bytes):" "--config-size is used"
 expect 2 "info template --config-size 9" -- "$FE" info "$T/tpl" --config-size 9
 has "$T/err" "refused GET_CONFIG" "refused config read is named"
+
+# -- vsock rr whose host side is unreachable: exit 2, nothing left behind ----
+# The tool's echo listens under its own --uds-path; the backend forwards the
+# guest's connection under another, so the connect is refused.
+VS=$B/vhost-device-vsock
+"$VS" --socket "$T/vs.sock" --uds-path "$T/vm.vsock" 2>"$T/vs.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/vs.sock"
+expect 2 "vsock rr, host side unreachable" -- \
+	"$FE" vsock "$T/vs.sock" --uds-path "$T/other.vsock" --only rr --rr 1
+has "$T/err" "rr connect to host port 9002" "rr connect failure is named"
+if [ -e "$T/other.vsock_9002" ]; then
+	fail "rr left its listening socket $T/other.vsock_9002 behind"
+else
+	ok "rr removed its listening socket after the failed connect"
+fi
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

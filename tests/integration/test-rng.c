@@ -108,7 +108,8 @@ static void test_negotiation(void **state)
 	vhu_close(c);
 }
 
-/* A frontend like QEMU after a reconnect of vhost-user-rng (notes 1.11 D):
+/* A frontend like QEMU 7.2 after a reconnect of vhost-user-rng (the
+ * behaviour docs/architecture.md, "The connection state machine", allows):
  * no GET_FEATURES / SET_PROTOCOL_FEATURES / SET_OWNER, straight to
  * SET_FEATURES and the rings, and legacy-style features without bit 30
  * (rings enabled at once, no SET_VRING_ENABLE). */

@@ -323,7 +323,12 @@ static int rng_check_options(void *ctx, unsigned count)
 			opt->source_path, strerror(errno));
 		return -1;
 	}
-	if (fstat(opt->source_fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(opt->source_fd, &st) < 0) {
+		fprintf(stderr, "vhost-device-rng: cannot stat rng source %s: %s\n",
+			opt->source_path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "vhost-device-rng: rng source %s is a directory\n",
 			opt->source_path);
 		return -1;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * vhost-device-template: the teaching example.  Copy this directory to
- * start a new device, and follow docs/writing-a-device.md: its steps name
- * the functions here that show them.
+ * vhost-device-template: the teaching example.  To start a new device,
+ * copy this directory and its lines in src/devices/devices.am (binary,
+ * sources, LDADD), and follow docs/writing-a-device.md: its steps name the
+ * functions here that show them.  Include only vhost-device.h and your own
+ * headers (tests/check-includes.sh enforces it).
  *
  * A complete small device: one queue; each request is a chain with a
  * device-readable part followed by a device-writable part.  The device
