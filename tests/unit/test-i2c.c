@@ -18,6 +18,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/i2c-dev.h>
 
 #include "devices/i2c/i2c-map.h"
 #include "devices/i2c/i2c-xfer.h"
@@ -160,7 +165,7 @@ static void test_map_open_sim(void **state)
 
 	(void)state;
 	assert_int_equal(i2c_map_parse("sim:80:81,sim-smbus:32", s, 2, &n, err, sizeof(err)), 0);
-	assert_int_equal(i2c_map_open(&m, s, n, "/nonexistent", err, sizeof(err)), 0);
+	assert_int_equal(i2c_map_open(&m, s, n, "/nonexistent", &i2c_sys_real, err, sizeof(err)), 0);
 	assert_int_equal(m.nadapters, 2);
 	assert_ptr_equal(i2c_map_lookup(&m, 80), m.adapters[0]);
 	assert_ptr_equal(i2c_map_lookup(&m, 81), m.adapters[0]);
@@ -172,7 +177,7 @@ static void test_map_open_sim(void **state)
 	i2c_map_close(&m);
 	/* An adapter name that sysfs does not know. */
 	assert_int_equal(i2c_map_parse("no such bus:80", s, 2, &n, err, sizeof(err)), 0);
-	assert_true(i2c_map_open(&m, s, n, "/nonexistent", err, sizeof(err)) < 0);
+	assert_true(i2c_map_open(&m, s, n, "/nonexistent", &i2c_sys_real, err, sizeof(err)) < 0);
 }
 
 /* ---- request validation -------------------------------------------- */
@@ -553,6 +558,203 @@ static void test_sim_eeprom(void **state)
 	i2c_adapter_close(s);
 }
 
+/* ---- the i2c-dev kind through a fake kernel ---------------------------- */
+
+#define KFD 33
+
+static struct {
+	unsigned long funcs;
+	unsigned nioctl;
+	unsigned long req[8];
+	unsigned long slave;
+	struct i2c_msg msgs[4];
+	uint8_t bytes[4][8];
+	unsigned nmsgs;
+	struct i2c_smbus_ioctl_data smbus;
+	union i2c_smbus_data smbus_data;
+	char opened[64];
+	bool closed;
+} kf;
+
+static int kf_open(const char *path, int flags)
+{
+	(void)flags;
+	if (strcmp(path, "/dev/i2c-3")) {
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(kf.opened, sizeof(kf.opened), "%s", path);
+	return KFD;
+}
+
+static int kf_close(int fd)
+{
+	assert_int_equal(fd, KFD);
+	kf.closed = true;
+	return 0;
+}
+
+static int kf_ioctl(int fd, unsigned long req, void *arg)
+{
+	assert_int_equal(fd, KFD);
+	if (kf.nioctl < 8)
+		kf.req[kf.nioctl++] = req;
+	switch (req) {
+	case I2C_FUNCS:
+		*(unsigned long *)arg = kf.funcs;
+		return 0;
+	case I2C_SLAVE:
+		kf.slave = (unsigned long)(uintptr_t)arg;
+		return 0;
+	case I2C_RDWR: {
+		struct i2c_rdwr_ioctl_data *d = arg;
+
+		kf.nmsgs = d->nmsgs;
+		for (unsigned i = 0; i < d->nmsgs && i < 4; i++) {
+			kf.msgs[i] = d->msgs[i];
+			if (d->msgs[i].flags & I2C_M_RD)
+				memset(d->msgs[i].buf, 0x60 + i, d->msgs[i].len);
+			else
+				memcpy(kf.bytes[i], d->msgs[i].buf, d->msgs[i].len < 8 ? d->msgs[i].len : 8);
+		}
+		return (int)d->nmsgs;
+	}
+	case I2C_SMBUS: {
+		struct i2c_smbus_ioctl_data *d = arg;
+
+		kf.smbus = *d;
+		kf.smbus_data = *d->data;
+		if (d->read_write == I2C_SMBUS_READ)
+			d->data->word = 0xc0de;
+		return 0;
+	}
+	}
+	errno = ENOTTY;
+	return -1;
+}
+
+static const struct i2c_sys_ops kf_sys = { kf_open, kf_ioctl, kf_close };
+
+static void mkfile(const char *dir, const char *sub, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/bus/i2c/devices/%s", dir, sub);
+	assert_int_equal(mkdir(path, 0755), 0);
+	strcat(path, "/name");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Adapter names resolved through a sysfs tree of our own; the adapter is
+ * opened and asked I2C_FUNCS; a group is one I2C_RDWR with its messages. */
+static void test_dev_adapter_i2c(void **state)
+{
+	char root[] = "/tmp/vhd-i2c-sysfs.XXXXXX", p[256], err[256];
+	struct i2c_adapter_spec spec = { .naddrs = 1, .addrs = { 0x50 } };
+	struct i2c_adapter *a = NULL;
+	struct i2c_map m;
+
+	(void)state;
+	memset(&kf, 0, sizeof(kf));
+	kf.funcs = I2C_FUNC_I2C | I2C_FUNC_SMBUS_EMUL;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/bus", root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/i2c");
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/devices");
+	assert_int_equal(mkdir(p, 0755), 0);
+	mkfile(root, "i2c-3", "fake adapter\n");
+	mkfile(root, "i2c-4", "twin\n");
+	mkfile(root, "i2c-5", "twin\n");
+	mkfile(root, "3-0050", "eeprom\n");         /* a client, not an adapter */
+
+	snprintf(spec.bus, sizeof(spec.bus), "twin");
+	assert_int_equal(i2c_adapter_open(&spec, root, &kf_sys, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "matches 2 adapters"));
+	snprintf(spec.bus, sizeof(spec.bus), "eeprom");
+	assert_int_equal(i2c_adapter_open(&spec, root, &kf_sys, &a, err, sizeof(err)), -ENOENT);
+	snprintf(spec.bus, sizeof(spec.bus), "fake adapter");
+	assert_int_equal(i2c_adapter_open(&spec, root, &kf_sys, &a, err, sizeof(err)), 0);
+	assert_string_equal(kf.opened, "/dev/i2c-3");
+	assert_int_equal(kf.req[0], I2C_FUNCS);
+	assert_string_equal(a->name, "/dev/i2c-3");
+	assert_true(a->client[0x50]);
+
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(i2c_map_add(&m, a), 0);
+	struct i2c_req r[2] = { req(0, 0x50, false, 2, true), req(1, 0x50, true, 3, false) };
+	memcpy(bufs[0], "\x10\x20", 2);
+	assert_int_equal(i2c_exec_group(&m, r, 2), 0);
+	assert_int_equal(kf.nioctl, 2);
+	assert_int_equal(kf.req[1], I2C_RDWR);
+	assert_int_equal(kf.nmsgs, 2);
+	assert_int_equal(kf.msgs[0].addr, 0x50);
+	assert_int_equal(kf.msgs[0].flags, 0);
+	assert_int_equal(kf.msgs[0].len, 2);
+	assert_memory_equal(kf.bytes[0], "\x10\x20", 2);
+	assert_int_equal(kf.msgs[1].flags, I2C_M_RD);
+	assert_int_equal(kf.msgs[1].len, 3);
+	assert_memory_equal(bufs[1], "\x61\x61\x61", 3);
+	i2c_map_close(&m);
+	assert_true(kf.closed);
+
+	/* The same bus by number and by name: refused. */
+	struct i2c_adapter_spec two[2] = { { .bus = "3", .naddrs = 1, .addrs = { 0x50 } },
+					  { .bus = "fake adapter", .naddrs = 1, .addrs = { 0x51 } } };
+	assert_true(i2c_map_open(&m, two, 2, root, &kf_sys, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "given twice"));
+	/* An adapter that can do neither. */
+	kf.funcs = I2C_FUNC_10BIT_ADDR;
+	assert_int_equal(i2c_adapter_open(&two[0], root, &kf_sys, &a, err, sizeof(err)), -EOPNOTSUPP);
+	snprintf(p, sizeof(p), "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
+/* An SMBus-only adapter: I2C_SLAVE with the address, then I2C_SMBUS with
+ * the mapped operation; a read's result lands in the read request. */
+static void test_dev_adapter_smbus(void **state)
+{
+	struct i2c_adapter_spec spec = { .bus = "3", .naddrs = 1, .addrs = { 0x20 } };
+	struct i2c_adapter *a = NULL;
+	struct i2c_map m;
+	char err[256];
+
+	(void)state;
+	memset(&kf, 0, sizeof(kf));
+	kf.funcs = I2C_FUNC_SMBUS_BYTE_DATA | I2C_FUNC_SMBUS_WORD_DATA;
+	assert_int_equal(i2c_adapter_open(&spec, "/nonexistent", &kf_sys, &a, err, sizeof(err)), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(i2c_map_add(&m, a), 0);
+	struct i2c_req w = req(0, 0x20, false, 2, false);
+	memcpy(bufs[0], "\x07\x99", 2);
+	assert_int_equal(i2c_exec_group(&m, &w, 1), 0);
+	assert_int_equal(kf.req[1], I2C_SLAVE);
+	assert_int_equal(kf.slave, 0x20);
+	assert_int_equal(kf.req[2], I2C_SMBUS);
+	assert_int_equal(kf.smbus.read_write, I2C_SMBUS_WRITE);
+	assert_int_equal(kf.smbus.command, 0x07);
+	assert_int_equal(kf.smbus.size, I2C_SMBUS_BYTE_DATA);
+	assert_int_equal(kf.smbus_data.byte, 0x99);
+	struct i2c_req rr[2] = { req(0, 0x20, false, 1, true), req(1, 0x20, true, 2, false) };
+	bufs[0][0] = 0x08;
+	assert_int_equal(i2c_exec_group(&m, rr, 2), 0);
+	assert_int_equal(kf.smbus.read_write, I2C_SMBUS_READ);
+	assert_int_equal(kf.smbus.command, 0x08);
+	assert_int_equal(kf.smbus.size, I2C_SMBUS_WORD_DATA);
+	assert_memory_equal(bufs[1], "\xde\xc0", 2);
+	/* No I2C block on this adapter: a 3-byte read fails, no ioctl. */
+	unsigned before = kf.nioctl;
+	rr[1] = req(1, 0x20, true, 3, false);
+	assert_int_equal(i2c_exec_group(&m, rr, 2), -EOPNOTSUPP);
+	assert_int_equal(kf.nioctl, before);
+	i2c_map_close(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +769,8 @@ int main(void)
 		cmocka_unit_test(test_smbus_map),
 		cmocka_unit_test(test_smbus_exec),
 		cmocka_unit_test(test_sim_eeprom),
+		cmocka_unit_test(test_dev_adapter_i2c),
+		cmocka_unit_test(test_dev_adapter_smbus),
 	};
 
 	return cmocka_run_group_tests_name("unit: vhost-device-i2c", tests, NULL, NULL);

@@ -18,7 +18,25 @@
 #include <unistd.h>
 #include <linux/i2c-dev.h>
 
+static int real_open(const char *path, int flags)
+{
+	return open(path, flags);
+}
+
+static int real_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg);
+}
+
+static int real_close(int fd)
+{
+	return close(fd);
+}
+
+const struct i2c_sys_ops i2c_sys_real = { real_open, real_ioctl, real_close };
+
 struct i2c_dev_priv {
+	const struct i2c_sys_ops *sys;
 	int fd;
 };
 
@@ -32,9 +50,11 @@ void i2c_adapter_init(struct i2c_adapter *a, const struct i2c_adapter_ops *ops,
 	pthread_mutex_init(&a->lock, NULL);
 }
 
-static int dev_fd(struct i2c_adapter *a)
+static int dev_ioctl(struct i2c_adapter *a, unsigned long req, void *arg)
 {
-	return ((struct i2c_dev_priv *)a->priv)->fd;
+	struct i2c_dev_priv *p = a->priv;
+
+	return p->sys->ioctl(p->fd, req, arg);
 }
 
 static int dev_rdwr(struct i2c_adapter *a, struct i2c_msg *msgs, unsigned n)
@@ -42,7 +62,7 @@ static int dev_rdwr(struct i2c_adapter *a, struct i2c_msg *msgs, unsigned n)
 	struct i2c_rdwr_ioctl_data d = { .msgs = msgs, .nmsgs = n };
 	int r;
 
-	r = ioctl(dev_fd(a), I2C_RDWR, &d);
+	r = dev_ioctl(a, I2C_RDWR, &d);
 	if (r < 0)
 		return -errno;
 	/* I2C_RDWR returns the number of messages carried out. */
@@ -57,9 +77,9 @@ static int dev_smbus(struct i2c_adapter *a, uint16_t addr, uint8_t read_write,
 	};
 
 	/* The SMBus ioctl takes its address from the fd: set it first. */
-	if (ioctl(dev_fd(a), I2C_SLAVE, (unsigned long)addr) < 0)
+	if (dev_ioctl(a, I2C_SLAVE, (void *)(uintptr_t)addr) < 0)
 		return -errno;
-	if (ioctl(dev_fd(a), I2C_SMBUS, &d) < 0)
+	if (dev_ioctl(a, I2C_SMBUS, &d) < 0)
 		return -errno;
 	return 0;
 }
@@ -69,7 +89,7 @@ static void dev_close(struct i2c_adapter *a)
 	struct i2c_dev_priv *p = a->priv;
 
 	if (p) {
-		close(p->fd);
+		p->sys->close(p->fd);
 		free(p);
 	}
 }
@@ -132,8 +152,8 @@ static int bus_number(const char *bus, const char *sysfs_root, unsigned *out,
 	return found ? -EINVAL : -ENOENT;
 }
 
-static int dev_open(const char *bus, const char *sysfs_root, struct i2c_adapter **out,
-		    char *err, size_t errlen)
+static int dev_open(const char *bus, const char *sysfs_root, const struct i2c_sys_ops *sys,
+		    struct i2c_adapter **out, char *err, size_t errlen)
 {
 	struct i2c_adapter *a;
 	struct i2c_dev_priv *p;
@@ -146,22 +166,22 @@ static int dev_open(const char *bus, const char *sysfs_root, struct i2c_adapter 
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "/dev/i2c-%u", num);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = sys->open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	if (ioctl(fd, I2C_FUNCS, &funcs) < 0) {
+	if (sys->ioctl(fd, I2C_FUNCS, &funcs) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: I2C_FUNCS: %s", path, strerror(errno));
-		close(fd);
+		sys->close(fd);
 		return r;
 	}
 	if (!(funcs & (I2C_FUNC_I2C | I2C_FUNC_SMBUS_EMUL_ALL))) {
 		snprintf(err, errlen, "%s: the adapter offers neither I2C transfers nor SMBus operations",
 			 path);
-		close(fd);
+		sys->close(fd);
 		return -EOPNOTSUPP;
 	}
 	a = calloc(1, sizeof(*a));
@@ -169,10 +189,11 @@ static int dev_open(const char *bus, const char *sysfs_root, struct i2c_adapter 
 	if (!a || !p) {
 		free(a);
 		free(p);
-		close(fd);
+		sys->close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	p->sys = sys;
 	p->fd = fd;
 	i2c_adapter_init(a, &dev_ops, funcs, path);
 	a->priv = p;
@@ -181,7 +202,8 @@ static int dev_open(const char *bus, const char *sysfs_root, struct i2c_adapter 
 }
 
 int i2c_adapter_open(const struct i2c_adapter_spec *spec, const char *sysfs_root,
-		     struct i2c_adapter **out, char *err, size_t errlen)
+		     const struct i2c_sys_ops *sys, struct i2c_adapter **out,
+		     char *err, size_t errlen)
 {
 	struct i2c_adapter *a = NULL;
 	int r = 0;
@@ -193,7 +215,7 @@ int i2c_adapter_open(const struct i2c_adapter_spec *spec, const char *sysfs_root
 			return -ENOMEM;
 		}
 	} else {
-		r = dev_open(spec->bus, sysfs_root, &a, err, errlen);
+		r = dev_open(spec->bus, sysfs_root, sys, &a, err, errlen);
 		if (r < 0)
 			return r;
 	}

@@ -53,6 +53,15 @@ struct i2c_adapter {
 	void *priv;                   /* the kind's state */
 };
 
+/* The system calls of the i2c-dev kind: the real ones (i2c_sys_real), or
+ * a test's fake that stands in for the kernel. */
+struct i2c_sys_ops {
+	int (*open)(const char *path, int flags);
+	int (*ioctl)(int fd, unsigned long req, void *arg);
+	int (*close)(int fd);
+};
+extern const struct i2c_sys_ops i2c_sys_real;
+
 /* The spec a -l entry gives: bus (number, adapter name or sim name) and
  * its addresses. */
 struct i2c_adapter_spec {
@@ -63,10 +72,12 @@ struct i2c_adapter_spec {
 
 /* Open the adapter a spec names: "sim" (full I2C), "sim-smbus" (SMBus
  * operations only), a bus number (/dev/i2c-N) or an adapter name looked up
- * in sysfs_root/bus/i2c/devices/i2c-N/name (sysfs_root "/sys").  Marks the
- * spec's addresses as clients.  0, or -errno with err filled. */
+ * in sysfs_root/bus/i2c/devices/i2c-N/name (sysfs_root "/sys"), through
+ * sys (&i2c_sys_real).  Marks the spec's addresses as clients.  0, or
+ * -errno with err filled. */
 int i2c_adapter_open(const struct i2c_adapter_spec *spec, const char *sysfs_root,
-		     struct i2c_adapter **out, char *err, size_t errlen);
+		     const struct i2c_sys_ops *sys, struct i2c_adapter **out,
+		     char *err, size_t errlen);
 void i2c_adapter_close(struct i2c_adapter *a);
 
 /* Initialise the common fields (for the kinds, and for test fakes). */

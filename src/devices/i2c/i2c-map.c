@@ -111,12 +111,12 @@ int i2c_map_add(struct i2c_map *m, struct i2c_adapter *a)
 }
 
 int i2c_map_open(struct i2c_map *m, const struct i2c_adapter_spec *specs, unsigned n,
-		 const char *sysfs_root, char *err, size_t errlen)
+		 const char *sysfs_root, const struct i2c_sys_ops *sys, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
 	for (unsigned i = 0; i < n; i++) {
 		struct i2c_adapter *a;
-		int r = i2c_adapter_open(&specs[i], sysfs_root, &a, err, errlen);
+		int r = i2c_adapter_open(&specs[i], sysfs_root, sys, &a, err, errlen);
 
 		if (r == 0 && (r = i2c_map_add(m, a)) < 0) {
 			/* A number and a name that resolve to one bus. */

@@ -31,7 +31,7 @@ int i2c_map_parse(const char *list, struct i2c_adapter_spec *specs, unsigned max
 /* Open the adapters of specs (see i2c_adapter_open) and build the map.
  * 0, or -errno with err filled and nothing left open. */
 int i2c_map_open(struct i2c_map *m, const struct i2c_adapter_spec *specs, unsigned n,
-		 const char *sysfs_root, char *err, size_t errlen);
+		 const char *sysfs_root, const struct i2c_sys_ops *sys, char *err, size_t errlen);
 /* Add an adapter the caller made (tests); takes ownership.  Its clients
  * must not be in the map already.  0 or -EEXIST/-ENOSPC. */
 int i2c_map_add(struct i2c_map *m, struct i2c_adapter *a);

@@ -157,7 +157,7 @@ static int i2c_check_options(void *ctx, unsigned socket_count)
 		return -1;
 	}
 	if (i2c_map_parse(o->device_list, specs, I2C_MAX_ADAPTERS, &n, err, sizeof(err)) < 0 ||
-	    i2c_map_open(&o->map, specs, n, "/sys", err, sizeof(err)) < 0) {
+	    i2c_map_open(&o->map, specs, n, "/sys", &i2c_sys_real, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vhost-device-i2c: --device-list '%s': %s\n", o->device_list, err);
 		return -1;
 	}
