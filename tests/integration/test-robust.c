@@ -48,16 +48,17 @@
 enum sock_style {
 	SOCK_SUFFIXED,          /* -s PATH, socket PATH0 (rng) */
 	SOCK_EXACT,             /* -s PATH, socket PATH (template) */
-	SOCK_OPTION,            /* args name it: "%s" in args is PATH (vsock) */
+	SOCK_OPTION,            /* args name it: "{socket}" (vsock) */
 };
 
 struct profile {
 	const char *name;
 	const char *binary;
 	enum sock_style sock;
-	const char *args[12];       /* NULL-terminated; for SOCK_OPTION "%s"
-				     * is the socket path, "%d" a path in
-				     * the backend's directory */
+	const char *args[12];       /* NULL-terminated; for SOCK_OPTION
+				     * "{socket}" is the socket path and
+				     * "{file}" a spare path in the
+				     * backend's directory */
 	unsigned nqueues;           /* queues a session starts (0..n-1) */
 	unsigned q;                 /* the queue of valid and corrupted
 				     * requests: one the device pops from as
@@ -270,7 +271,7 @@ static const struct profile profiles[] = {
 		/* --queue-size below the device's own maximum: the limit
 		 * of this instance is the one SET_VRING_NUM must enforce. */
 		.name = "vsock", .binary = "vhost-device-vsock", .sock = SOCK_OPTION,
-		.args = { "--socket", "%s", "--uds-path", "%d", "--guest-cid", "3",
+		.args = { "--socket", "{socket}", "--uds-path", "{file}", "--guest-cid", "3",
 			  "--queue-size", "256", NULL },
 		.nqueues = 2, .q = 1, .dir = 0,
 		.max_queue_size = 256, .config_size = 8,
@@ -338,8 +339,8 @@ static int start_profile(struct fixture *f)
 	backend_socket(&f->be, false, 0, f->sock, sizeof(f->sock));
 	backend_file(&f->be, "other", other, sizeof(other));
 	for (; P->args[n] && n < 15; n++)
-		args[n] = !strcmp(P->args[n], "%s") ? f->sock
-			: !strcmp(P->args[n], "%d") ? other : P->args[n];
+		args[n] = !strcmp(P->args[n], "{socket}") ? f->sock
+			: !strcmp(P->args[n], "{file}") ? other : P->args[n];
 	args[n] = NULL;
 	return backend_spawn(&f->be, P->binary, args, wait);
 }
