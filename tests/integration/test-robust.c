@@ -268,6 +268,15 @@ static const struct profile profiles[] = {
 		.post = template_post, .check = template_check, .post_at = template_post_at,
 	},
 	{
+		/* The same device with each queue on a thread of its own
+		 * (the core's queue threads, docs/architecture.md). */
+		.name = "template-threads", .binary = "vhost-device-template",
+		.sock = SOCK_EXACT, .args = { "--queue-threads", NULL },
+		.nqueues = 1, .q = 0, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 8,
+		.post = template_post, .check = template_check, .post_at = template_post_at,
+	},
+	{
 		/* --queue-size below the device's own maximum: the limit
 		 * of this instance is the one SET_VRING_NUM must enforce. */
 		.name = "vsock", .binary = "vhost-device-vsock", .sock = SOCK_OPTION,
