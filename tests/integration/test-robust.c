@@ -867,9 +867,9 @@ static void test_malformed(void **state)
 /* ---- reconnects ------------------------------------------------------------ */
 
 /* 100 frontends, each leaving at a different stage (right after
- * connecting, after negotiating, with memory, with buffers in flight,
- * after a full read); the backend keeps serving and its fd count does
- * not grow. */
+ * connecting, after negotiating, with memory, with requests in flight,
+ * after requests served on ADD_MEM_REG memory); the backend keeps
+ * serving and its fd count does not grow. */
 static void test_reconnect_cycles(void **state)
 {
 	struct fixture *f = *state;
