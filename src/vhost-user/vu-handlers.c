@@ -140,6 +140,7 @@ static int h_reset(struct vu_dev *dev, struct vu_msg *msg)
 	 * ring, forget device state, keep the connection and memory.  The
 	 * device sees exactly what a disconnect followed by a new connection
 	 * shows it: reset, then connected (vhost-device.h, lifecycle). */
+	LOG_INFO("%s: %s: device state reset", dev->name, vhu_request_name(msg->hdr.request));
 	vu_dev_reset_state(dev);
 	/* Rings as on a new connection: no size, base 0, no call/err fd
 	 * (the frontend sets each ring up again before starting it). */
