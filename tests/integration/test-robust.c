@@ -254,6 +254,122 @@ static uint32_t vsock_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return 0;
 }
 
+/*
+ * i2c (-l sim:80): a 4-byte read from the simulated EEPROM at 0x50, one
+ * chain of out header, read buffer and status (virtio spec 5.19.6): used
+ * length 5, status OK.  The cut range is the read buffer.
+ */
+#define I2C_RD 4
+
+static void i2c_hdr(uint8_t *h)
+{
+	uint16_t addr = htole16(0x50 << 1);
+	uint32_t flags = htole32(2);          /* VIRTIO_I2C_FLAGS_M_RD */
+
+	memset(h, 0, 8);
+	memcpy(h, &addr, 2);
+	memcpy(h + 4, &flags, 4);
+}
+
+static void *i2c_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 8 + I2C_RD + 1, 64);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 8 };
+	struct vhu_sg in[2] = { { vhu_mem_gpa(s->m, b + 8), I2C_RD },
+				{ vhu_mem_gpa(s->m, b + 8 + I2C_RD), 1 } };
+
+	assert_non_null(b);
+	i2c_hdr(b);
+	b[8 + I2C_RD] = 0xee;
+	assert_true(vhu_vq_add(pq(s), &out, 1, in, 2, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void i2c_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, I2C_RD + 1);
+	assert_int_equal(b[8 + I2C_RD], 0);   /* VIRTIO_I2C_MSG_OK */
+}
+
+static uint32_t i2c_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 9, 64);
+	struct vring_desc d[3] = {
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 8 },
+		{ .addr = gpa, .len = len, .flags = VRING_DESC_F_WRITE },
+		{ .addr = vhu_mem_gpa(s->m, b + 8), .len = 1, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	i2c_hdr(b);
+	assert_true(vhu_vq_add_raw(pq(s), d, 3, NULL) >= 0);
+	kick(pq(s));
+	return len + 1;     /* the whole writable part: data and status */
+}
+
+/*
+ * spi (-l loopback): an 8-byte full-duplex transfer, one chain of
+ * transfer head, tx, rx and result (virtio spec, "SPI Controller
+ * Device"): rx equals tx, result OK, used length 9.  The cut range is the
+ * tx buffer (read as zeros, so rx is zeros).
+ */
+#define SPI_LEN 8
+
+static void *spi_post(struct vhu_session *s)
+{
+	static uint8_t seed;
+	uint8_t *b = vhu_mem_alloc(s->m, 32 + 2 * SPI_LEN + 1, 64);
+	struct vhu_sg out[2] = { { vhu_mem_gpa(s->m, b), 32 },
+				 { vhu_mem_gpa(s->m, b + 32), SPI_LEN } };
+	struct vhu_sg in[2] = { { vhu_mem_gpa(s->m, b + 32 + SPI_LEN), SPI_LEN },
+				{ vhu_mem_gpa(s->m, b + 32 + 2 * SPI_LEN), 1 } };
+
+	assert_non_null(b);
+	memset(b, 0, 32 + 2 * SPI_LEN + 1);
+	b[1] = 8;                               /* bits_per_word */
+	seed++;
+	for (unsigned i = 0; i < SPI_LEN; i++)
+		b[32 + i] = (uint8_t)(seed + i * 3);
+	b[32 + 2 * SPI_LEN] = 0xee;
+	assert_true(vhu_vq_add(pq(s), out, 2, in, 2, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void spi_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, SPI_LEN + 1);
+	assert_int_equal(b[32 + 2 * SPI_LEN], 0);    /* VIRTIO_SPI_TRANS_OK */
+	assert_memory_equal(b + 32 + SPI_LEN, b + 32, SPI_LEN);
+}
+
+static uint32_t spi_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 32 + len + 1, 64);
+	struct vring_desc d[4] = {
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 32 },
+		{ .addr = gpa, .len = len },
+		{ .addr = vhu_mem_gpa(s->m, b + 32), .len = len, .flags = VRING_DESC_F_WRITE },
+		{ .addr = vhu_mem_gpa(s->m, b + 32 + len), .len = 1, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	memset(b, 0, 32);
+	b[1] = 8;
+	assert_true(vhu_vq_add_raw(pq(s), d, 4, NULL) >= 0);
+	kick(pq(s));
+	return len + 1;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -285,6 +401,20 @@ static const struct profile profiles[] = {
 		.nqueues = 2, .q = 1, .dir = 0,
 		.max_queue_size = 256, .config_size = 8,
 		.post = vsock_post, .check = vsock_check, .post_at = vsock_post_at,
+	},
+	{
+		.name = "i2c", .binary = "vhost-device-i2c", .sock = SOCK_SUFFIXED,
+		.args = { "-l", "sim:80", NULL },
+		.nqueues = 1, .q = 0, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 0,
+		.post = i2c_post, .check = i2c_check, .post_at = i2c_post_at,
+	},
+	{
+		.name = "spi", .binary = "vhost-device-spi", .sock = SOCK_SUFFIXED,
+		.args = { "-l", "loopback", NULL },
+		.nqueues = 1, .q = 0, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 32,
+		.post = spi_post, .check = spi_check, .post_at = spi_post_at,
 	},
 };
 
