@@ -205,6 +205,7 @@ void vu_dev_reset_state(struct vu_dev *dev)
 		vu_queue_update(dev, i);
 		vu_queue_set_kick(dev, i, -1);
 		vq_reset(&dev->vqs[i]);
+		dev->qs[i].was_stopped = false;
 	}
 	if (dev->ops->reset)
 		dev->ops->reset(dev);

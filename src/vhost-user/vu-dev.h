@@ -39,6 +39,11 @@ struct vu_queue_state {
 	bool running;             /* queue_start called, queue_stop not yet */
 	bool schedule_pending;
 	unsigned thread;          /* 0 = connection thread, else queue thread */
+	/* What GET_VRING_BASE stopped: a ring that starts again elsewhere
+	 * means a new driver (vu-handlers.c, driver_reset_check). */
+	bool was_stopped;
+	uint16_t stop_base;
+	uint64_t stop_desc, stop_avail, stop_used;
 	char log_name[96];
 };
 

@@ -11,6 +11,7 @@
 #include "vhost-user/vu-qthread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,15 +318,59 @@ static int h_get_vring_base(struct vu_dev *dev, struct vu_msg *msg)
 
 	/* Stop the ring: the device completes or returns in-flight requests
 	 * in queue_stop, before we report the index. */
+	if (dev->qs[i].started) {
+		dev->qs[i].was_stopped = true;
+		dev->qs[i].stop_desc = q->desc_uva;
+		dev->qs[i].stop_avail = q->avail_uva;
+		dev->qs[i].stop_used = q->used_uva;
+	}
 	dev->qs[i].started = false;
 	vu_queue_update(dev, i);
 	vu_queue_set_kick(dev, i, -1);
 	msg->payload.state.num = vq_get_base(q);
+	dev->qs[i].stop_base = vq_get_base(q);
 	msg->hdr.size = sizeof(struct vhu_vring_state);
 	/* The ring is set up again (NUM/BASE/ADDR/KICK) before it restarts;
 	 * a new setup also clears a broken state. */
 	vq_reset(q);
 	return VU_REPLY;
+}
+
+/*
+ * A ring that was stopped (GET_VRING_BASE) and now starts again at another
+ * index or address belongs to a new driver: the guest reset the device
+ * (driver unbound and bound again, guest reboot), and its connections,
+ * held requests and other device state are gone with the old driver.
+ * QEMU sends nothing else that tells this apart from a paused VM (the
+ * stop sequence is the same, docs/architecture.md), but a resumed VM
+ * restarts each ring at the index we returned and at the same addresses
+ * (vhost-user.rst, "Starting and stopping rings"), while after a reset
+ * QEMU's indices start from 0 and the driver allocates new rings.  So
+ * the device is reset here, before the new driver's first request, as
+ * for RESET_DEVICE but keeping the vhost-user state just set up.
+ */
+static void driver_reset_check(struct vu_dev *dev, unsigned i)
+{
+	struct vu_queue_state *qs = &dev->qs[i];
+	struct virtqueue *q = &dev->vqs[i];
+
+	if (!qs->was_stopped)
+		return;
+	qs->was_stopped = false;
+	if (vq_get_base(q) == qs->stop_base && q->desc_uva == qs->stop_desc &&
+	    q->avail_uva == qs->stop_avail && q->used_uva == qs->stop_used)
+		return;
+	for (unsigned j = 0; j < dev->nvqs; j++)
+		if (dev->qs[j].running)
+			return;         /* only part of the device restarted */
+	LOG_INFO("%s: ring restarted at index %u (stopped at %u) or new addresses: a new driver; device state reset",
+		 qs->log_name, vq_get_base(q), qs->stop_base);
+	for (unsigned j = 0; j < dev->nvqs; j++)
+		dev->qs[j].was_stopped = false;
+	if (dev->ops->reset)
+		dev->ops->reset(dev);
+	if (dev->ops->connected)
+		dev->ops->connected(dev);
 }
 
 static int h_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg)
@@ -344,6 +389,7 @@ static int h_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg)
 		vu_queue_set_kick(dev, i, msg->fds[0]);
 		msg->fds[0] = -1;
 	}
+	driver_reset_check(dev, i);
 	dev->qs[i].started = true;
 	vu_queue_update(dev, i);
 	if (dev->qs[i].running)
@@ -361,12 +407,8 @@ static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *msg)
 		msg->fds[0] = -1;
 		/* Signal once: an interrupt may have been due while the old
 		 * fd was masked (drivers tolerate spurious interrupts). */
-		if (dev->qs[i].running) {
-			uint64_t one = 1;
-			if (write(dev->vqs[i].call_fd, &one, sizeof(one)) < 0) {
-				/* counter full: an interrupt is pending anyway */
-			}
-		}
+		if (dev->qs[i].running)
+			vq_call(&dev->vqs[i]);
 	}
 	return VU_OK;
 }
@@ -429,10 +471,19 @@ static int h_set_vring_enable(struct vu_dev *dev, struct vu_msg *msg)
 
 static int h_set_backend_req_fd(struct vu_dev *dev, struct vu_msg *msg)
 {
+	int fl;
+
 	if (dev->backend_fd >= 0)
 		close(dev->backend_fd);
 	dev->backend_fd = msg->fds[0];
 	msg->fds[0] = -1;
+	/* Our messages on this channel are sent without NEED_REPLY; a
+	 * frontend that never reads it must not block the worker
+	 * (vu_dev_config_changed then fails with -EAGAIN). */
+	fl = fcntl(dev->backend_fd, F_GETFL);
+	if (fl < 0 || fcntl(dev->backend_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		LOG_WARN("%s: backend channel: cannot make it non-blocking: %s",
+			 vu_dev_name(dev), strerror(errno));
 	return VU_OK;
 }
 

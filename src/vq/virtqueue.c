@@ -22,6 +22,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,9 +71,32 @@ static void signal_fd(int fd)
 {
 	uint64_t one = 1;
 
-	/* EAGAIN: the counter is saturated, a signal is pending anyway. */
+	/* EAGAIN: the counter is saturated (or a pipe the frontend passed
+	 * is full), a signal is pending anyway. */
 	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		LOG_DEBUG("eventfd %d: write failed: %s", fd, strerror(errno));
+}
+
+/* A notification must never block the worker: the frontend may pass any
+ * kind of fd as call or err fd (the write end of a pipe, a socket), and a
+ * blocking write to a full one would stall every ring and message of the
+ * connection.  So the fd is made non-blocking when it arrives.  The flag
+ * belongs to the open file description the frontend shares with us;
+ * QEMU's own eventfds are created non-blocking anyway. */
+static int take_notify_fd(struct virtqueue *q, int fd)
+{
+	int fl;
+
+	if (fd < 0)
+		return fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		LOG_WARN("%s: cannot make notification fd %d non-blocking: %s; notifications to it are dropped",
+			 qname(q), fd, strerror(errno));
+	else
+		return fd;
+	close(fd);
+	return -1;
 }
 
 static void __attribute__((format(printf, 2, 0)))
@@ -306,14 +330,20 @@ void vq_set_call_fd(struct virtqueue *q, int fd)
 {
 	if (q->call_fd >= 0 && q->call_fd != fd)
 		close(q->call_fd);
-	q->call_fd = fd;
+	q->call_fd = take_notify_fd(q, fd);
 }
 
 void vq_set_err_fd(struct virtqueue *q, int fd)
 {
 	if (q->err_fd >= 0 && q->err_fd != fd)
 		close(q->err_fd);
-	q->err_fd = fd;
+	q->err_fd = take_notify_fd(q, fd);
+}
+
+void vq_call(struct virtqueue *q)
+{
+	if (q->call_fd >= 0)
+		signal_fd(q->call_fd);
 }
 
 void vq_reset(struct virtqueue *q)
@@ -740,8 +770,8 @@ void vq_notify(struct virtqueue *q)
 	}
 	q->signalled_used = now;
 	q->signalled_used_valid = true;
-	if (want && q->call_fd >= 0)
-		signal_fd(q->call_fd);
+	if (want)
+		vq_call(q);
 }
 
 static void set_used_flags(struct virtqueue *q, bool no_notify)

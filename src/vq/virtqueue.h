@@ -133,9 +133,13 @@ void vq_set_features(struct virtqueue *q, uint64_t features);
  * from the ring (used->idx) so a restarted ring continues where it was. */
 int vq_attach_mem(struct virtqueue *q, struct gm_table *t);
 
-/* Replace the call / err fd (takes ownership, closes the old; -1 = none). */
+/* Replace the call / err fd (takes ownership, closes the old; -1 = none).
+ * The fd is made non-blocking: a signal never blocks the worker, whatever
+ * kind of fd the frontend passed (a full pipe drops the signal). */
 void vq_set_call_fd(struct virtqueue *q, int fd);
 void vq_set_err_fd(struct virtqueue *q, int fd);
+/* Signal the call fd now, whatever the driver's suppression says. */
+void vq_call(struct virtqueue *q);
 
 /* Forget ring addresses and broken state (ring set up again / reset).
  * Keeps call/err fds and memory.  Elements still held (the vhost-user

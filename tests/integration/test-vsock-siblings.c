@@ -398,6 +398,101 @@ static void test_sibling_flood(void **state)
 	assert_true(vhu_vsock_stats(f->v[1])->rx_bytes == (uint64_t)FLOOD_PKTS * FLOOD_LEN);
 }
 
+/* ---- a sibling that goes away with connections and requests in flight ---- */
+
+#define BOUND_MS 30000   /* failure bound only: every wait is for an event */
+
+/* Poll guest v until c leaves `from` state; false when the bound passed. */
+static bool wait_leaves(struct vhu_vsock *v, struct vhu_vsock_conn *c,
+			enum vhu_vsock_conn_state from)
+{
+	int64_t t0 = vt_now_ms();
+
+	while (vhu_vsock_conn_state(c) == from) {
+		if (vt_now_ms() - t0 > BOUND_MS)
+			return false;
+		if (vhu_vsock_poll(v, 50) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Wait until the device has completed an rx buffer of guest v that the
+ * guest has not looked at yet (a packet delivered into its ring). */
+static bool wait_rx_delivered(struct vhu_vsock *v)
+{
+	struct vhu_vq *rx = vhu_vsock_session(v)->vq[0];
+	int64_t t0 = vt_now_ms();
+
+	while (!vhu_vq_has_used(rx)) {
+		if (vt_now_ms() - t0 > BOUND_MS)
+			return false;
+		vt_sleep_ms(1);
+	}
+	return true;
+}
+
+/* Guest 4 has an established connection to guest 5 carrying data and a
+ * connection request guest 5 never answers; then guest 5's frontend goes
+ * away.  Every time, guest 4 gets an RST for both: the request is refused
+ * and the established connection reset, whether the packets were still
+ * in the relay's mailbox or already in guest 5's rx ring when it left.
+ * Even rounds wait until the request sits in guest 5's ring with nothing
+ * else in flight (the case a mailbox-only cleanup misses); odd rounds
+ * close at once with data behind the request. */
+static void test_sibling_departs(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t data[8192], buf[8192];
+
+	for (unsigned round = 0; round < 24; round++) {
+		struct vhu_vsock_conn *c1, *c2, *acc;
+		uint32_t port = 6300 + 2 * round;
+
+		assert_int_equal(vhu_vsock_listen(f->v[2], port), 0);
+		assert_int_equal(vhu_vsock_connect_start(f->v[1], 5, port, VIRTIO_VSOCK_TYPE_STREAM,
+							 &c1), 0);
+		/* Guest 5 accepts while guest 4 waits for the RESPONSE. */
+		assert_int_equal(vhu_vsock_accept(f->v[2], port, BOUND_MS, &acc), 0);
+		assert_true(wait_leaves(f->v[1], c1, VHU_VSOCK_CONNECTING));
+		assert_int_equal(vhu_vsock_conn_state(c1), VHU_VSOCK_CONNECTED);
+		/* Guest 5 reads all of it, so nothing else is on its way to
+		 * guest 5 (and its ring holds only what comes next). */
+		assert_int_equal(vhu_vsock_send(c1, data, sizeof(data), false, BOUND_MS),
+				 (ssize_t)sizeof(data));
+		for (size_t got = 0; got < sizeof(data);) {
+			ssize_t n = vhu_vsock_recv(acc, buf, sizeof(buf), BOUND_MS, NULL, NULL);
+
+			assert_true(n > 0);
+			got += (size_t)n;
+		}
+		/* Nobody listens on port + 1, but guest 5 will never say so. */
+		assert_int_equal(vhu_vsock_connect_start(f->v[1], 5, port + 1,
+							 VIRTIO_VSOCK_TYPE_STREAM, &c2), 0);
+		if (round % 2 == 0) {
+			/* Only the request is in flight, and it has reached
+			 * guest 5's ring: the RSTs can come only from what the
+			 * backend remembers of the two connections. */
+			assert_true(wait_rx_delivered(f->v[2]));
+		} else {
+			/* More data behind the request, closed at once. */
+			vhu_vsock_send(c1, data, 1024, false, 0);
+		}
+		vhu_vsock_close(f->v[2]);
+		f->v[2] = NULL;
+
+		assert_true(wait_leaves(f->v[1], c2, VHU_VSOCK_CONNECTING));
+		assert_int_equal(vhu_vsock_conn_state(c2), VHU_VSOCK_RESET);
+		assert_true(wait_leaves(f->v[1], c1, VHU_VSOCK_CONNECTED));
+		assert_int_equal(vhu_vsock_conn_state(c1), VHU_VSOCK_RESET);
+		vhu_vsock_reset_conn(c1);
+		vhu_vsock_reset_conn(c2);
+		f->v[2] = open_guest(f->sock[2]);
+	}
+	/* Guest 5 is served as before. */
+	exchange(f->v[1], f->v[2], 5, 6399, 64 * 1024, 64 * 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_siblings_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_siblings_blocked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sibling_departs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_uds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_siblings_allowed, setup_yaml, teardown),

@@ -959,6 +959,62 @@ static void test_frontend_disconnect(void **state)
 	vhu_vsock_reset_conn(c);
 }
 
+/* ---- the guest's driver goes away, the frontend stays ---------------------- */
+
+/* Stop both rings (GET_VRING_BASE, as QEMU does for a paused VM and for a
+ * guest that resets the device alike).  Started again where they stopped
+ * (a resumed VM), the guest's host connections live on; started as new
+ * rings from index 0 (a new driver after a reset or rebind), the host
+ * peers see their connections end at once, before any traffic. */
+static void test_driver_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = vhu_vsock_session(f->v);
+	struct vhu_vq_opts vo = { .num = vhu_vq_num(s->vq[0]) };
+	struct vhu_vsock_conn *c;
+	struct vhu_vq *old[2];
+	char path[160], b;
+	int lfd, fd;
+
+	host_port_path(f, 2450, path, sizeof(path));
+	lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
+	assert_int_equal(vhu_vsock_connect(f->v, 2, 2450, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
+	fd = vt_accept(lfd, T_MS);
+	assert_true(fd >= 0);
+	/* Paused and resumed: the connection carries data afterwards. */
+	for (unsigned q = 0; q < 2; q++)
+		assert_int_equal(vhu_vq_stop(s->vq[q], NULL), 0);
+	for (unsigned q = 0; q < 2; q++)
+		assert_int_equal(vhu_vq_start(s->vq[q]), 0);
+	assert_int_equal(vhu_vsock_send(c, "p", 1, false, T_MS), 1);
+	assert_int_equal(vt_read_all(fd, &b, 1, T_MS), 1);
+	assert_int_equal(b, 'p');
+	/* Stopped, then new rings from index 0: the host sees the end. */
+	for (unsigned q = 0; q < 2; q++) {
+		assert_int_equal(vhu_vq_stop(s->vq[q], NULL), 0);
+		old[q] = s->vq[q];
+		assert_int_equal(vhu_vq_create(s->c, s->m, q, &vo, &s->vq[q]), 0);
+	}
+	for (unsigned q = 0; q < 2; q++)
+		assert_int_equal(vhu_vq_start(s->vq[q]), 0);
+	assert_int_equal(vt_read_all(fd, &b, 1, T_MS), 0);
+	close(fd);
+	for (unsigned q = 0; q < 2; q++)
+		vhu_vq_destroy(old[q]);
+	/* The old driver's state (c) goes with it; a new guest driver on
+	 * the same socket connects again. */
+	vhu_vsock_close(f->v);
+	f->v = open_guest(f->sock, NULL);
+	assert_int_equal(vhu_vsock_connect(f->v, 2, 2450, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
+	fd = vt_accept(lfd, T_MS);
+	assert_true(fd >= 0);
+	assert_int_equal(vhu_vsock_send(c, "n", 1, false, T_MS), 1);
+	assert_int_equal(vt_read_all(fd, &b, 1, T_MS), 1);
+	close(fd);
+	close(lfd);
+	vhu_vsock_reset_conn(c);
+}
+
 /* ---- Linux < 6.2 layouts ------------------------------------------------------ */
 
 static void old_layout(struct vhu_vsock_opts *o)
@@ -1008,6 +1064,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seqpacket_not_negotiated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frontend_disconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_layout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,7 +88,7 @@ static size_t take(struct vsock_sib *s, struct vsock_hdr *h, uint8_t *payload, s
 {
 	uint8_t *buf = malloc(cap);
 	struct iovec iov = { buf, cap };
-	size_t n = vsock_sib_fill(s, &iov, 1, cap);
+	size_t n = vsock_sib_fill(s, &iov, 1, cap, NULL);
 
 	if (n) {
 		vsock_hdr_decode(buf, h);

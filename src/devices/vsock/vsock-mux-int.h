@@ -14,6 +14,7 @@
 
 #include "vhost-device.h"
 #include "devices/vsock/vsock-conn.h"
+#include "devices/vsock/vsock-flows.h"
 #include "devices/vsock/vsock-mux.h"
 #include "devices/vsock/vsock-pkt.h"
 #include "devices/vsock/vsock-sibling.h"
@@ -82,6 +83,7 @@ struct vsock_mux {
 	struct vhd_timer *timer;
 	struct vsock_sib *sib;
 	struct vhd_handler sib_h;
+	struct vsock_flows flows;   /* the guest's sibling connections */
 	uint32_t next_port;
 	unsigned log_budget;
 };

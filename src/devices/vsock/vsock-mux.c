@@ -233,6 +233,50 @@ static void queue_rst(struct vsock_mux *m, const struct vsock_hdr *req)
 
 /* ---- rx ------------------------------------------------------------------ */
 
+/* ---- sibling connections --------------------------------------------------- */
+
+/* An RST from this guest's side of a sibling flow to its peer. */
+static void flow_reset(const struct vsock_flow *fl, void *opaque)
+{
+	struct vsock_mux *m = opaque;
+	struct vsock_sib *to = vsock_sib_lookup(m->sib, fl->peer_cid);
+	struct vsock_hdr rst = {
+		.src_cid = m->vm->guest_cid, .src_port = fl->local_port,
+		.dst_cid = fl->peer_cid, .dst_port = fl->peer_port,
+		.type = fl->type, .op = VSOCK_OP_RST,
+	};
+
+	if (to)
+		vsock_sib_send_rst(m->sib, to, &rst);
+}
+
+/* A packet from a sibling to this guest: deliver it and learn the flow,
+ * or refuse a REQUEST the flow table has no room for (RST to the
+ * sender).  Bytes written into e, 0 if nothing waits. */
+static size_t sibling_rx(struct vsock_mux *m, struct vq_elem *e)
+{
+	struct vsock_hdr h;
+	size_t len;
+
+	while (vsock_sib_peek(m->sib, &h) && h.op == VSOCK_OP_REQUEST &&
+	       vsock_flows_full(&m->flows)) {
+		struct vsock_sib *from = vsock_sib_lookup(m->sib, h.src_cid);
+		struct vsock_hdr rst;
+
+		vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
+				    "%s: REQUEST from CID %llu: %u sibling connections open already; refused",
+				    m->name, (unsigned long long)h.src_cid, VSOCK_FLOWS_MAX);
+		vsock_sib_drop_head(m->sib);
+		vsock_hdr_reply(&h, VSOCK_OP_RST, &rst);
+		if (from)
+			vsock_sib_send_rst(m->sib, from, &rst);
+	}
+	len = vsock_sib_fill(m->sib, e->wr, e->n_wr, e->wr_len, &h);
+	if (len && vsock_flows_note(&m->flows, h.op, h.type, h.dst_port, h.src_cid, h.src_port) < 0)
+		LOG_WARN("%s: out of memory for the sibling connection table", m->name);
+	return len;
+}
+
 static size_t next_packet(struct vsock_mux *m, struct vq_elem *e)
 {
 	size_t len;
@@ -244,11 +288,8 @@ static size_t next_packet(struct vsock_mux *m, struct vq_elem *e)
 		m->rst_count--;
 		return VSOCK_HDR_SIZE;
 	}
-	if (m->sib) {
-		len = vsock_sib_fill(m->sib, e->wr, e->n_wr, e->wr_len);
-		if (len)
-			return len;
-	}
+	if (m->sib && (len = sibling_rx(m, e)))
+		return len;
 	/* Round robin: a connection that sent goes to the back. */
 	budget = m->n_rx;
 	while (budget-- && m->rx_head) {
@@ -382,7 +423,17 @@ static bool sibling_pkt(struct vsock_mux *m, const struct vsock_hdr *h, struct v
 		queue_rst(m, h);
 		return true;
 	}
+	if (h->op == VSOCK_OP_REQUEST && vsock_flows_full(&m->flows)) {
+		vhd_log_ratelimited(&m->log_budget, 10, VHD_LOG_WARN,
+				    "%s: REQUEST to CID %llu: %u sibling connections open already; sending RST",
+				    m->name, (unsigned long long)h->dst_cid, VSOCK_FLOWS_MAX);
+		queue_rst(m, h);
+		return true;
+	}
 	r = vsock_sib_send(m->sib, to, h, e->rd, e->n_rd);
+	if (r == 0 && vsock_flows_note(&m->flows, h->op, h->type, h->src_port, h->dst_cid,
+				       h->dst_port) < 0)
+		LOG_WARN("%s: out of memory for the sibling connection table", m->name);
 	LOG_DEBUG("%s: %s %u -> CID %llu port %u, len %u: relayed to the sibling: %s",
 		  m->name, vsock_op_str(h->op), h->src_port, (unsigned long long)h->dst_cid,
 		  h->dst_port, h->len, r == 0 ? "ok" : strerror(-r));
@@ -543,9 +594,13 @@ void vsock_mux_connected(struct vsock_mux *m, struct vu_dev *dev)
 void vsock_mux_reset(struct vsock_mux *m)
 {
 	/* The guest is gone with all its sockets: host peers see their
-	 * connections close, siblings get RST for new packets. */
-	if (m->sib)
+	 * connections close; siblings get RST for new packets, for what
+	 * waited in the mailbox and for every connection they had with this
+	 * guest (vsock-flows.h), whether or not it had reached the guest. */
+	if (m->sib) {
 		vsock_sib_set_active(m->sib, false);
+		vsock_flows_drain(&m->flows, flow_reset, m);
+	}
 	while (m->clients)
 		mux_client_free(m, m->clients, true);
 	while (m->all)

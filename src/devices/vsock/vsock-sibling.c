@@ -134,15 +134,15 @@ void vsock_sib_set_active(struct vsock_sib *s, bool active)
 			struct vsock_hdr rst;
 
 			vsock_hdr_reply(&dropped->h, VSOCK_OP_RST, &rst);
-			vsock_sib_send(s, to, &rst, NULL, 0);
+			vsock_sib_send_rst(s, to, &rst);
 		}
 		free(dropped);
 		dropped = next;
 	}
 }
 
-int vsock_sib_send(struct vsock_sib *from, struct vsock_sib *to,
-		   const struct vsock_hdr *h, const struct iovec *iov, unsigned n)
+static int relay(struct vsock_sib *from, struct vsock_sib *to, const struct vsock_hdr *h,
+		 const struct iovec *iov, unsigned n, bool bounded)
 {
 	size_t size = sizeof(struct vsock_sib_msg) + h->len;
 	struct vsock_sib_msg *m;
@@ -165,7 +165,7 @@ int vsock_sib_send(struct vsock_sib *from, struct vsock_sib *to,
 		free(m);
 		return -ECONNREFUSED;
 	}
-	if (to->head && to->bytes + size > VSOCK_SIB_MAILBOX_BYTES) {
+	if (bounded && to->head && to->bytes + size > VSOCK_SIB_MAILBOX_BYTES) {
 		to->waiters |= 1ull << from->index;
 		pthread_mutex_unlock(&to->lock);
 		free(m);
@@ -184,6 +184,21 @@ int vsock_sib_send(struct vsock_sib *from, struct vsock_sib *to,
 	return 0;
 }
 
+int vsock_sib_send(struct vsock_sib *from, struct vsock_sib *to,
+		   const struct vsock_hdr *h, const struct iovec *iov, unsigned n)
+{
+	return relay(from, to, h, iov, n, true);
+}
+
+int vsock_sib_send_rst(struct vsock_sib *from, struct vsock_sib *to, const struct vsock_hdr *h)
+{
+	struct vsock_hdr rst = *h;
+
+	rst.op = VSOCK_OP_RST;
+	rst.len = 0;
+	return relay(from, to, &rst, NULL, 0, false);
+}
+
 bool vsock_sib_pending(struct vsock_sib *s)
 {
 	bool r;
@@ -194,12 +209,54 @@ bool vsock_sib_pending(struct vsock_sib *s)
 	return r;
 }
 
-size_t vsock_sib_fill(struct vsock_sib *s, const struct iovec *iov, unsigned n, size_t cap)
+bool vsock_sib_peek(struct vsock_sib *s, struct vsock_hdr *h)
+{
+	struct vsock_sib_msg *m;
+
+	pthread_mutex_lock(&s->lock);
+	m = s->head;
+	pthread_mutex_unlock(&s->lock);
+	/* The head is ours alone (senders only append behind it). */
+	if (!m || m->off)
+		return false;
+	*h = m->h;
+	return true;
+}
+
+/* Unlink the head (ours alone) and wake senders waiting for room. */
+static void pop_head(struct vsock_sib *s, struct vsock_sib_msg *m)
+{
+	uint64_t w = 0;
+
+	pthread_mutex_lock(&s->lock);
+	s->head = m->next;
+	if (!s->head)
+		s->tail = NULL;
+	s->bytes -= sizeof(*m) + m->h.len;
+	if (s->waiters && s->bytes < VSOCK_SIB_MAILBOX_BYTES / 2)
+		w = take_waiters(s);
+	pthread_mutex_unlock(&s->lock);
+	free(m);
+	wake_waiters(w);
+}
+
+void vsock_sib_drop_head(struct vsock_sib *s)
+{
+	struct vsock_sib_msg *m;
+
+	pthread_mutex_lock(&s->lock);
+	m = s->head;
+	pthread_mutex_unlock(&s->lock);
+	if (m)
+		pop_head(s, m);
+}
+
+size_t vsock_sib_fill(struct vsock_sib *s, const struct iovec *iov, unsigned n, size_t cap,
+		      struct vsock_hdr *out)
 {
 	struct vsock_sib_msg *m;
 	struct vsock_hdr h;
 	uint32_t chunk;
-	uint64_t w = 0;
 	bool last;
 
 	if (cap < VSOCK_HDR_SIZE)
@@ -224,18 +281,10 @@ size_t vsock_sib_fill(struct vsock_sib *s, const struct iovec *iov, unsigned n, 
 	if (chunk)
 		iov_from_buf(iov, n, VSOCK_HDR_SIZE, m->data + m->off, chunk);
 	m->off += chunk;
-	if (last) {
-		pthread_mutex_lock(&s->lock);
-		s->head = m->next;
-		if (!s->head)
-			s->tail = NULL;
-		s->bytes -= sizeof(*m) + m->h.len;
-		if (s->waiters && s->bytes < VSOCK_SIB_MAILBOX_BYTES / 2)
-			w = take_waiters(s);
-		pthread_mutex_unlock(&s->lock);
-		free(m);
-		wake_waiters(w);
-	}
+	if (out)
+		*out = h;
+	if (last)
+		pop_head(s, m);
 	return VSOCK_HDR_SIZE + chunk;
 }
 

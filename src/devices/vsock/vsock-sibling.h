@@ -19,6 +19,10 @@
  *  - A mailbox whose guest is absent (no frontend) refuses packets
  *    (-ECONNREFUSED); what it held when its guest went away is dropped and
  *    each sender gets an RST for it; its waiters are woken.
+ *  - RSTs the devices themselves make (vsock_sib_send_rst: for a dropped
+ *    packet, a departed guest's connections) are never refused for a full
+ *    mailbox: they are few (bounded by what was dropped and by the flow
+ *    table, vsock-flows.h) and losing one would leave a guest waiting.
  *  - Packets from one sender arrive in the order sent.
  */
 #ifndef VHD_VSOCK_SIBLING_H
@@ -72,12 +76,23 @@ void vsock_sib_set_active(struct vsock_sib *s, bool active);
 int vsock_sib_send(struct vsock_sib *from, struct vsock_sib *to,
 		   const struct vsock_hdr *h, const struct iovec *iov, unsigned n);
 
+/* An RST made by a device (not relayed from a guest): as vsock_sib_send,
+ * but never -EAGAIN. */
+int vsock_sib_send_rst(struct vsock_sib *from, struct vsock_sib *to, const struct vsock_hdr *h);
+
 /* Receiver side: is a packet waiting? */
 bool vsock_sib_pending(struct vsock_sib *s);
+/* The header of the next packet, if one waits and none of it has been
+ * delivered yet (true), without taking it. */
+bool vsock_sib_peek(struct vsock_sib *s, struct vsock_hdr *h);
+/* Drop the next packet (the caller refuses it). */
+void vsock_sib_drop_head(struct vsock_sib *s);
 /* Write the next packet (or the next piece of it: a payload larger than
  * the buffer is split, EOM staying on the last piece) into a writable
- * chain of `cap` bytes.  Bytes written, 0 if none waiting. */
-size_t vsock_sib_fill(struct vsock_sib *s, const struct iovec *iov, unsigned n, size_t cap);
+ * chain of `cap` bytes, and its header into *h (may be NULL).  Bytes
+ * written, 0 if none waiting. */
+size_t vsock_sib_fill(struct vsock_sib *s, const struct iovec *iov, unsigned n, size_t cap,
+		      struct vsock_hdr *h);
 
 /* Drain the eventfd (after it polled readable). */
 void vsock_sib_ack(struct vsock_sib *s);
