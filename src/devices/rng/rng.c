@@ -239,8 +239,11 @@ static void rng_reset(struct vu_dev *dev)
 {
 	struct rng *rng = vu_dev_priv(dev);
 
-	if (rng->timer)
-		vhd_timer_disarm(rng->timer);
+	/* The next connection may be served by another worker thread
+	 * (vhost-device.h, "Threading promise"): nothing stays on this
+	 * connection's loop. */
+	vhd_timer_free(rng->timer);
+	rng->timer = NULL;
 	vhd_loop_del(&rng->src_h);
 }
 
