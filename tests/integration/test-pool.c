@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Integration: the worker pool (docs/architecture.md, "Threads and
+ * ownership").  One worker serves many sockets, so a frontend that stops
+ * in the middle of a message must not hold up the others on its worker;
+ * and the thread count stays the pool's, whatever the guest count.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "it-util.h"
+
+#define NSOCK 4
+
+struct fixture {
+	struct backend be;
+	char sock[NSOCK][160];
+};
+
+static int start(void **state, const char *workers)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *args[] = { "-c", "4", "--workers", workers, NULL };
+
+	if (!f || backend_start(&f->be, "vhost-device-rng", true, NSOCK, args) < 0) {
+		free(f);
+		return -1;
+	}
+	for (unsigned i = 0; i < NSOCK; i++)
+		backend_socket(&f->be, true, i, f->sock[i], sizeof(f->sock[i]));
+	*state = f;
+	return 0;
+}
+
+static int setup_one(void **state) { return start(state, "1"); }
+static int setup_two(void **state) { return start(state, "2"); }
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int st = backend_stop(&f->be);
+
+	free(f);
+	return st == 0 ? 0 : -1;
+}
+
+/* Threads of the backend (/proc/PID/status). */
+static int thread_count(pid_t pid)
+{
+	char path[64], line[256];
+	int n = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	return n;
+}
+
+/* The other frontend on the same (only) worker is answered while the
+ * first one's message is incomplete. */
+static void assert_other_served(struct fixture *f)
+{
+	struct vhu_conn *b;
+
+	assert_int_equal(vhu_connect(f->sock[1], 3000, &b), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vhu_ping(b), 0);
+	it_assert_rng_serves(f->sock[2]);
+	vhu_close(b);
+}
+
+/* Half a header, then nothing: the worker goes on serving others; the
+ * rest arrives and the message is answered. */
+static void test_stalled_header(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_hdr h = { .request = VHU_GET_FEATURES, .flags = VHU_VERSION, .size = 0 };
+	struct vhu_conn *a;
+	uint64_t features = 0;
+
+	assert_int_equal(vhu_connect(f->sock[0], 3000, &a), 0);
+	assert_int_equal(vhu_ping(a), 0);
+	assert_int_equal(vhu_send_raw(a, &h, 6, NULL, 0), 0);
+	assert_other_served(f);
+	assert_int_equal(vhu_send_raw(a, (const char *)&h + 6, sizeof(h) - 6, NULL, 0), 0);
+	assert_int_equal(vhu_recv_reply(a, VHU_GET_FEATURES, &features, sizeof(features)), 0);
+	assert_true(features & (1ull << 32));      /* VIRTIO_F_VERSION_1 */
+	vhu_close(a);
+}
+
+/* Header and fd (SCM_RIGHTS with the first bytes), payload later: the fd
+ * is kept with the message being assembled and counted by the same
+ * checks as ever (SET_VRING_CALL wants exactly one). */
+static void test_stalled_payload_with_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_hdr h = {
+		.request = VHU_SET_VRING_CALL,
+		.flags = VHU_VERSION | VHU_FLAG_NEED_REPLY,
+		.size = 8,
+	};
+	uint64_t index = 0, ack = 99;
+	struct vhu_conn *a;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	assert_true(efd >= 0);
+	assert_int_equal(vhu_connect(f->sock[0], 3000, &a), 0);
+	assert_int_equal(vhu_init(a, 0), 0);
+	assert_int_equal(vhu_send_raw(a, &h, sizeof(h), &efd, 1), 0);
+	assert_other_served(f);
+	assert_int_equal(vhu_send_raw(a, &index, 4, NULL, 0), 0);
+	assert_other_served(f);
+	assert_int_equal(vhu_send_raw(a, (const char *)&index + 4, 4, NULL, 0), 0);
+	assert_int_equal(vhu_recv_reply(a, VHU_SET_VRING_CALL, &ack, sizeof(ack)), 0);
+	assert_int_equal(ack, 0);
+	assert_int_equal(vhu_ping(a), 0);
+	close(efd);
+	vhu_close(a);
+}
+
+/* A frontend that leaves mid-message costs only its connection: the
+ * socket takes the next frontend. */
+static void test_leaves_mid_message(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_hdr h = { .request = VHU_GET_FEATURES, .flags = VHU_VERSION, .size = 0 };
+	struct vhu_conn *a;
+
+	assert_int_equal(vhu_connect(f->sock[0], 3000, &a), 0);
+	assert_int_equal(vhu_send_raw(a, &h, 5, NULL, 0), 0);
+	vhu_close(a);
+	it_assert_rng_serves(f->sock[0]);
+	assert_other_served(f);
+}
+
+/* Four guests connected, two workers: the process has the main thread
+ * and the pool, no thread per guest. */
+static void test_threads_fixed(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_conn *c[NSOCK];
+
+	for (unsigned i = 0; i < NSOCK; i++) {
+		assert_int_equal(vhu_connect(f->sock[i], 3000, &c[i]), 0);
+		assert_int_equal(vhu_ping(c[i]), 0);
+	}
+	assert_int_equal(thread_count(f->be.pid), 1 + 2);
+	for (unsigned i = 0; i < NSOCK; i++)
+		assert_int_equal(vhu_ping(c[i]), 0);
+	for (unsigned i = 0; i < NSOCK; i++)
+		vhu_close(c[i]);
+	for (unsigned i = 0; i < NSOCK; i++)
+		it_assert_rng_serves(f->sock[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stalled_header, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_payload_with_fd, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_leaves_mid_message, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_fixed, setup_two, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
