@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -331,6 +332,19 @@ static unsigned pool_size_for(unsigned requested, unsigned nsockets)
 	return n ? n : 1;
 }
 
+/* A guest costs several fds (socket, kick/call/err eventfds, memory
+ * regions, timers): hundreds of guests pass the usual soft limit of 1024,
+ * so take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* After every worker is joined: nothing runs but this thread. */
 static void free_all(struct vsocket *ss, unsigned n)
 {
@@ -369,6 +383,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 	if (r >= 0)
 		return r;
 
+	raise_fd_limit();
 	n = o.fd >= 0 ? 1 : o.socket_count;
 	pool_size = pool_size_for(o.workers, n);
 	ss = calloc(n, sizeof(*ss));
