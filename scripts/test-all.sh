@@ -3,7 +3,9 @@
 # The README's second command: install what is needed, then build and run
 # the whole test suite:
 #   1. a -Werror build and 'make check' (unit, CLI, integration and the
-#      real-guest tests under QEMU; the guest kernel is built once and cached),
+#      real-guest tests under QEMU, some of them under both Debian's QEMU 7.2
+#      and QEMU 10.0 from bookworm-backports; the guest kernel is built once
+#      and cached, QEMU 10 is fetched once into the same cache),
 #   2. the same tests again, built with --enable-xen (adds the Xen memory
 #      backend and its tests over a fake libxen) and with AddressSanitizer
 #      and UndefinedBehaviorSanitizer (the guests then talk to sanitized
@@ -29,6 +31,9 @@ fail_log() { # print the failing tests' logs, then fail
 
 step "Debian packages"
 "$SRC/scripts/install-deps.sh"
+
+step "QEMU 10.0 for the *-qemu10 guest tests (bookworm-backports, unpacked into the test cache)"
+"$SRC/tests/vm/fetch-qemu10.sh" >/dev/null
 
 step "autogen"
 (cd "$SRC" && ./autogen.sh >/dev/null)

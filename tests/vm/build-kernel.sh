@@ -46,15 +46,7 @@ src_version=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null ||
 key=$( { echo "recipe $RECIPE"; echo "linux-source $src_version";
 	 cat "$FRAGMENT"; } | sha256sum | cut -c1-16)
 
-cache=${VHD_VM_CACHE:-}
-if [ -z "$cache" ]; then
-	cache=/var/cache/vhost-device-c/vm
-	if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-		cache=${XDG_CACHE_HOME:-$HOME/.cache}/vhost-device-c/vm
-	fi
-fi
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+. "$HERE/cache-dir.sh"
 final=$cache/$key
 
 if [ -f "$final/bzImage" ]; then

@@ -12,10 +12,11 @@ What this module promises:
     out (normal end, failure, timeout, SIGINT/SIGTERM; and through
     PR_SET_PDEATHSIG if this process itself is killed).  Sockets live in a
     per-test temporary directory which is removed at the end.
-  * Missing prerequisites (no qemu-system-x86_64, QEMU without the needed
-    frontend, no way to build the guest kernel) give SKIP (exit 77) with the
-    reason; VHD_VM_REQUIRE=1 turns every SKIP into a failure (for CI, where a
-    skip would hide that the proof was never made).
+  * Missing prerequisites (no qemu-system-x86_64, QEMU 10 asked for but not
+    in the cache, QEMU without the needed frontend, no way to build the
+    guest kernel) give SKIP (exit 77) with the reason; VHD_VM_REQUIRE=1
+    turns every SKIP into a failure (for CI, where a skip would hide that
+    the proof was never made).
   * A failure prints what the guest saw, the console tail and the QEMU and
     backend logs.
 
@@ -29,8 +30,12 @@ A test script is a few lines (see rng-pci.test):
         vm.run()
     vhdvm.main(main, name="rng-pci")
 
-Environment: VHD_BUILDDIR (backends), VHD_VM_CACHE (kernel cache),
-VHD_VM_KERNEL (use this bzImage, no build), QEMU (the binary),
+Every test prints the QEMU it runs under ("vm: QEMU emulator version ...").
+
+Environment: VHD_BUILDDIR (backends), VHD_VM_CACHE (kernel and QEMU 10
+cache), VHD_VM_KERNEL (use this bzImage, no build), QEMU (the binary),
+VHD_VM_QEMU=10 (run under QEMU 10.0 from the cache, fetch-qemu10.sh; the
+test's name gets "-qemu10"),
 VHD_VM_TIMEOUT (seconds, per test), VHD_VM_KEEP=1 (keep the temp dir),
 VHD_VM_VERBOSE=1 (echo the whole console), VHD_VM_REQUIRE=1,
 VHD_<NAME>_BACKEND / VHD_<NAME>_BACKEND_ARGS (replace a backend binary or
@@ -519,7 +524,7 @@ class Test:
         self.vms = []
         self.qemu = None
         self.kernel = None
-        self._devices = None
+        self._devices = {}
         base = os.environ.get("TMPDIR", "/tmp")
         # AF_UNIX paths are limited to 108 bytes.
         if len(base) > 40:
@@ -528,12 +533,37 @@ class Test:
 
     # -- prerequisites -----------------------------------------------------
     def setup(self):
-        self.qemu = os.environ.get("QEMU") or shutil.which(
-            "qemu-system-x86_64")
+        if qemu10_wanted():
+            self.qemu = self._find_qemu10()
+        else:
+            self.qemu = os.environ.get("QEMU") or shutil.which(
+                "qemu-system-x86_64")
         if not self.qemu or not os.access(self.qemu, os.X_OK):
             raise Skip("qemu-system-x86_64 not found (install the Debian "
                        "package qemu-system-x86: scripts/install-deps.sh)")
+        r = subprocess.run([self.qemu, "--version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        version = (r.stdout.decode("utf-8", "replace").splitlines() or
+                   ["(no output)"])[0]
+        if r.returncode != 0:
+            raise Failure("%s --version failed: %s" % (self.qemu, version))
+        say("%s (%s)" % (version, self.qemu))
         self.kernel = os.environ.get("VHD_VM_KERNEL") or self._build_kernel()
+
+    def _find_qemu10(self):
+        """The QEMU 10 wrapper fetch-qemu10.sh left in the cache.  Fetching
+        needs the network (and root for /var/cache): not done here."""
+        r = subprocess.run(["sh", os.path.join(HERE, "fetch-qemu10.sh"),
+                            "--check"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        out = r.stdout.decode().strip().splitlines()
+        if r.returncode == 0 and out:
+            return out[-1]
+        why = r.stderr.decode().strip().replace("fetch-qemu10: ", "")
+        raise Skip("%s. Get it: run tests/vm/fetch-qemu10.sh as root (it "
+                   "unpacks Debian's bookworm-backports QEMU 10 into that "
+                   "cache and installs nothing; scripts/test-all.sh runs "
+                   "it)" % (why or "no QEMU 10.0 in the test cache"))
 
     def _build_kernel(self):
         t0 = time.monotonic()
@@ -558,13 +588,16 @@ class Test:
         return out[-1]
 
     def need_device(self, frontend):
-        if self._devices is None:
-            r = subprocess.run([self.qemu, "-device", "help"],
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-            self._devices = set(re.findall(r'name "([^"]+)"',
-                                           r.stdout.decode()))
+        # This one device's help: "-device help" would load every module.
         if frontend not in self._devices:
+            r = subprocess.run([self.qemu, "-nodefaults", "-device",
+                                frontend + ",help"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            text = r.stdout.decode("utf-8", "replace")
+            self._devices[frontend] = r.returncode == 0 and (
+                text.startswith(frontend + " options:") or
+                text.startswith("There are no options for %s." % frontend))
+        if not self._devices[frontend]:
             raise Skip("%s has no '%s' device" % (self.qemu, frontend))
 
     # -- building blocks -----------------------------------------------------
@@ -646,9 +679,21 @@ class Test:
         return problem
 
 
+def qemu10_wanted():
+    """VHD_VM_QEMU: unset or "system" (QEMU=, else qemu-system-x86_64 on
+    PATH) or "10" (the cached QEMU 10.0)."""
+    choice = os.environ.get("VHD_VM_QEMU", "")
+    if choice not in ("", "system", "10"):
+        print("vm: ERROR: VHD_VM_QEMU=%s: say 10 or system" % choice)
+        sys.exit(EXIT_HARD)
+    return choice == "10"
+
+
 def main(body, name, timeout=None):
     """Run body(test) as one automake test: exit 0 PASS, 77 SKIP, 1 FAIL,
     99 hard error.  Never returns."""
+    if qemu10_wanted():
+        name += "-qemu10"
     timeout = int(os.environ.get("VHD_VM_TIMEOUT", timeout or 240))
     require = os.environ.get("VHD_VM_REQUIRE") == "1"
 
