@@ -75,6 +75,8 @@ int vu_msg_rx_step(int sock, struct vu_msg_rx *rx)
 	} ctl;
 	int ret;
 
+	if (rx->got == 0)
+		msg->nfds = 0;  /* the previous message's fds are its handler's */
 	for (;;) {
 		bool in_hdr = rx->got < VHU_HDR_SIZE;
 		size_t want = in_hdr ? VHU_HDR_SIZE - rx->got
