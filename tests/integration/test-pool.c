@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,86 @@ static void test_threads_fixed(void **state)
 		it_assert_rng_serves(f->sock[i]);
 }
 
+/* Round trips on the connection while the other guest's queue runs. */
+static void *pinger(void *arg)
+{
+	struct vhu_conn *c = arg;
+
+	for (int i = 0; i < 500; i++)
+		if (vhu_ping(c) != 0)
+			return (void *)1;
+	return NULL;
+}
+
+/* One echo of `len` bytes on queue 0 of the template. */
+static void echo_once(struct vhu_session *s, unsigned round)
+{
+	enum { LEN = 128 };
+	size_t mark = vhu_mem_mark(s->m);
+	uint8_t *rd = vhu_mem_alloc(s->m, LEN, 64), *wr = vhu_mem_alloc(s->m, LEN, 64);
+	struct vhu_sg o, in;
+	uint32_t len = 0;
+	void *tok = NULL;
+
+	assert_non_null(rd);
+	assert_non_null(wr);
+	for (unsigned i = 0; i < LEN; i++)
+		rd[i] = (uint8_t)(round + i);
+	o = (struct vhu_sg){ vhu_mem_gpa(s->m, rd), LEN };
+	in = (struct vhu_sg){ vhu_mem_gpa(s->m, wr), LEN };
+	assert_true(vhu_vq_add(s->vq[0], &o, 1, &in, 1, rd, false) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
+	while (vhu_vq_get_used(s->vq[0], &len, &tok) != 1)
+		if (vhu_vq_wait(s->vq[0], 5000, 0) != 1)
+			fail_msg("round %u: no completion within 5 s", round);
+	assert_ptr_equal(tok, rd);
+	assert_int_equal(len, LEN);
+	assert_memory_equal(wr, rd, LEN);
+	vhu_mem_release(s->m, mark);
+}
+
+/*
+ * Queue threads under the pool: two template guests with --queue-threads
+ * on one worker.  While guest A's queue thread echoes, guest B's messages
+ * (each pausing B's queue threads, on the worker that also serves A)
+ * keep coming from another thread: neither stalls, and both connections
+ * end cleanly.
+ */
+static void test_queue_threads_shared_worker(void **state)
+{
+	struct backend be;
+	const char *args[] = { "-c", "2", "--workers", "1", "--queue-threads", NULL };
+	char sock[2][160];
+	struct vhu_session_opts o;
+	struct vhu_session *a, *b;
+	pthread_t t;
+	void *res;
+
+	(void)state;
+	assert_int_equal(backend_start(&be, "vhost-device-template", true, 2, args), 0);
+	for (unsigned i = 0; i < 2; i++)
+		backend_socket(&be, true, i, sock[i], sizeof(sock[i]));
+	it_opts(&o, sock[0]);
+	a = it_open(&o);
+	it_opts(&o, sock[1]);
+	b = it_open(&o);
+	/* main, the worker, each guest's two queue threads */
+	assert_int_equal(thread_count(be.pid), 1 + 1 + 2 * 2);
+	assert_int_equal(pthread_create(&t, NULL, pinger, b->c), 0);
+	for (unsigned r = 0; r < 300; r++)
+		echo_once(a, r);
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_null(res);
+	echo_once(b, 0);
+	vhu_session_close(a);
+	vhu_session_close(b);
+	it_opts(&o, sock[0]);
+	a = it_open(&o);
+	echo_once(a, 1);
+	vhu_session_close(a);
+	assert_int_equal(backend_stop(&be), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stalled_payload_with_fd, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_leaves_mid_message, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_fixed, setup_two, teardown),
+		cmocka_unit_test(test_queue_threads_shared_worker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
