@@ -9,7 +9,7 @@
  * to it, their kick eventfds and the devices' timers), the vhost-user
  * protocol, guest memory and the rings.
  *
- * Threading promise: every callback of one device instance during one
+ * Threading promise (without queue_thread): every callback of one device instance during one
  * connection runs on that connection's worker thread, and the connections
  * of one instance never overlap, so a device needs no locks for its own
  * state.  A new connection may be served by another worker: handlers and
@@ -82,9 +82,12 @@
  *      reports the (possibly rewound) next avail index.  Used idx and that
  *      index have moved by the same amount since the ring started, which
  *      is also what QEMU assumes after a lost connection (it restarts the
- *      ring from used->idx).
+ *      ring from used->idx).  (A ring that left guest memory cannot take
+ *      completions: those are dropped.)
  * Pushing an element twice, or one released by the core, is a device
- * bug: vq_push refuses it (virtqueue.h) while the memory is not reused.
+ * bug: vq_push looks the element up by address among the queue's held
+ * ones, finds it absent, logs and ignores it without reading it
+ * (virtqueue.h).
  * The device's reset callback runs after every queue stopped, so it never
  * sees a held element.
  */
@@ -122,50 +125,77 @@ enum vu_socket_naming {
 	VU_SOCKETS_EXACT,
 };
 
+/* Most queues a device may have (QEMU's VIRTIO_QUEUE_MAX). */
+#define VHD_MAX_QUEUES 1024u
+
+/*
+ * A device.  vhd_main() checks the table (vhd_ops_check) before it parses
+ * the command line or creates anything, so a mistake here is a clear
+ * start-up error, never a NULL call on the first request.
+ *
+ * `ctx` is the device's own pointer, given to vhd_main() and passed back
+ * to every command-line callback and to instance_new: the device keeps its
+ * options there (usually a struct on main()'s stack), not in file-scope
+ * variables, so its callbacks can be unit-tested in-process.
+ */
 struct vu_device_ops {
+	/* ---- identity: what the frontend and the user see ---------------- */
 	const char *name;          /* "rng": binary vhost-device-<name>, JSON type */
 	const char *summary;       /* one line for --help */
 	uint32_t virtio_id;
-	unsigned num_queues;
-	unsigned max_queue_size;   /* SET_VRING_NUM above this is refused */
+	unsigned num_queues;       /* 1..VHD_MAX_QUEUES */
+	/* SET_VRING_NUM above this is refused; a power of two, at most
+	 * VQ_MAX_SIZE. */
+	unsigned max_queue_size;
 	/* Device feature bits; the core adds VERSION_1, INDIRECT_DESC,
 	 * EVENT_IDX, NOTIFY_ON_EMPTY and PROTOCOL_FEATURES. */
 	uint64_t features;
-	/* Size of the config space; 0 = none.  Non-zero makes the core
-	 * offer VHOST_USER_PROTOCOL_F_CONFIG, so set it only for devices
-	 * whose QEMU frontend wants it (vsock, gpio, input). */
+	/* Size of the config space (at most VHU_CONFIG_MAX_SIZE); 0 = none.
+	 * Non-zero makes the core offer VHOST_USER_PROTOCOL_F_CONFIG, so set
+	 * it only for devices whose QEMU frontend wants it (vsock, gpio,
+	 * input).  Non-zero requires get_config, and get_config/set_config
+	 * require it. */
 	uint32_t config_size;
-	enum vu_socket_naming socket_naming;
+	/* Capability features for --print-capabilities (may be NULL). */
+	const char *const *capabilities;
 
-	/* Device command-line options (may be NULL).  `options` ends with a
-	 * zero entry; `options_help` is printed under "Device options". */
+	/* ---- command line: parsed on the main thread, before any socket -- */
+	/* How -s/--socket-path is turned into socket file names. */
+	enum vu_socket_naming socket_naming;
+	/* Device options (may be NULL).  `options` ends with a zero entry;
+	 * each entry has flag NULL, and a val that is neither a common
+	 * option's key nor 0, ':' or '?'.  `short_options` lists getopt
+	 * letters ("p:m:f:"), each of which must be the val of a long entry
+	 * with the same has_arg; the common letters s c v h V are taken.
+	 * `options_help` is printed under "Device options". */
 	const struct option *options;
 	const char *short_options;     /* getopt letters for options, or "" */
 	const char *options_help;
-	/* One option.  Return 0, or -1 after printing what is wrong. */
-	int (*parse_option)(int key, const char *arg);
+	/* One option.  Return 0, or -1 after printing what is wrong.
+	 * Required when there are options. */
+	int (*parse_option)(void *ctx, int key, const char *arg);
 	/* All options parsed; socket_count known.  Check combinations and
 	 * open shared host resources.  Return 0, or -1 after printing. */
-	int (*check_options)(unsigned socket_count);
+	int (*check_options)(void *ctx, unsigned socket_count);
 	/* Devices whose sockets are not "-s PATH [-c N]" (vsock: --socket,
 	 * repeated --vm, --config) return their own list here, after
 	 * check_options: *paths is a malloc'ed array of malloc'ed strings
 	 * (the core frees them), one instance per path.  With this hook -s
 	 * and -c are refused.  Return 0, or -1 after printing. */
-	int (*socket_paths)(char ***paths, unsigned *count);
+	int (*socket_paths)(void *ctx, char ***paths, unsigned *count);
+
+	/* ---- runtime: instances, connections, queues ---------------------- */
+	/* One instance per socket, created on the main thread after the
+	 * options; *priv is what vu_dev_priv() returns.  0 or -1 (printed). */
+	int (*instance_new)(void *ctx, unsigned index, unsigned count, void **priv);
+	void (*instance_free)(void *priv);
 	/* Per-instance limit for SET_VRING_NUM when instances differ
 	 * (vsock --vm queue_size=); NULL = max_queue_size. */
 	unsigned (*instance_max_queue_size)(void *priv);
-	/* Capability features for --print-capabilities (may be NULL). */
-	const char *const *capabilities;
-
 	/* Which thread serves queue q: 0 = the connection's worker (also
 	 * when this is NULL), k = 1..num_queues = queue thread k (see
 	 * "Threads" above).  Asked once per connection. */
 	unsigned (*queue_thread)(void *priv, unsigned q);
-
-	int (*instance_new)(unsigned index, unsigned count, void **priv);
-	void (*instance_free)(void *priv);
 
 	/* Called once per connection when the device may start using its
 	 * event loop (timers); may be NULL. */
@@ -175,7 +205,7 @@ struct vu_device_ops {
 	void (*reset)(struct vu_dev *dev);
 
 	void (*queue_start)(struct vu_dev *dev, unsigned q);   /* may be NULL */
-	void (*queue_kick)(struct vu_dev *dev, unsigned q);
+	void (*queue_kick)(struct vu_dev *dev, unsigned q);    /* required */
 	void (*queue_stop)(struct vu_dev *dev, unsigned q);    /* may be NULL */
 	/* A held element of queue q is released by the core (see "Held
 	 * requests" above).  Forget e.  give_back false: write the device's
@@ -193,9 +223,16 @@ struct vu_device_ops {
 			  uint32_t offset, uint32_t size);
 };
 
-/* Run the program: parse the command line, create the sockets, serve
- * until SIGTERM/SIGINT.  Returns the exit status. */
-int vhd_main(const struct vu_device_ops *ops, int argc, char **argv);
+/* Run the program: check the ops table, parse the command line, create
+ * the sockets, serve until SIGTERM/SIGINT.  ctx is passed to the
+ * command-line callbacks and to instance_new.  Returns the exit status
+ * (1 for a faulty ops table, with a message naming the device and the
+ * fault). */
+int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv);
+
+/* Check an ops table as vhd_main() does first.  0, or -1 with err filled
+ * ("device 'rng': ..." naming the fault).  For a device's unit tests. */
+int vhd_ops_check(const struct vu_device_ops *ops, char *err, size_t errlen);
 
 /* ---- what a device may call ---------------------------------------- */
 

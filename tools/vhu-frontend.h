@@ -135,7 +135,8 @@ struct vhu_info {
 	 VHD_BIT(VHU_PF_STATUS) | VHD_BIT(VHU_PF_XEN_MMAP))
 
 /*
- * QEMU 7.2's realize sequence (notes 1.11 A): GET_FEATURES,
+ * QEMU 7.2's realize sequence (vhost_user_backend_init, vhost_dev_init):
+ * GET_FEATURES,
  * [GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES(offered & want_protocol),
  * GET_QUEUE_NUM if MQ, GET_MAX_MEM_SLOTS if CONFIGURE_MEM_SLOTS,
  * SET_BACKEND_REQ_FD if BACKEND_REQ (we keep the other end)], SET_OWNER,

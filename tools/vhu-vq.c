@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * libvhu-frontend: the driver side of a split virtqueue (contract in
- * vhu-frontend.h; layout in vq/vring.h; barriers per virtio 1.x 2.7.13 and
- * the notes, 3.1-3.3).
+ * vhu-frontend.h; layout in vq/vring.h; barriers per virtio 1.2, 2.7.13
+ * "Supplying Buffers to The Device" and 2.7.14 "Receiving Used Buffers
+ * From The Device").
  *
  * Bookkeeping (free list, chain links, tokens) is private to this process:
  * nothing is read back from the descriptor table, so a device that
@@ -189,7 +190,9 @@ int vhu_vq_start(struct vhu_vq *q)
 	q->event_idx = vhu_has_feature(c, VIRTIO_RING_F_EVENT_IDX);
 	q->use_indirect = vhu_has_feature(c, VIRTIO_RING_F_INDIRECT_DESC) && q->max_indirect;
 	disable_cb(q);
-	/* QEMU 7.2 order (notes 1.11 B). */
+	/* The order QEMU 7.2 uses when it starts a ring (vhost_virtqueue_start):
+	 * call and err fds, size, base, addresses, kick, enable, and the call
+	 * fd once more (as QEMU does after it unmasks the notifier). */
 	if ((r = vhu_set_vring_file(c, VHU_SET_VRING_CALL, q->index, q->call_fd)) < 0)
 		return r;
 	if (q->err_fd >= 0 &&

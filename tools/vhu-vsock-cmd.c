@@ -493,14 +493,30 @@ static int run_rr(const struct opts *o, struct vhu_vsock *v, double *mean, doubl
 	char path[200];
 	int r;
 
+	if (!buf || !t) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 	snprintf(path, sizeof(path), "%s_%u", o->uds, o->port + 2);
 	h.fd = vhu_unix_listen(path, SOCK_STREAM, 256);
-	if (h.fd < 0 || !buf || !t)
-		return -ENOMEM;
-	pthread_create(&h.t, NULL, host_echo, &h);
+	if (h.fd < 0) {
+		r = h.fd;
+		goto out_free;
+	}
+	if (pthread_create(&h.t, NULL, host_echo, &h) != 0) {
+		r = -EAGAIN;
+		goto out_listen;
+	}
 	r = vhu_vsock_connect(v, 2, o->port + 2, VIRTIO_VSOCK_TYPE_STREAM, 5000, &c);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		fprintf(stderr, PROG ": rr connect to host port %u: %s\n", o->port + 2,
+			strerror(-r));
+		/* host_echo waits in accept(): shutting the listener down makes
+		 * it return (EINVAL), so the thread ends. */
+		shutdown(h.fd, SHUT_RDWR);
+		pthread_join(h.t, NULL);
+		goto out_listen;
+	}
 	memset(buf, 0xa5, o->msg_size);
 	for (unsigned i = 0; i < o->rr && r == 0; i++) {
 		double t0 = now();
@@ -519,10 +535,12 @@ static int run_rr(const struct opts *o, struct vhu_vsock *v, double *mean, doubl
 	}
 	vhu_vsock_close_conn(c, 5000);
 	pthread_join(h.t, NULL);
-	close(h.fd);
-	unlink(path);
 	if (r == 0)
 		rr_stats(t, o->rr, mean, p50, p99);
+out_listen:
+	close(h.fd);
+	unlink(path);
+out_free:
 	free(t);
 	free(buf);
 	return r;

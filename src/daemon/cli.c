@@ -32,6 +32,12 @@ static const struct option core_options[] = {
 };
 #define N_CORE (sizeof(core_options) / sizeof(core_options[0]))
 
+const struct option *vhd_cli_core_options(size_t *n)
+{
+	*n = N_CORE;
+	return core_options;
+}
+
 int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 		  unsigned long long *out)
 {
@@ -144,7 +150,7 @@ void vhd_cli_free(struct vhd_options *o)
 	}
 }
 
-int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
+int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **argv,
 		  struct vhd_options *o)
 {
 	const char *prog = argv[0] ? argv[0] : "vhost-device";
@@ -175,7 +181,7 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 	memcpy(longopts, core_options, sizeof(core_options));
 	if (ndev)
 		memcpy(longopts + N_CORE, ops->options, ndev * sizeof(*longopts));
-	snprintf(shortopts, sizeof(shortopts), ":s:c:vhV%s",
+	snprintf(shortopts, sizeof(shortopts), ":" VHD_CLI_CORE_SHORT "%s",
 		 ops->short_options ? ops->short_options : "");
 
 	opterr = 0;
@@ -247,7 +253,7 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 			fprintf(stderr, "Try '%s --help'.\n", prog);
 			goto fail;
 		default:
-			if (!ops->parse_option || ops->parse_option(c, optarg) < 0)
+			if (!ops->parse_option || ops->parse_option(ctx, c, optarg) < 0)
 				goto fail;
 			break;
 		}
@@ -281,11 +287,11 @@ int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
 	}
 	if (decide_xen(prog, xen_mode, &o->extra_protocol) < 0)
 		goto fail;
-	if (ops->check_options && ops->check_options(o->socket_count) < 0)
+	if (ops->check_options && ops->check_options(ctx, o->socket_count) < 0)
 		goto fail;
 
 	if (ops->socket_paths && o->fd < 0) {
-		if (ops->socket_paths(&o->socket_names, &o->socket_count) < 0)
+		if (ops->socket_paths(ctx, &o->socket_names, &o->socket_count) < 0)
 			goto fail;
 		for (unsigned i = 0; i < o->socket_count; i++)
 			if (strlen(o->socket_names[i]) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {

@@ -26,10 +26,16 @@ struct vhd_options {
 	uint64_t extra_protocol;   /* protocol features decided by options (XEN_MMAP) */
 };
 
-/* Parse argv.  Returns -1 to go on, or an exit status (0 after --help,
- * --version, --print-capabilities; 1 on an error). */
-int vhd_cli_parse(const struct vu_device_ops *ops, int argc, char **argv,
+/* Parse argv (ops already checked by vhd_ops_check; ctx is the device's,
+ * passed to its callbacks).  Returns -1 to go on, or an exit status (0
+ * after --help, --version, --print-capabilities; 1 on an error). */
+int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **argv,
 		  struct vhd_options *o);
+
+/* The common options, for vhd_ops_check (device options must not clash):
+ * the long table (*n entries, no terminator) and the getopt letters. */
+const struct option *vhd_cli_core_options(size_t *n);
+#define VHD_CLI_CORE_SHORT "s:c:vhV"
 void vhd_cli_free(struct vhd_options *o);
 
 #endif

@@ -369,17 +369,24 @@ static void free_all(struct vsocket *ss, unsigned n)
 	pool_size = 0;
 }
 
-int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
+int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 {
 	struct vhd_options o;
 	struct vsocket *ss;
 	sigset_t set;
 	unsigned n;
 	int r, status = 0, conn_fd = -1;
-	const char *prog = argc > 0 ? argv[0] : "vhost-device";
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "vhost-device";
+	char err[256];
 
 	vhd_log_set_program(prog);
-	r = vhd_cli_parse(ops, argc, argv, &o);
+	/* A faulty table is the device author's bug: say so before anything
+	 * (even --help) runs, rather than crash on the first request. */
+	if (vhd_ops_check(ops, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	r = vhd_cli_parse(ops, ctx, argc, argv, &o);
 	if (r >= 0)
 		return r;
 
@@ -422,7 +429,7 @@ int vhd_main(const struct vu_device_ops *ops, int argc, char **argv)
 		s->listen_h.opaque = s;
 		s->start_post.fn = start_post_cb;
 		s->rearm_post.fn = rearm_post_cb;
-		if (ops->instance_new && ops->instance_new(i, n, &s->priv) < 0)
+		if (ops->instance_new && ops->instance_new(ctx, i, n, &s->priv) < 0)
 			goto fail;
 		if (o.fd >= 0) {
 			if (adopt_fd(s, o.fd, prog, &conn_fd) < 0)

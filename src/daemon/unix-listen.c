@@ -13,7 +13,8 @@
 
 int vhd_unix_listen(const char *path, int type, int backlog, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp = { .sun_family = AF_UNIX };
+	struct sockaddr_un *bound = &sa;
 	struct stat st;
 	int fd, e;
 
@@ -41,12 +42,28 @@ int vhd_unix_listen(const char *path, int type, int backlog, char *err, size_t e
 			close(probe);
 		unlink(path);           /* stale: nobody accepts */
 	}
+	/* The path appears only once the socket listens: between bind() and
+	 * listen() a connect() to it is refused, and frontends (QEMU, libvirt,
+	 * our tests) take the path's appearance as "ready".  So bind a
+	 * private name next to it, listen, and rename() into place (atomic;
+	 * a Unix socket is reached through its inode).  A path too long for
+	 * the extra suffix is bound directly. */
+	if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%ld.tmp", path, (long)getpid()) <
+	    (int)sizeof(tmp.sun_path))
+		bound = &tmp;
 	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, backlog) < 0) {
+	if (fd >= 0 && bound == &tmp)
+		unlink(tmp.sun_path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)bound, sizeof(*bound)) < 0 ||
+	    listen(fd, backlog) < 0 ||
+	    (bound == &tmp && rename(tmp.sun_path, path) < 0)) {
 		e = errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(e));
-		if (fd >= 0)
+		if (fd >= 0) {
+			if (bound == &tmp)
+				unlink(tmp.sun_path);
 			close(fd);
+		}
 		return -e;
 	}
 	return fd;

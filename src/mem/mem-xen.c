@@ -109,11 +109,20 @@ static struct xentoollog_logger xtl_logger = {
 
 /* ---- shared handles ---------------------------------------------------- */
 
+/* A library handle shared by every region of the process that needs it:
+ * opened by the first user, closed when the last one is gone.  One piece
+ * of code for the grant table (xengnttab) and foreign memory
+ * (xenforeignmemory) handles. */
+struct shared_handle {
+	void *h;
+	unsigned users;
+	void *(*open)(void);
+	void (*close)(void *h);
+	const char *what;          /* for the error: the device and call */
+	const char *needs;         /* the device node it needs */
+};
+
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
-static xengnttab_handle *gnt_handle;
-static unsigned gnt_users;
-static xenforeignmemory_handle *fmem_handle;
-static unsigned fmem_users;
 
 static void warn_page_size_once(void)
 {
@@ -128,68 +137,81 @@ static void warn_page_size_once(void)
 	}
 }
 
-static int gnt_get(xengnttab_handle **out)
+static int handle_get(struct shared_handle *s, void **out)
 {
 	int e = 0;
 
 	pthread_mutex_lock(&handles_lock);
-	if (!gnt_handle) {
+	if (!s->h) {
 		warn_page_size_once();
-		gnt_handle = xengnttab_open(&xtl_logger, 0);
-		if (!gnt_handle) {
+		errno = 0;
+		s->h = s->open();
+		if (!s->h) {
 			e = errno ? -errno : -EIO;
-			LOG_ERR("guest-mem: xen: cannot open the grant table device (xengnttab_open): %s (needs /dev/xen/gntdev)",
-				strerror(-e));
+			LOG_ERR("guest-mem: xen: cannot open %s: %s (needs %s)",
+				s->what, strerror(-e), s->needs);
 		}
 	}
 	if (!e) {
-		gnt_users++;
-		*out = gnt_handle;
+		s->users++;
+		*out = s->h;
 	}
 	pthread_mutex_unlock(&handles_lock);
+	return e;
+}
+
+static void handle_put(struct shared_handle *s)
+{
+	pthread_mutex_lock(&handles_lock);
+	if (s->users && --s->users == 0) {
+		s->close(s->h);
+		s->h = NULL;
+	}
+	pthread_mutex_unlock(&handles_lock);
+}
+
+static void *gnt_open(void) { return xengnttab_open(&xtl_logger, 0); }
+static void gnt_close(void *h) { xengnttab_close(h); }
+static void *fmem_open(void) { return xenforeignmemory_open(&xtl_logger, 0); }
+static void fmem_close(void *h) { xenforeignmemory_close(h); }
+
+static struct shared_handle gnt_shared = {
+	.open = gnt_open, .close = gnt_close,
+	.what = "the grant table device (xengnttab_open)", .needs = "/dev/xen/gntdev",
+};
+static struct shared_handle fmem_shared = {
+	.open = fmem_open, .close = fmem_close,
+	.what = "the foreign memory device (xenforeignmemory_open)", .needs = "/dev/xen/privcmd",
+};
+
+static int gnt_get(xengnttab_handle **out)
+{
+	void *h;
+	int e = handle_get(&gnt_shared, &h);
+
+	if (!e)
+		*out = h;
 	return e;
 }
 
 static void gnt_put(void)
 {
-	pthread_mutex_lock(&handles_lock);
-	if (gnt_users && --gnt_users == 0) {
-		xengnttab_close(gnt_handle);
-		gnt_handle = NULL;
-	}
-	pthread_mutex_unlock(&handles_lock);
+	handle_put(&gnt_shared);
 }
 
 static int fmem_get(xenforeignmemory_handle **out)
 {
-	int e = 0;
+	void *h;
+	int e = handle_get(&fmem_shared, &h);
 
-	pthread_mutex_lock(&handles_lock);
-	if (!fmem_handle) {
-		warn_page_size_once();
-		fmem_handle = xenforeignmemory_open(&xtl_logger, 0);
-		if (!fmem_handle) {
-			e = errno ? -errno : -EIO;
-			LOG_ERR("guest-mem: xen: cannot open the foreign memory device (xenforeignmemory_open): %s (needs /dev/xen/privcmd)",
-				strerror(-e));
-		}
-	}
-	if (!e) {
-		fmem_users++;
-		*out = fmem_handle;
-	}
-	pthread_mutex_unlock(&handles_lock);
+	if (!e)
+		*out = h;
 	return e;
 }
 
 static void fmem_put(void)
 {
-	pthread_mutex_lock(&handles_lock);
-	if (fmem_users && --fmem_users == 0) {
-		xenforeignmemory_close(fmem_handle);
-		fmem_handle = NULL;
-	}
-	pthread_mutex_unlock(&handles_lock);
+	handle_put(&fmem_shared);
 }
 
 /* ---- address arithmetic ------------------------------------------------ */

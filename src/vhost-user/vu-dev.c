@@ -138,7 +138,7 @@ static uint32_t cancel_cb(struct vq_elem *e, bool give_back, void *opaque)
  * last_avail_idx to used->idx when the backend is gone) loses and
  * repeats nothing.
  */
-static void queue_release_held(struct vu_dev *dev, unsigned i)
+void vu_queue_release_held(struct vu_dev *dev, unsigned i)
 {
 	struct vu_queue_state *qs = &dev->qs[i];
 	struct virtqueue *q = &dev->vqs[i];
@@ -176,7 +176,7 @@ void vu_queue_update(struct vu_dev *dev, unsigned i)
 		qs->schedule_pending = false;
 		if (dev->ops->queue_stop)
 			dev->ops->queue_stop(dev, i);
-		queue_release_held(dev, i);
+		vu_queue_release_held(dev, i);
 	}
 }
 
@@ -204,6 +204,8 @@ void vu_dev_reset_state(struct vu_dev *dev)
 		dev->qs[i].enabled = false;
 		vu_queue_update(dev, i);
 		vu_queue_set_kick(dev, i, -1);
+		/* Also what a device popped from a ring that was not running. */
+		vu_queue_release_held(dev, i);
 		vq_reset(&dev->vqs[i]);
 		dev->qs[i].was_stopped = false;
 	}
@@ -286,7 +288,10 @@ int vu_dev_config_changed(struct vu_dev *dev)
 {
 	struct vhu_hdr hdr = {
 		.request = VHU_BACKEND_CONFIG_CHANGE_MSG,
-		.flags = VHU_VERSION,   /* no NEED_REPLY: see notes 1.5 */
+		/* No NEED_REPLY: QEMU answers only after its GET_CONFIG on the
+		 * main socket, which this thread serves (docs/architecture.md,
+		 * "The connection state machine"). */
+		.flags = VHU_VERSION,
 		.size = 0,
 	};
 

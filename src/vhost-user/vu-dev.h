@@ -38,12 +38,12 @@ struct vu_queue_state {
 	bool enabled;
 	bool running;             /* queue_start called, queue_stop not yet */
 	bool schedule_pending;
-	unsigned thread;          /* 0 = connection thread, else queue thread */
 	/* What GET_VRING_BASE stopped: a ring that starts again elsewhere
 	 * means a new driver (vu-handlers.c, driver_reset_check). */
 	bool was_stopped;
 	uint16_t stop_base;
 	uint64_t stop_desc, stop_avail, stop_used;
+	unsigned thread;          /* 0 = connection thread, else queue thread */
 	char log_name[96];
 };
 
@@ -93,6 +93,9 @@ int vu_dev_handle_message(struct vu_dev *dev, struct vu_msg *msg);
 void vu_queue_update(struct vu_dev *dev, unsigned i);
 void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd);
 void vu_dev_reset_state(struct vu_dev *dev);
+/* Give back or complete what the device still holds on queue i (the
+ * stop rule of vhost-device.h, "Held requests"); no-op when nothing is. */
+void vu_queue_release_held(struct vu_dev *dev, unsigned i);
 /* Run the scheduled kicks of the queues served by thread `thread`. */
 void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread);
 

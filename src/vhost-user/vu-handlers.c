@@ -327,6 +327,7 @@ static int h_get_vring_base(struct vu_dev *dev, struct vu_msg *msg)
 	dev->qs[i].started = false;
 	vu_queue_update(dev, i);
 	vu_queue_set_kick(dev, i, -1);
+	vu_queue_release_held(dev, i);   /* popped while not running, if any */
 	msg->payload.state.num = vq_get_base(q);
 	dev->qs[i].stop_base = vq_get_base(q);
 	msg->hdr.size = sizeof(struct vhu_vring_state);

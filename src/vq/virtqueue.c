@@ -2,7 +2,10 @@
 /*
  * Split virtqueue, device side: ring setup (control) and the per-request
  * path (pop, push, notifications).  Contract in virtqueue.h; ring layout in
- * vring.h; rules in the notes, section 3 (3.3 barriers, 3.5 checklist).
+ * vring.h; the rules are virtio 1.2, 2.7 "Split Virtqueues" (barriers:
+ * 2.7.13 "Supplying Buffers to The Device" and 2.7.7/2.7.10 on notification
+ * suppression) and the validation list of docs/architecture.md, "Ring
+ * walker".
  *
  * Policies decided here:
  *  - INDIRECT without VIRTIO_RING_F_INDIRECT_DESC negotiated is a driver
@@ -43,17 +46,10 @@
  * then the iovec array (one allocation per request). */
 struct vq_elem_priv {
 	struct vq_elem e;
-	uint32_t magic;         /* VQ_ELEM_LIVE from pop to free */
-	uint32_t gen;           /* q->gen when popped */
-	const struct virtqueue *q;   /* the queue that holds it, NULL once
-				      * vq_reset let go of it */
-	struct vq_elem_priv *prev, *next;   /* q's held list, pop order */
+	struct vq_elem_priv *prev, *next;   /* q->held or q->stale, pop order */
 	uint16_t pos;           /* avail index it was popped from */
 	struct iovec iov[];
 };
-
-#define VQ_ELEM_LIVE 0x76716865u   /* "vqhe" */
-#define VQ_ELEM_DEAD 0xdeadbeefu
 
 static inline struct vq_elem_priv *elem_priv(struct vq_elem *e)
 {
@@ -158,18 +154,44 @@ void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
 	q->err_fd = -1;
 }
 
-static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
+static void list_append(struct vq_elist *l, struct vq_elem_priv *p)
+{
+	p->next = NULL;
+	p->prev = l->last;
+	if (l->last)
+		l->last->next = p;
+	else
+		l->first = p;
+	l->last = p;
+}
+
+static void list_unlink(struct vq_elist *l, struct vq_elem_priv *p)
 {
 	if (p->prev)
 		p->prev->next = p->next;
 	else
-		q->held_first = p->next;
+		l->first = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
 	else
-		q->held_last = p->prev;
+		l->last = p->prev;
 	p->prev = p->next = NULL;
-	p->q = NULL;
+}
+
+/* Is p on l?  Compares addresses only: p itself is not read, so a freed
+ * or foreign pointer is found absent without touching it.  Newest first:
+ * in-order devices push the element they just popped. */
+static bool list_has(const struct vq_elist *l, const struct vq_elem_priv *p)
+{
+	for (const struct vq_elem_priv *i = l->last; i; i = i->prev)
+		if (i == p)
+			return true;
+	return false;
+}
+
+static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
+{
+	list_unlink(&q->held, p);
 	if (q->inflight)
 		q->inflight--;
 }
@@ -177,9 +199,6 @@ static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
 static void elem_free(struct vq_elem_priv *p)
 {
 	gm_unmap_chain(&p->e.map);
-	/* Through a volatile pointer: a store before free() may otherwise
-	 * be dropped, and the mark is what catches a second push. */
-	*(volatile uint32_t *)&p->magic = VQ_ELEM_DEAD;
 	free(p);
 }
 
@@ -188,11 +207,18 @@ void vq_destroy(struct virtqueue *q)
 	if (q->inflight)
 		LOG_WARN("%s: destroyed with %u requests in flight", qname(q),
 			 q->inflight);
-	/* The owner is gone with the connection: free what it held. */
-	while (q->held_first) {
-		struct vq_elem_priv *p = q->held_first;
+	/* The owner is gone with the connection: free what it held.  (A
+	 * later push of one of these finds it on no list: ignored.) */
+	while (q->held.first) {
+		struct vq_elem_priv *p = q->held.first;
 
 		held_unlink(q, p);
+		elem_free(p);
+	}
+	while (q->stale.first) {
+		struct vq_elem_priv *p = q->stale.first;
+
+		list_unlink(&q->stale, p);
 		elem_free(p);
 	}
 	free(q->scratch);
@@ -352,8 +378,12 @@ void vq_reset(struct virtqueue *q)
 		LOG_WARN("%s: ring reset with %u requests in flight: their completions will be dropped",
 			 qname(q), q->inflight);
 	/* Their owner may still push them: keep them allocated, not held. */
-	while (q->held_first)
-		held_unlink(q, q->held_first);
+	while (q->held.first) {
+		struct vq_elem_priv *p = q->held.first;
+
+		held_unlink(q, p);
+		list_append(&q->stale, p);
+	}
 	drop_rings(q);
 	q->addr_set = false;
 	q->desc_uva = q->avail_uva = q->used_uva = 0;
@@ -607,17 +637,8 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	p->e.rd_len = c.rd_len;
 	p->e.wr_len = c.wr_len;
 	p->e.dev_data = NULL;
-	p->magic = VQ_ELEM_LIVE;
-	p->gen = q->gen;
-	p->q = q;
 	p->pos = q->last_avail_idx;
-	p->next = NULL;
-	p->prev = q->held_last;
-	if (q->held_last)
-		q->held_last->next = p;
-	else
-		q->held_first = p;
-	q->held_last = p;
+	list_append(&q->held, p);
 	q->last_avail_idx++;
 	q->inflight++;
 	/* Kicks on: ask for one when the driver adds past what we took. */
@@ -630,34 +651,30 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 /* ---- push / unpop / release ---------------------------------------------- */
 
 /*
- * Check that e is held by q.  True: unlinked, still mapped (the caller
- * publishes or rewinds, then frees).  False: nothing to publish; e was
- * freed when it was a stale element of an earlier ring incarnation, and
- * left alone when it is no element of ours at all.
+ * Check that e is held by q, by address (e is not read before).  True:
+ * unlinked, still mapped (the caller publishes or rewinds, then frees).
+ * False: nothing to publish; e was freed when vq_reset had let go of it,
+ * and is left alone when it is no element of q at all.
  */
 static bool elem_take(struct virtqueue *q, struct vq_elem *e, const char *op)
 {
 	struct vq_elem_priv *p = elem_priv(e);
 
-	if (unlikely(p->magic != VQ_ELEM_LIVE)) {
-		LOG_ERR("%s: %s of an element that is not live (pushed or given back twice?): ignored",
-			qname(q), op);
+	if (likely(list_has(&q->held, p))) {
+		held_unlink(q, p);
+		return true;
+	}
+	if (list_has(&q->stale, p)) {
+		/* Popped before vq_reset: its ring is gone. */
+		LOG_DEBUG("%s: %s of a request popped before the ring was reset: dropped",
+			  qname(q), op);
+		list_unlink(&q->stale, p);
+		elem_free(p);
 		return false;
 	}
-	if (unlikely(p->q != q)) {
-		if (p->q == NULL && p->gen != q->gen) {
-			/* Popped before vq_reset: its ring is gone. */
-			LOG_DEBUG("%s: %s of an element popped before the ring was reset: dropped",
-				  qname(q), op);
-			elem_free(p);
-		} else {
-			LOG_ERR("%s: %s of an element this queue does not hold: ignored",
-				qname(q), op);
-		}
-		return false;
-	}
-	held_unlink(q, p);
-	return true;
+	LOG_ERR("%s: %s of a request this queue does not hold (completed twice, released at a stop, or another queue's): ignored",
+		qname(q), op);
+	return false;
 }
 
 /* Publish a used entry for head (q ready). */
@@ -674,10 +691,11 @@ static void used_publish(struct virtqueue *q, uint16_t head, uint32_t written)
 
 void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
 {
-	uint16_t head = e->head;
+	uint16_t head;
 
 	if (!elem_take(q, e, "push"))
 		return;
+	head = e->head;
 	if (written > e->wr_len)
 		written = e->wr_len;
 	/* Unmap before the driver may reuse the buffers. */
@@ -690,14 +708,14 @@ void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
 /* True if p is the most recent pop (only that one can be rewound). */
 static bool is_last_pop(const struct virtqueue *q, const struct vq_elem_priv *p)
 {
-	return p == q->held_last && p->pos == (uint16_t)(q->last_avail_idx - 1);
+	return p == q->held.last && p->pos == (uint16_t)(q->last_avail_idx - 1);
 }
 
 void vq_unpop(struct virtqueue *q, struct vq_elem *e)
 {
 	struct vq_elem_priv *p = elem_priv(e);
 
-	if (p->magic == VQ_ELEM_LIVE && p->q == q && !is_last_pop(q, p)) {
+	if (!is_last_pop(q, p) && list_has(&q->held, p)) {
 		LOG_ERR("%s: head %u given back after later requests were popped: completed empty instead",
 			qname(q), e->head);
 		vq_push(q, e, 0);
@@ -715,8 +733,8 @@ unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
 	unsigned done = 0, back = 0;
 
 	/* The suffix: newest first, as long as each is the latest pop. */
-	while (q->held_last && is_last_pop(q, q->held_last)) {
-		struct vq_elem *e = &q->held_last->e;
+	while (q->held.last && is_last_pop(q, q->held.last)) {
+		struct vq_elem *e = &q->held.last->e;
 
 		if (cancel)
 			cancel(e, true, opaque);
@@ -725,8 +743,8 @@ unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
 	}
 	/* The rest sit before a pushed element: complete them, oldest
 	 * first. */
-	while (q->held_first) {
-		struct vq_elem *e = &q->held_first->e;
+	while (q->held.first) {
+		struct vq_elem *e = &q->held.first->e;
 		uint32_t n = cancel ? cancel(e, false, opaque) : 0;
 
 		vq_push(q, e, n);

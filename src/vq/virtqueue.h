@@ -16,7 +16,8 @@
  *    on; completing elements popped earlier stays safe.
  *  - Buffers are mapped through guest-mem (gm_map_chain) when popped and
  *    unmapped in vq_push before the used entry is published.
- *  - Barriers as in the notes (3.3): acquire on avail->idx, release on
+ *  - Barriers as QEMU's virtio core places them (docs/architecture.md,
+ *    "Ring walker"; virtio 1.2, 2.7.13): acquire on avail->idx, release on
  *    used->idx, full fences before reading used_event/flags and after
  *    re-enabling notifications.
  *  - EVENT_IDX both ways (used_event for our calls, avail_event for the
@@ -31,9 +32,11 @@
  *    tracks every popped-not-pushed element in pop order, so nothing can be
  *    forgotten: vq_release_held() gives back the ones that may be popped
  *    again and completes the others (see there); the vhost-user layer calls
- *    it whenever a queue stops.  A push of an element that is not held by
- *    this queue (pushed twice, or popped before vq_reset) publishes nothing
- *    and is logged.
+ *    it whenever a queue stops.  vq_push/vq_unpop find the element on that
+ *    list by address before touching it, so a push of an element the queue
+ *    does not hold (pushed twice, released, given to the wrong queue)
+ *    publishes nothing, reads nothing and is logged.  The search starts at
+ *    the newest pop: O(1) for in-order devices, O(held) at worst.
  *  - Not thread-safe: one queue is used by one thread at a time (the
  *    connection's worker, or the queue's own thread, vhost-device.h).
  */
@@ -86,15 +89,16 @@ struct virtqueue {
 	uint16_t signalled_used;    /* used idx at our last call */
 	bool signalled_used_valid;
 	unsigned inflight;          /* popped, not yet pushed (= held list length) */
-	/* Held elements, oldest pop first (core-private links). */
-	struct vq_elem_priv *held_first, *held_last;
+	/* Popped-not-pushed elements, oldest pop first, and the ones a
+	 * vq_reset let go of (still their owner's to push, publishing
+	 * nothing).  Core-private links. */
+	struct vq_elist { struct vq_elem_priv *first, *last; } held, stale;
 
 	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool notify_on_empty;
 	bool kicks_off;             /* vq_disable_notify in effect */
-	uint32_t gen;               /* ring incarnation: bumped by vq_reset so
-				     * a stale element is never published */
+	uint32_t gen;               /* ring incarnation, bumped by vq_reset */
 
 	int call_fd;                /* -1 = none */
 	int err_fd;                 /* -1 = none */
@@ -145,7 +149,7 @@ void vq_call(struct virtqueue *q);
  * Keeps call/err fds and memory.  Elements still held (the vhost-user
  * layer releases them before; only a direct caller can leave some) stay
  * allocated for their owner, but are no longer held: their vq_push frees
- * them and publishes nothing (`gen`). */
+ * them and publishes nothing. */
 void vq_reset(struct virtqueue *q);
 
 /*
@@ -187,10 +191,9 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out);
 /* Complete a request: unmap its buffers, publish a used entry with
  * `written` bytes (clamped to wr_len), free the element.  Does not notify.
  * Any held element, in any order.  An element that is not held by q
- * (pushed twice, popped before vq_reset, given to the wrong queue) is
- * refused with a log line; one popped before vq_reset is freed.
- * (Pushing a freed element is a use after free that this check catches
- * only while the memory is not reused; ASan catches it always.) */
+ * (pushed twice, released by vq_release_held, given to the wrong queue)
+ * is refused with a log line and not touched; one popped before vq_reset
+ * is freed, publishing nothing. */
 void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written);
 
 /* Give an unprocessed element back: unmap, free, and rewind

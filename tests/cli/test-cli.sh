@@ -44,10 +44,26 @@ expect_exit() {
 	ok "'$*' exits $want saying '$pat'"
 }
 
-wait_for() { # path: wait up to 5 s for it to exist
+# Waits are for events (a file, a process ending); 30 s is only the
+# failure bound (docs/testing.md, "Testing on a busy machine").
+wait_for() { # path: wait up to 30 s for it to exist
 	i=0
-	while [ ! -e "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 	[ -e "$1" ]
+}
+
+# wait_bounded PID: wait until our child PID ended (a zombie counts: a
+# shell may reap it only in wait), SIGKILL it after 30 s (then its status
+# is 137, which fails the caller's check); return its status.
+wait_bounded() {
+	i=0
+	while kill -0 "$1" 2>/dev/null &&
+	      [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ] && [ $i -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ $i -lt 600 ] || kill -KILL "$1" 2>/dev/null
+	wait "$1"
 }
 
 # --- help, version, capabilities ---------------------------------------
@@ -72,6 +88,14 @@ expect_exit 1 "max-bytes" "$RNG" -s "$T/s/r" -m 0
 expect_exit 1 "leaves 0 bytes per socket" "$RNG" -s "$T/s/r" -m 3 -c 4
 expect_exit 1 "/nonexistent/src" "$RNG" -s "$T/s/r" -f /nonexistent/src
 expect_exit 1 "is a directory" "$RNG" -s "$T/s/r" --filename /tmp
+# A source that opens but cannot be stat'ed is refused (not looked at
+# through an unset struct stat).  The shim fails fstat for that one path;
+# timeout is only a failure bound for an rng that would start serving.
+: >"$T/src"
+expect_exit 1 "cannot stat rng source $T/src: Input/output error" \
+	timeout 60 env VHD_FAIL_FSTAT_PATH="$T/src" LD_PRELOAD="$B/tests/cli/fail-fstat.so" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$RNG" -s "$T/s/r" -f "$T/src"
 expect_exit 1 "exclude each other" "$RNG" -s "$T/s/r" --fd 0
 expect_exit 1 "unknown option" "$RNG" -s "$T/s/r" --no-such-option
 expect_exit 1 "needs an argument" "$RNG" -s
@@ -91,19 +115,16 @@ mkdir -p "$T/run"
 rp=$!
 pids="$pids $rp"
 check "rng -c 2 creates rng.sock0 and rng.sock1" sh -c "
-	i=0; while [ ! -S '$T/run/rng.sock1' ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i+1)); done
+	i=0; while [ ! -S '$T/run/rng.sock1' ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done
 	[ -S '$T/run/rng.sock0' ] && [ -S '$T/run/rng.sock1' ] && [ ! -e '$T/run/rng.sock' ]"
 "$RNG" -s "$T/run/rng.sock" -c 2 >"$T/out" 2>&1
 check "a second rng on the same live socket exits 1 (in use)" sh -c "[ $? -eq 1 ] && grep -q 'in use' '$T/out'"
 check "...and the first one's sockets are untouched" test -S "$T/run/rng.sock0"
 
-start=$(date +%s%N)
 kill -TERM "$rp"
-wait "$rp"
+wait_bounded "$rp"
 st=$?
-end=$(date +%s%N)
 check "SIGTERM ends rng with status 0 (got $st)" test "$st" -eq 0
-check "SIGTERM ends rng within 2 s ($(( (end - start) / 1000000 )) ms)" test $(( (end - start) / 1000000 )) -lt 2000
 check "SIGTERM removes the sockets" sh -c "[ ! -e '$T/run/rng.sock0' ] && [ ! -e '$T/run/rng.sock1' ]"
 
 # A stale socket file (no listener) is replaced.
@@ -113,8 +134,23 @@ s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/run/stale0"
 "$RNG" -s "$T/run/stale" 2>"$T/stale.err" &
 sp=$!
 pids="$pids $sp"
-check "a stale socket file is replaced and served" sh -c "sleep 0.3; kill -0 $sp"
-kill -TERM "$sp"; wait "$sp"
+# Served: a frontend's connect succeeds (the event), while the backend
+# still runs.
+check "a stale socket file is replaced and served" python3 -c "
+import os, socket, sys, time
+end = time.monotonic() + 30
+while True:
+    os.kill(int(sys.argv[2]), 0)    # the backend must not have exited
+    c = socket.socket(socket.AF_UNIX)
+    try:
+        c.connect(sys.argv[1])
+        break
+    except OSError:
+        if time.monotonic() > end:
+            raise
+        time.sleep(0.02)
+" "$T/run/stale0" "$sp"
+kill -TERM "$sp"; wait_bounded "$sp"
 
 # A regular file in the way is an error and is left alone.
 echo keep >"$T/run/file0"
@@ -127,7 +163,7 @@ check "...and the file is untouched" grep -q keep "$T/run/file0"
 tp=$!
 pids="$pids $tp"
 check "template listens on the exact path" wait_for "$T/run/tpl.sock"
-kill -TERM "$tp"; wait "$tp"
+kill -TERM "$tp"; wait_bounded "$tp"
 
 # --- --fd: listening and connected sockets, GET_FEATURES over each -------
 cat >"$T/fdtest.py" <<'EOF'
@@ -146,14 +182,14 @@ if mode == "listen":
     p = subprocess.Popen([binary, "--fd", str(l.fileno())], pass_fds=[l.fileno()])
     for i in range(3):   # the backend accepts frontend after frontend
         c = socket.socket(socket.AF_UNIX); c.connect(path); get_features(c); c.close()
-    p.terminate(); assert p.wait(5) == 0
+    p.terminate(); assert p.wait(30) == 0
 else:
     a, b = socket.socketpair()
     p = subprocess.Popen([binary, "--fd", str(b.fileno())], pass_fds=[b.fileno()])
     b.close()
     get_features(a)
     a.close()           # connected mode: the backend ends with its frontend
-    assert p.wait(5) == 0
+    assert p.wait(30) == 0
 print("fdtest ok")
 EOF
 check "--fd with a listening socket accepts several frontends" python3 "$T/fdtest.py" "$RNG" listen "$T/run/l.sock"

@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #define MAX_RUNNING 16
+/* How long a backend may take to create its sockets or to exit on
+ * SIGTERM: a failure bound, generous for sanitized binaries on a busy
+ * machine. */
+#define BACKEND_BOUND_MS 30000
 
 static pid_t running[MAX_RUNNING];
 static bool atexit_set;
@@ -54,6 +58,14 @@ static void sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void backend_socket(const struct backend *b, bool suffixed, unsigned i,
@@ -141,7 +153,7 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 	track(b->pid, true);
 
 	/* Wait for every socket file (bind creates it atomically). */
-	for (unsigned waited = 0;; waited += 5) {
+	for (int64_t t0 = now_ms();;) {
 		bool all = true;
 
 		for (unsigned i = 0; wait_for && wait_for[i]; i++) {
@@ -158,8 +170,9 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 			backend_stop(b);
 			return -ECHILD;
 		}
-		if (waited >= 5000) {
-			fprintf(stderr, "backend: %s created its sockets not within 5 s\n", prog);
+		if (now_ms() - t0 >= BACKEND_BOUND_MS) {
+			fprintf(stderr, "backend: %s created its sockets not within %d s\n", prog,
+				BACKEND_BOUND_MS / 1000);
 			backend_stop(b);
 			return -ETIMEDOUT;
 		}
@@ -237,7 +250,7 @@ int backend_stop(struct backend *b)
 
 	if (b->pid > 0) {
 		kill(b->pid, SIGTERM);
-		for (unsigned waited = 0; waited < 5000; waited += 5) {
+		for (int64_t t0 = now_ms(); now_ms() - t0 < BACKEND_BOUND_MS;) {
 			pid_t r = waitpid(b->pid, &status, WNOHANG);
 			if (r == b->pid) {
 				ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -248,8 +261,8 @@ int backend_stop(struct backend *b)
 			sleep_ms(5);
 		}
 		if (ret < 0) {
-			fprintf(stderr, "backend: pid %d ignored SIGTERM for 5 s; killing it\n",
-				(int)b->pid);
+			fprintf(stderr, "backend: pid %d ignored SIGTERM for %d s; killing it\n",
+				(int)b->pid, BACKEND_BOUND_MS / 1000);
 			kill(b->pid, SIGKILL);
 			waitpid(b->pid, NULL, 0);
 		}
@@ -262,6 +275,28 @@ int backend_stop(struct backend *b)
 		b->dir[0] = '\0';
 	}
 	return ret;
+}
+
+int backend_wait_log(const struct backend *b, const char *needle, int timeout_ms)
+{
+	for (int64_t t0 = now_ms();;) {
+		char line[1024];
+		bool found = false;
+		FILE *f = fopen(b->log, "r");
+
+		if (f) {
+			while (!found && fgets(line, sizeof(line), f))
+				found = strstr(line, needle) != NULL;
+			fclose(f);
+		}
+		if (found)
+			return 0;
+		if (!backend_alive(b))
+			return -ECHILD;
+		if (now_ms() - t0 >= timeout_ms)
+			return -ETIMEDOUT;
+		sleep_ms(5);
+	}
 }
 
 int proc_fd_count(pid_t pid)

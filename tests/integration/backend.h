@@ -3,7 +3,7 @@
  * Integration tests: run a real backend binary from $VHD_BUILDDIR.
  *
  * Promise: a backend started here never outlives the test process.  It is
- * stopped by backend_stop() (SIGTERM, then SIGKILL after 5 s, then
+ * stopped by backend_stop() (SIGTERM, then SIGKILL after 30 s, then
  * reaped), by an atexit handler for any left running, and, if the test
  * process dies, by the kernel (PR_SET_PDEATHSIG).  Its stderr goes to a
  * log file that backend_stop() copies to our stderr, prefixed, so a
@@ -28,7 +28,7 @@ struct backend {
 int backend_init(struct backend *b);
 /*
  * After backend_init: start $VHD_BUILDDIR/<binary> <args...> (args ends
- * with NULL) and wait (5 s at most) until every path of wait_for (NULL-
+ * with NULL) and wait (30 s at most) until every path of wait_for (NULL-
  * terminated) exists.  For devices with their own socket options.
  * 0 or -errno; on failure the process is gone (the directory stays until
  * backend_stop).
@@ -37,7 +37,7 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 		  const char *const *wait_for);
 /*
  * Start $VHD_BUILDDIR/<binary> -s dir/sock <args...> (args ends with
- * NULL) and wait (5 s at most) until the sockets exist: dir/sock0 ..
+ * NULL) and wait (30 s at most) until the sockets exist: dir/sock0 ..
  * dir/sock<nsockets-1> when suffixed, else dir/sock.  0 or -errno.
  */
 int backend_start(struct backend *b, const char *binary, bool suffixed,
@@ -51,6 +51,10 @@ void backend_socket(const struct backend *b, bool suffixed, unsigned i,
 int backend_stop(struct backend *b);
 /* Still running? */
 bool backend_alive(const struct backend *b);
+/* Wait until the backend's log has a line containing needle (an event the
+ * backend reports only in its log): 0, -ETIMEDOUT after timeout_ms (a
+ * failure bound), -ECHILD if the backend ended. */
+int backend_wait_log(const struct backend *b, const char *needle, int timeout_ms);
 
 /* Open file descriptors of the process (/proc/PID/fd), -errno. */
 int proc_fd_count(pid_t pid);

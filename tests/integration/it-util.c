@@ -35,8 +35,8 @@ void it_sleep_ms(unsigned ms)
 void it_opts(struct vhu_session_opts *o, const char *path)
 {
 	vhu_session_defaults(o, path);
-	o->connect_ms = 3000;
-	o->timeout_ms = 3000;
+	o->connect_ms = 30000;
+	o->timeout_ms = 30000;
 	o->vq.num = 64;
 	o->vq.max_indirect = 8;
 	o->vq.err_fd = true;
@@ -77,7 +77,7 @@ int it_pump(struct vhu_session *s, uint8_t *out, size_t bytes, uint32_t buf_size
 	struct copy_ctx ctx = { .out = out, .cap = bytes };
 	struct vhu_pump_opts po = {
 		.buf_size = buf_size, .depth = 32, .batch = 8, .max_bytes = bytes,
-		.idle_timeout_ms = 3000, .indirect = indirect,
+		.idle_timeout_ms = 30000, .indirect = indirect,
 		.sink = out ? copy_sink : NULL, .opaque = &ctx,
 	};
 	struct vhu_pump_result res;

@@ -74,7 +74,7 @@ static int probe_fds(struct fixture *f)
 	struct vhu_conn *c;
 	int n;
 
-	assert_int_equal(vhu_connect(f->sock, 3000, &c), 0);
+	assert_int_equal(vhu_connect(f->sock, 30000, &c), 0);
 	assert_int_equal(vhu_ping(c), 0);
 	n = proc_fd_count(f->be.pid);
 	vhu_close(c);
@@ -459,8 +459,8 @@ static void run_case(struct fixture *f, const struct mcase *mc)
 	int r;
 
 	fprintf(stderr, "case: %s\n", mc->name);
-	assert_int_equal(vhu_connect(f->sock, 3000, &x.c), 0);
-	vhu_conn_set_timeout(x.c, 3000);
+	assert_int_equal(vhu_connect(f->sock, 30000, &x.c), 0);
+	vhu_conn_set_timeout(x.c, 30000);
 	assert_int_equal(vhu_mem_create(2u << 20, 0, 0, &x.m), 0);
 	if (mc->stage >= NEGOTIATED) {
 		vhu_conn_set_ack_all(x.c, true);
@@ -494,7 +494,7 @@ static void run_case(struct fixture *f, const struct mcase *mc)
 				 vhu_conn_error(x.c));
 		break;
 	case EXP_CLOSED:
-		if (vhu_wait_closed(x.c, 3000) < 0)
+		if (vhu_wait_closed(x.c, 30000) < 0)
 			fail_msg("%s: %s", mc->name, vhu_conn_error(x.c));
 		break;
 	case EXP_ANY:
@@ -542,11 +542,11 @@ static void test_reconnect_cycles(void **state)
 
 		switch (i % 5) {
 		case 0:
-			assert_int_equal(vhu_connect(f->sock, 3000, &c), 0);
+			assert_int_equal(vhu_connect(f->sock, 30000, &c), 0);
 			vhu_close(c);
 			break;
 		case 1:
-			assert_int_equal(vhu_connect(f->sock, 3000, &c), 0);
+			assert_int_equal(vhu_connect(f->sock, 30000, &c), 0);
 			assert_int_equal(vhu_negotiate(c, ~0ull, VHU_FRONTEND_PROTOCOL), 0);
 			vhu_close(c);
 			break;
@@ -614,13 +614,14 @@ static bool is_socket(const char *path)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* Wait (1 s at most) until the watcher has looked again. */
+/* Wait until the watcher has looked again (30 s: a failure bound; the
+ * watcher thread may not run for a while on a busy machine). */
 static void watcher_step(struct watcher *w)
 {
 	unsigned seen = w->checks;
 	int64_t t0 = it_now_ms();
 
-	while (w->checks == seen && it_now_ms() - t0 < 1000)
+	while (w->checks == seen && it_now_ms() - t0 < 30000)
 		sched_yield();
 }
 
@@ -667,10 +668,17 @@ static void check_broken(struct fixture *f, struct vhu_session *s, uint16_t bad_
 	uint16_t base = 0;
 	uint8_t *buf;
 
-	assert_int_equal(vhu_vq_wait(s->vq[0], 300, 0), 0);
-	assert_int_equal(poll(&p, 1, 2000), 1);
+	/* The error eventfd is the event; the backend signals it as it
+	 * gives up on the ring, and the ping after it is answered by the
+	 * same loop: a completion of the bad request would be there by now
+	 * (no "nothing within N ms"). */
+	assert_int_equal(poll(&p, 1, 30000), 1);
 	assert_int_equal(vhu_ping(s->c), 0);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 0, 0), 0);
 	buf = vhu_mem_alloc(s->m, 512, 64);
+	/* A kick the backend ignores leaves no trace to wait for: this one
+	 * stays a short window (it cannot fail with a correct backend, only
+	 * miss a late completion of a broken one). */
 	assert_int_equal(it_read_one(s, buf, 512, 300), -ETIMEDOUT);
 	assert_true(backend_alive(&f->be));
 	assert_int_equal(vhu_vq_stop(s->vq[0], &base), 0);
@@ -680,7 +688,7 @@ static void check_broken(struct fixture *f, struct vhu_session *s, uint16_t bad_
 	assert_int_equal(vhu_vq_start(q2), 0);
 	vhu_vq_destroy(s->vq[0]);
 	s->vq[0] = q2;
-	assert_int_equal(it_read_one(s, buf, 512, 3000), 512);
+	assert_int_equal(it_read_one(s, buf, 512, 30000), 512);
 	vhu_session_close(s);
 	it_assert_rng_serves(f->sock);
 }
@@ -695,7 +703,7 @@ static struct vhu_session *good_session(struct fixture *f)
 	o.vq.num = 16;
 	s = it_open(&o);
 	buf = vhu_mem_alloc(s->m, 512, 64);
-	assert_int_equal(it_read_one(s, buf, 512, 3000), 512);
+	assert_int_equal(it_read_one(s, buf, 512, 30000), 512);
 	return s;
 }
 
@@ -784,20 +792,6 @@ static void test_ring_head_out_of_range(void **state)
 
 /* ---- guest memory that shrinks under the backend ------------------------------ */
 
-static bool log_has(const struct backend *b, const char *needle)
-{
-	char line[1024];
-	bool found = false;
-	FILE *fp = fopen(b->log, "r");
-
-	if (!fp)
-		return false;
-	while (!found && fgets(line, sizeof(line), fp))
-		found = strstr(line, needle) != NULL;
-	fclose(fp);
-	return found;
-}
-
 /* The frontend truncates its memfd after SET_MEM_TABLE and asks for bytes
  * in the part that is gone.  Without the truncation guard the backend dies
  * of SIGBUS; with it the request completes (into a zero page), the
@@ -818,17 +812,17 @@ static void test_memory_file_shrunk(void **state)
 	d.addr = size - 4096;   /* gpa == offset: one region */
 	assert_true(vhu_vq_add_raw(s->vq[0], &d, 1, NULL) >= 0);
 	assert_true(vhu_vq_publish_kick(s->vq[0], true) >= 0);
-	assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 30000, 0), 1);
 	assert_int_equal(vhu_vq_get_used(s->vq[0], &len, &tok), 1);
 	assert_int_equal(len, 4096);
 	assert_true(backend_alive(&f->be));
 	/* The same connection still serves memory that is there. */
 	buf = vhu_mem_alloc(s->m, 512, 64);
-	assert_int_equal(it_read_one(s, buf, 512, 3000), 512);
+	assert_int_equal(it_read_one(s, buf, 512, 30000), 512);
 	vhu_session_close(s);
 	it_assert_rng_serves(f->sock);
 	assert_true(backend_alive(&f->be));
-	assert_true(log_has(&f->be, "shrank its memory file"));
+	assert_int_equal(backend_wait_log(&f->be, "shrank its memory file", 30000), 0);
 }
 
 /* ---- a call fd that blocks ------------------------------------------------ */

@@ -130,7 +130,7 @@ static void echo(struct vhu_session *s, uint8_t xor, uint32_t rd_len, unsigned r
 	}
 	assert_true(vhu_vq_add(s->vq[0], out, rd_segs, in, wr_segs, wr, indirect) >= 0);
 	assert_true(vhu_vq_publish_kick(s->vq[0], false) >= 0);
-	assert_int_equal(vhu_vq_wait(s->vq[0], 3000, 0), 1);
+	assert_int_equal(vhu_vq_wait(s->vq[0], 30000, 0), 1);
 	assert_int_equal(vhu_vq_get_used(s->vq[0], &used, &tok), 1);
 	assert_ptr_equal(tok, wr);
 	assert_int_equal(used, expect);

@@ -44,9 +44,10 @@ expect_exit() {
 	ok "'$*' exits $want saying '$pat'"
 }
 
+# Wait for the file (the event); 30 s is only the failure bound.
 wait_for() {
 	i=0
-	while [ ! -e "$1" ] && [ $i -lt 200 ]; do sleep 0.025; i=$((i + 1)); done
+	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
 	[ -e "$1" ]
 }
 

@@ -41,7 +41,7 @@
 #include "vhu-vsock.h"
 #include "test-vsock-util.h"
 
-#define T_MS 10000              /* generous: this runs under TCG too */
+#define T_MS 30000              /* a failure bound; this runs under TCG too */
 #define MIB (1024u * 1024u)
 #define BULK (4u * MIB)
 
@@ -333,9 +333,11 @@ static void test_h2g(void **state)
 	}
 }
 
-/* Nobody listens at forward_cid:P: the guest gets RST at once (the Rust
- * backend leaves it to time out, rust-vmm/vhost-device#963), and the
- * device goes on working. */
+/* Nobody listens at forward_cid:P: the guest gets RST (the Rust backend
+ * sends none and leaves the guest to time out, rust-vmm/vhost-device#963),
+ * and the device goes on working.  -ECONNREFUSED means the RST came; a
+ * connect left unanswered ends with -ETIMEDOUT at T_MS.  No "within N ms":
+ * on a busy machine (or under TCG) any answer can be late. */
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -346,7 +348,6 @@ static void test_refused(void **state)
 	assert_int_equal(vhu_vsock_connect(f->v, 2, PORT_REFUSED, VIRTIO_VSOCK_TYPE_STREAM,
 					   T_MS, &c), -ECONNREFUSED);
 	print_message("refused in %lld ms\n", (long long)(vt_now_ms() - t0));
-	assert_true(vt_now_ms() - t0 < 2000);
 	l = loopback_listen(PORT_REFUSED);
 	assert_true(l >= 0);
 	assert_int_equal(vhu_vsock_connect(f->v, 2, PORT_REFUSED, VIRTIO_VSOCK_TYPE_STREAM,

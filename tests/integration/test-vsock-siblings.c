@@ -33,7 +33,7 @@
 #include "vhu-vsock.h"
 #include "test-vsock-util.h"
 
-#define T_MS 5000
+#define T_MS 30000   /* failure bound only */
 #define MIB (1024u * 1024u)
 #define NVM 4
 
@@ -264,12 +264,10 @@ static void test_siblings_allowed(void **state)
 static void test_siblings_blocked(void **state)
 {
 	struct fixture *f = *state;
-	struct vhu_vsock_conn *c;
-	int64_t t0;
+	struct vhu_vsock_conn *c, *m, *a;
 
 	/* 5 listens, but 3 shares no group with it. */
 	assert_int_equal(vhu_vsock_listen(f->v[2], 6100), 0);
-	t0 = vt_now_ms();
 	assert_int_equal(vhu_vsock_connect(f->v[0], 5, 6100, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c),
 			 -ECONNREFUSED);
 	/* CID 6 exists (group c) but shares nothing; CID 9 does not exist. */
@@ -277,16 +275,26 @@ static void test_siblings_blocked(void **state)
 			 -ECONNREFUSED);
 	assert_int_equal(vhu_vsock_connect(f->v[0], 9, 6100, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c),
 			 -ECONNREFUSED);
-	/* 5 saw none of it. */
-	assert_int_equal(vhu_vsock_poll(f->v[2], 100), 0);
-	assert_int_equal(vhu_vsock_stats(f->v[2])->rx_pkts, 0);
-	/* The other way round too. */
+	/* 5 saw none of it.  A refused packet is refused by the sender's
+	 * device before its guest gets the RST, so nothing of it can still be
+	 * on its way; a marker from guest 4 (group b) must be the first and
+	 * only packet guest 5 receives. */
+	assert_int_equal(vhu_vsock_connect_start(f->v[1], 5, 6100, VIRTIO_VSOCK_TYPE_STREAM, &m), 0);
+	assert_int_equal(vhu_vsock_accept(f->v[2], 6100, T_MS, &a), 0);
+	assert_int_equal(vhu_vsock_conn_peer_cid(a), 4);
+	assert_int_equal(vhu_vsock_stats(f->v[2])->rx_pkts, 1);
+	vhu_vsock_reset_conn(a);
+	vhu_vsock_reset_conn(m);
+	/* The other way round too; the marker comes from guest 4 (group a). */
 	assert_int_equal(vhu_vsock_listen(f->v[0], 6100), 0);
 	assert_int_equal(vhu_vsock_connect(f->v[2], 3, 6100, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c),
 			 -ECONNREFUSED);
-	assert_int_equal(vhu_vsock_poll(f->v[0], 100), 0);
-	assert_int_equal(vhu_vsock_stats(f->v[0])->rx_pkts, 3);   /* its own 3 RSTs */
-	assert_true(vt_now_ms() - t0 < 2000);
+	assert_int_equal(vhu_vsock_connect_start(f->v[1], 3, 6100, VIRTIO_VSOCK_TYPE_STREAM, &m), 0);
+	assert_int_equal(vhu_vsock_accept(f->v[0], 6100, T_MS, &a), 0);
+	assert_int_equal(vhu_vsock_conn_peer_cid(a), 4);
+	assert_int_equal(vhu_vsock_stats(f->v[0])->rx_pkts, 4);   /* its own 3 RSTs, the marker */
+	vhu_vsock_reset_conn(a);
+	vhu_vsock_reset_conn(m);
 }
 
 /* A sibling whose guest is absent (no frontend): refused. */
@@ -342,6 +350,8 @@ struct flood {
 	unsigned sent;
 	int err;
 	volatile bool done;
+	volatile bool blocked;      /* a send found the tx ring not moving */
+	volatile unsigned blocked_at;
 };
 
 #define FLOOD_PKTS 2000u
@@ -359,9 +369,15 @@ static void *flooder(void *arg)
 				  VIRTIO_VSOCK_OP_RW, FLOOD_LEN);
 		memcpy(pkt, &h, sizeof(h));
 		memset(pkt + sizeof(h), (int)i, FLOOD_LEN);
-		do {
+		for (;;) {
 			r = vhu_vsock_send_raw(fl->v, pkt, sizeof(pkt));
-		} while (r == -ETIMEDOUT && !fl->done);
+			if (r != -ETIMEDOUT || fl->done)
+				break;
+			if (!fl->blocked) {
+				fl->blocked_at = fl->sent;
+				fl->blocked = true;
+			}
+		}
 		if (r < 0) {
 			fl->err = r;
 			break;
@@ -382,20 +398,23 @@ static void test_sibling_flood(void **state)
 	int64_t t0;
 
 	pthread_create(&t, NULL, flooder, &fl);
-	vt_sleep_ms(1000);
-	/* Guest 4 has not served its rx queue: guest 3 must be held back
-	 * well before 8 MiB. */
-	stalled_at = fl.sent;
+	/* Guest 4 does not serve its rx queue: guest 3 must be held back
+	 * (its tx ring stops moving) well before 8 MiB.  Without the bound
+	 * the flooder would finish instead. */
+	t0 = vt_now_ms();
+	while (!fl.blocked && !fl.done && vt_now_ms() - t0 < 60000)
+		vt_sleep_ms(10);
+	stalled_at = fl.blocked_at;
 	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("flood: %u of %u packets accepted while the sibling did not read; RSS %ld -> %ld KiB\n",
 		      stalled_at, FLOOD_PKTS, rss0, rss1);
-	assert_false(fl.done);
+	assert_true(fl.blocked);
 	assert_true(stalled_at < FLOOD_PKTS);
 	assert_true(rss1 - rss0 < 8192);
 	/* Guest 4 serves its queue: everything arrives (and is answered with
 	 * RST, no connection being there). */
 	t0 = vt_now_ms();
-	while (vhu_vsock_stats(f->v[1])->rx_pkts < FLOOD_PKTS && vt_now_ms() - t0 < 20000)
+	while (vhu_vsock_stats(f->v[1])->rx_pkts < FLOOD_PKTS && vt_now_ms() - t0 < 120000)
 		vhu_vsock_poll(f->v[1], 10);
 	pthread_join(t, NULL);
 	assert_int_equal(fl.err, 0);

@@ -37,7 +37,8 @@
 #include "vhu-vsock.h"
 #include "test-vsock-util.h"
 
-#define T_MS 5000
+/* A failure bound, never a pass condition: the machine may be busy. */
+#define T_MS 30000
 #define MIB (1024u * 1024u)
 
 struct fixture {
@@ -141,7 +142,8 @@ struct job {
 	uint64_t got;
 	uint32_t host_port;         /* OK <n> */
 	int err;
-	bool stall;                 /* do not read until released */
+	volatile bool stall;        /* the writer is blocked (blocked_source) */
+	volatile bool full;         /* the guest holds its whole window */
 	volatile bool release;
 	int conns;
 	volatile bool done;
@@ -174,7 +176,6 @@ static void test_g2h_connect(void **state)
 	struct vhu_vsock_conn *c;
 	struct job j = { .f = f };
 	char path[160], buf[16];
-	int64_t t0;
 
 	host_port_path(f, 1234, path, sizeof(path));
 	j.lfd = vhu_unix_listen(path, SOCK_STREAM, 128);
@@ -186,10 +187,9 @@ static void test_g2h_connect(void **state)
 	assert_int_equal(vhu_vsock_recv(c, buf, sizeof(buf), T_MS, NULL, NULL), 4);
 	assert_memory_equal(buf, "ping", 4);
 	/* A clean close: the device answers SHUTDOWN with RST once the host
-	 * saw end of file. */
-	t0 = vt_now_ms();
+	 * saw end of file (close_conn is 0 only when that RST came; without
+	 * it, it fails at T_MS). */
 	assert_int_equal(vhu_vsock_close_conn(c, T_MS), 0);
-	assert_true(vt_now_ms() - t0 < 2000);
 	pthread_join(j.t, NULL);
 	assert_int_equal(j.err, 0);
 	assert_int_equal(j.got, 0);     /* the host saw EOF */
@@ -197,18 +197,18 @@ static void test_g2h_connect(void **state)
 }
 
 /* rust-vmm/vhost-device#963: a refused host connect must be answered
- * with RST at once, not left to time out. */
+ * with RST, not left to time out.  connect returns -ECONNREFUSED only when
+ * an RST came; a connect left unanswered ends with -ETIMEDOUT at T_MS.
+ * (No "within N ms": on a busy machine any RST can be late.) */
 static void test_refused_rst(void **state)
 {
 	struct fixture *f = *state;
 	struct vhu_vsock_conn *c;
-	int64_t t0 = vt_now_ms();
 	char path[160];
 	int fd;
 
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 4321, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c),
 			 -ECONNREFUSED);
-	assert_true(vt_now_ms() - t0 < 1000);
 	/* A socket file nobody listens on: refused too. */
 	host_port_path(f, 4322, path, sizeof(path));
 	fd = vhu_unix_listen(path, SOCK_STREAM, 128);
@@ -598,18 +598,28 @@ static void test_slow_host_reader(void **state)
 	assert_int_equal(vhu_vsock_connect(f->v, 2, 2100, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c), 0);
 	rss0 = vhu_rss_anon_kib(f->be.pid);
 	vt_stream_init(&s, 99);
-	/* Send until the credit runs out and stays out for 300 ms. */
-	for (;;) {
-		vt_stream_fill(&s, buf, sizeof(buf));
-		n = vhu_vsock_send(c, buf, sizeof(buf), false, 300);
+	/* Send until the guest's writer is blocked: out of credit (the
+	 * event).  The 300 ms per call is a step, not a pass condition: a
+	 * short send with credit left (a slow device on a busy machine)
+	 * sends on.  An unbounded backend never blocks the writer, and the
+	 * stream reaches want. */
+	vt_stream_fill(&s, buf, sizeof(buf));
+	for (size_t done = 0;;) {
+		n = vhu_vsock_send(c, buf + done, sizeof(buf) - done, false, 300);
 		if (n < 0) {
 			assert_int_equal(n, -ETIMEDOUT);
 			n = 0;
 		}
 		sent += (uint64_t)n;
-		if (n != (ssize_t)sizeof(buf))
-			break;
+		done += (size_t)n;
 		assert_true(sent < want);
+		if (done == sizeof(buf)) {
+			vt_stream_fill(&s, buf, sizeof(buf));
+			done = 0;
+		} else if (vhu_vsock_conn_peer_credit(c) == 0) {
+			n = (ssize_t)done;
+			break;
+		}
 	}
 	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("stalled host reader: the guest got %llu bytes out; backend RSS %ld -> %ld KiB\n",
@@ -639,32 +649,55 @@ static void test_slow_host_reader(void **state)
 	close(j.lfd);
 }
 
+/* Write until the writer is blocked: once the guest holds its whole window
+ * (j->full, set by the test), a correct device reads nothing more from
+ * this socket, so the socket buffer fills and a write gets EAGAIN for good.
+ * Before that, EAGAIN only means that the device is slow (a busy machine):
+ * wait for room and go on. */
 static void *blocked_source(void *arg)
 {
 	struct job *j = arg;
 	static uint8_t buf[1 << 16];
 	struct vt_stream s;
+	size_t off = sizeof(buf);
 	int fd = vt_hybrid_connect(j->f->uds, j->port, &j->host_port, T_MS);
 
 	if (fd < 0) {
 		j->err = fd;
+		j->stall = true;
 		return NULL;
 	}
 	vt_stream_init(&s, j->seed);
-	/* Write until a write is stuck for 300 ms: the device stopped
-	 * reading because the guest gave no credit. */
 	for (;;) {
 		ssize_t w;
-		vt_stream_fill(&s, buf, sizeof(buf));
-		w = vt_write_all(fd, buf, sizeof(buf), 300);
-		if (w > 0)
+
+		if (off == sizeof(buf)) {
+			vt_stream_fill(&s, buf, sizeof(buf));
+			off = 0;
+		}
+		w = send(fd, buf + off, sizeof(buf) - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			off += (size_t)w;
 			j->got += (uint64_t)w;
-		if (w != (ssize_t)sizeof(buf))
-			break;
-		if (j->got > 64ull * MIB) {
-			j->err = -EFBIG;
+			if (j->got > 64ull * MIB) {
+				j->err = -EFBIG;
+				break;
+			}
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN) {
+			j->err = -errno;
 			break;
 		}
+		if (j->full)
+			break;          /* blocked, and nothing will read again */
+		/* Not full yet: room comes when the device reads (or the test
+		 * gives up at its own bound and releases us). */
+		poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 100);
+		if (j->release)
+			break;
 	}
 	j->stall = true;
 	while (!j->release)
@@ -694,11 +727,19 @@ static void test_slow_guest_reader(void **state)
 	pthread_create(&j.t, NULL, blocked_source, &j);
 	assert_int_equal(vhu_vsock_accept(f->v, 2101, T_MS, &c), 0);
 	rss0 = vhu_rss_anon_kib(f->be.pid);
+	/* Serve the rings (take packets) but never recv() the data, until
+	 * the guest holds its whole window (the event, not a time)... */
 	t0 = vt_now_ms();
-	/* Serve the rings (take packets) but never recv() the data. */
-	while (!j.stall && vt_now_ms() - t0 < 10000)
-		vhu_vsock_poll(f->v, 10);
+	while (vhu_vsock_conn_pending(c) < 100000 && vt_now_ms() - t0 < T_MS)
+		vhu_vsock_poll(f->v, 100);
+	/* ...then until the host writer is blocked for good. */
+	j.full = true;
+	while (!j.stall && vt_now_ms() - t0 < 2 * T_MS)
+		vhu_vsock_poll(f->v, 100);
 	assert_true(j.stall);
+	/* Packets the device completed meanwhile are taken. */
+	while (vhu_vsock_poll(f->v, 0) > 0)
+		;
 	rss1 = vhu_rss_anon_kib(f->be.pid);
 	print_message("stalled guest reader: the host got %llu bytes in; guest holds %zu; backend RSS %ld -> %ld KiB\n",
 		      (unsigned long long)j.got, vhu_vsock_conn_pending(c), rss0, rss1);
@@ -864,7 +905,11 @@ static void test_malformed(void **state)
 	/* Spoofed source CID: dropped, nobody answers CID 77. */
 	vhu_vsock_hdr_set(&h, 77, 1, 2, 80, VIRTIO_VSOCK_TYPE_STREAM, VIRTIO_VSOCK_OP_REQUEST, 0);
 	assert_int_equal(vhu_vsock_send_raw(f->v, &h, sizeof(h)), 0);
-	assert_int_equal(vhu_vsock_next_unmatched(f->v, &r, 300), 0);
+	/* That the three packets above got no answer is shown by the next
+	 * one, the marker: the device takes the tx queue in order and queues
+	 * its answers in order, so the first answer to arrive is the RST for
+	 * port 11, and nothing is still on its way (no "nothing within N ms").
+	 */
 
 	/* Unknown op: RST. */
 	vhu_vsock_hdr_set(&h, cid, 11, 2, 80, VIRTIO_VSOCK_TYPE_STREAM, 9, 0);
@@ -898,10 +943,10 @@ static void test_malformed(void **state)
 	assert_int_equal(vhu_vsock_next_unmatched(f->v, &r, T_MS), 1);
 	assert_int_equal(le64toh(r.src_cid), 1);
 	assert_int_equal(le32toh(r.dst_port), 15);
-	/* An RST for nothing: no answer. */
+	/* An RST for nothing: no answer (the marker is the first RST of the
+	 * 1000 below: the next answer must be for port 20000). */
 	vhu_vsock_hdr_set(&h, cid, 16, 2, 80, VIRTIO_VSOCK_TYPE_STREAM, VIRTIO_VSOCK_OP_RST, 0);
 	assert_int_equal(vhu_vsock_send_raw(f->v, &h, sizeof(h)), 0);
-	assert_int_equal(vhu_vsock_next_unmatched(f->v, &r, 300), 0);
 	/* 1000 packets for nothing: 1000 RSTs, in order, none lost (the tx
 	 * queue waits while the device's RST queue is full). */
 	{

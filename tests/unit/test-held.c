@@ -413,6 +413,70 @@ static void t_push_to_wrong_queue(void **state)
 	assert_used(f, 0, 0, 7, 3);
 }
 
+/* A second push of the same element is refused without reading it (it
+ * was freed by the first: under ASan a read would be reported). */
+static void t_push_twice(void **state)
+{
+	struct fx *f = *state;
+	struct virtqueue *q = vu_dev_queue(f->dev, 0);
+	struct vq_elem *e0, *e1;
+
+	offer(f, 0, 4);
+	offer(f, 0, 6);
+	hold_all(f->dev, 0);
+	e0 = hd.held[0][0];
+	e1 = hd.held[0][1];
+	hd.nheld[0] = 0;
+	vq_push(q, e1, 2);
+	vq_push(q, e1, 2);          /* twice */
+	assert_int_equal(used_idx(f, 0), 1);
+	assert_int_equal(q->inflight, 1);
+	vq_unpop(q, e1);            /* and given back after its push */
+	assert_int_equal(vq_get_base(q), 2);
+	vq_push(q, e0, 3);
+	vq_push(q, e0, 3);
+	assert_int_equal(used_idx(f, 0), 2);
+	assert_used(f, 0, 0, 6, 2);
+	assert_used(f, 0, 1, 4, 3);
+	assert_int_equal(q->inflight, 0);
+}
+
+/* An element popped before the ring was reset publishes nothing. */
+static void t_push_after_reset(void **state)
+{
+	struct fx *f = *state;
+	struct virtqueue *q = vu_dev_queue(f->dev, 0);
+	struct vq_elem *e;
+
+	offer(f, 0, 1);
+	hold_all(f->dev, 0);
+	e = hd.held[0][0];
+	hd.nheld[0] = 0;
+	vq_reset(q);                /* a direct caller: the core releases first */
+	assert_int_equal(q->inflight, 0);
+	vq_push(q, e, 1);           /* freed, nothing published */
+	assert_int_equal(used_idx(f, 0), 0);
+}
+
+/* A released element (the core completed or gave it back at a stop)
+ * cannot be pushed by a device that kept its pointer. */
+static void t_push_after_release(void **state)
+{
+	struct fx *f = *state;
+	struct vq_elem *e;
+
+	fx_disconnect(f);
+	fx_connect(f, &plain_ops);   /* no elem_cancel: the device keeps it */
+	ring_start(f, 0, 0);
+	offer(f, 0, 3);
+	hold_all(f->dev, 0);
+	e = hd.held[0][0];
+	hd.nheld[0] = 0;
+	assert_int_equal(get_base(f, 0), 0);   /* given back */
+	vq_push(vu_dev_queue(f->dev, 0), e, 1);
+	assert_int_equal(used_idx(f, 0), 0);
+}
+
 /* vq_unpop of an element that is not the latest pop cannot rewind. */
 static void t_unpop_not_last(void **state)
 {
@@ -654,6 +718,9 @@ int main(void)
 		T(t_out_of_order_wrap),
 		T(t_push_to_wrong_queue),
 		T(t_unpop_not_last),
+		T(t_push_twice),
+		T(t_push_after_reset),
+		T(t_push_after_release),
 		T(t_release_suffix_and_cancel),
 		T(t_stop_by_disable),
 		T(t_get_vring_base),

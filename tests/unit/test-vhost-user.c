@@ -2,9 +2,11 @@
 /*
  * Unit tests of the vhost-user message layer and the request handlers:
  * a real struct vu_dev on one end of a socketpair, the test playing the
- * frontend on the other.  Each malformed case of the protocol notes is
- * fed in and the test asserts the answer (or its absence), that received
- * fds are closed, and that the connection keeps working afterwards.
+ * frontend on the other.  Each malformed case the request table of
+ * vu-handlers.c guards against (docs/architecture.md, "The connection
+ * state machine") is fed in and the test asserts the answer (or its
+ * absence), that received fds are closed, and that the connection keeps
+ * working afterwards.
  */
 #include "config.h"
 

@@ -4,7 +4,8 @@
  * building rings in a memfd that the device side reaches through a real
  * guest-memory table (two adjacent 1 MiB regions of the same memfd).
  * Good paths, notification suppression, index wrap-around, and one
- * failing test per item of the ring validation checklist (notes 3.5):
+ * failing test per item of the ring validation list (virtqueue.h,
+ * docs/architecture.md "Ring walker"):
  * each must break only its queue, stickily, with one err-fd signal.
  */
 #include "config.h"
@@ -962,7 +963,7 @@ static void t_enable_notify_event_idx(void **state)
 	assert_int_equal(get_avail_event(&f->a), 3);
 }
 
-/* ---- validation checklist (notes 3.5): one failing test per item ----- */
+/* ---- validation list (virtqueue.h): one failing test per item -------- */
 
 /* Make queue A's ring valid again: every descriptor a good readable
  * buffer, one new entry after where the device stopped. */

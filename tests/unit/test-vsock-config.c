@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -375,6 +376,46 @@ static void test_yaml_missing(void **state)
 }
 #endif
 
+/* --groups and --forward-listen share one '+'-list splitter: the same
+ * elements and the same refusals. */
+static void test_plus_lists(void **state)
+{
+	static const char *const bad[] = { "", "+", "a++b", "+a", "a+", "++" };
+	char **names;
+	uint32_t *ports;
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(vsock_parse_groups("a+bb+ccc", &names, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(names[0], "a");
+	assert_string_equal(names[1], "bb");
+	assert_string_equal(names[2], "ccc");
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	assert_int_equal(vsock_parse_ports("0+9001+4294967295", &ports, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ports[0], 0);
+	assert_int_equal(ports[1], 9001);
+	assert_int_equal(ports[2], 4294967295u);
+	free(ports);
+	assert_int_equal(vsock_parse_ports("7", &ports, &n), 0);
+	assert_int_equal(n, 1);
+	free(ports);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vsock_parse_groups(bad[i], &names, &n), -EINVAL);
+		assert_int_equal(vsock_parse_ports(bad[i], &ports, &n), -EINVAL);
+	}
+	assert_int_equal(vsock_parse_groups(NULL, &names, &n), -EINVAL);
+	assert_int_equal(vsock_parse_ports(NULL, &ports, &n), -EINVAL);
+	/* Elements a port cannot be. */
+	assert_int_equal(vsock_parse_ports("1+4294967296", &ports, &n), -EINVAL);
+	assert_int_equal(vsock_parse_ports("1+x", &ports, &n), -EINVAL);
+	assert_int_equal(vsock_parse_ports("1+-2", &ports, &n), -EINVAL);
+	assert_int_equal(vsock_parse_ports("12345678901234567890", &ports, &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_vm_forward),
 		cmocka_unit_test(test_vm_errors),
 		cmocka_unit_test(test_exclusive_forms),
+		cmocka_unit_test(test_plus_lists),
 #ifdef HAVE_LIBYAML
 		cmocka_unit_test_teardown(test_yaml_rust_example, yaml_teardown),
 		cmocka_unit_test_teardown(test_yaml_spellings_and_lists, yaml_teardown),

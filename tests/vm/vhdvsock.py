@@ -9,9 +9,12 @@ servers the guest connects to, and the host steps.
                       echo every message
   h2g(be, servers)    connect "CONNECT 5000", send 1 MiB, expect "OK"
 """
+import fcntl
 import os
 import random
 import socket
+import struct
+import termios
 import threading
 import time
 import zlib
@@ -46,13 +49,13 @@ class VsockBackend(vhdvm.Backend):
         self.pid = self.proc.pid
         test.backends.append(self)
         test.procs.append(self.proc)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while not (os.path.exists(self.sock) and os.path.exists(self.uds)):
             if not self.proc.alive():
                 raise vhdvm.Failure("backend vsock ended before creating %s (%s)"
                                     % (self.sock, self.proc.status()))
             if time.monotonic() > deadline:
-                raise vhdvm.Failure("backend vsock did not create %s within 15 s"
+                raise vhdvm.Failure("backend vsock did not create %s within 60 s"
                                     % self.sock)
             time.sleep(0.05)
 
@@ -68,6 +71,7 @@ class HostServers:
         self.socks = []
         self.held = threading.Event()      # a client of port 1235 waits
         self.released = threading.Event()  # ... until this is set
+        self.held_conn = None              # that client's connection
         self.g2h = self._listen("%s_1234" % uds, socket.SOCK_STREAM)
         self.g2h_held = self._listen("%s_1235" % uds, socket.SOCK_STREAM)
         self.seq = self._listen("%s_7000" % uds, socket.SOCK_SEQPACKET)
@@ -84,6 +88,25 @@ class HostServers:
         self.socks.append(s)
         return s
 
+    def wait_held_queued(self, nbytes, timeout):
+        """Wait until the stalled peer of port 1235 has at least nbytes
+        unread in its socket: bytes the backend forwarded there (the
+        event; a fixed sleep may end before any came on a busy machine).
+        False after timeout seconds (a failure bound)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            c = self.held_conn
+            if c is not None:
+                try:
+                    queued = struct.unpack("i", fcntl.ioctl(
+                        c.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+                except OSError:
+                    return False
+                if queued >= nbytes:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def release(self):
         """Let the stalled reader of port 1235 read."""
         self.released.set()
@@ -98,6 +121,7 @@ class HostServers:
                 return
             with c:
                 if hold:
+                    self.held_conn = c
                     self.held.set()
                     if not self.released.wait(120):
                         self.errors.append("host port %d: never released" % port)

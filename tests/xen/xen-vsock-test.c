@@ -70,7 +70,8 @@
 #define GUEST_CID_STR "3"
 #define CHUNK (512u * 1024u)    /* no-advance region pieces */
 #define XFER (4u << 20)         /* bytes each way */
-#define T_MS 5000
+/* Every wait's failure bound, never a pass condition. */
+#define T_MS 30000
 #define PORT_G2H 1234u
 #define PORT_H2G 5000u
 #define PORT_REFUSED 4321u
@@ -408,14 +409,13 @@ out:
 static int refused(struct vhu_vsock *v)
 {
 	struct vhu_vsock_conn *c = NULL;
-	int64_t t0 = vt_now_ms(), dt;
 	int r, ret = -1;
 
+	/* -ECONNREFUSED only when the RST came (a connect left unanswered
+	 * ends with -ETIMEDOUT): no "within N ms". */
 	r = vhu_vsock_connect(v, 2, PORT_REFUSED, VIRTIO_VSOCK_TYPE_STREAM, T_MS, &c);
-	dt = vt_now_ms() - t0;
 	EXPECT(r == -ECONNREFUSED, "connect to a port nobody listens on: %s", strerror(-r));
-	EXPECT(dt < 1000, "RST after %lld ms", (long long)dt);
-	printf("refused: RST after %lld ms\n", (long long)dt);
+	printf("refused: RST\n");
 	ret = 0;
 out:
 	if (c)
@@ -424,12 +424,13 @@ out:
 }
 
 /* Serve the guest until the device holds no tx packet and only the vring
- * mappings are alive (it maps nothing while idle), up to 3 s. */
+ * mappings are alive (it maps nothing while idle); T_MS is the failure
+ * bound. */
 static bool wait_idle(struct vhu_vsock *v, const struct fx *x)
 {
 	struct vhu_vq *txq = vhu_vsock_session(v)->vq[1];
 
-	for (unsigned i = 0; i < 300; i++) {
+	for (int64_t t0 = vt_now_ms(); vt_now_ms() - t0 < T_MS;) {
 		vhu_vsock_poll(v, 10);
 		if (vhu_vq_in_flight(txq) == 0 && fx_ld(&x->st->gnt_live) == NRINGS)
 			return true;
@@ -442,7 +443,7 @@ static int check_no_leaks(const struct fx *x, const struct backend *b)
 {
 	int ret = -1;
 
-	for (unsigned ms = 0; ms < 3000; ms += 10) {
+	for (int64_t t0 = vt_now_ms(); vt_now_ms() - t0 < T_MS;) {
 		if (fx_ld(&x->st->gnt_closes) == fx_ld(&x->st->gnt_opens) && fx_ld(&x->st->gnt_live) == 0)
 			break;
 		vt_sleep_ms(10);

@@ -47,14 +47,18 @@
 
 enum { OPT_FILENAME = 0x2000 };
 
-/* Options, shared by all sockets (set before any thread starts). */
-static const char *source_path = "/dev/urandom";
-static unsigned long long period_ms = RNG_PERIOD_MAX_MS;
-static unsigned long long max_bytes;          /* 0 = unlimited */
-static int source_fd = -1;
-static bool source_pollable;                  /* non-blocking, not a file */
+/* The options (vhd_main's ctx), shared by all sockets: filled on the main
+ * thread before any worker starts, read-only afterwards. */
+struct rng_opts {
+	const char *source_path;
+	unsigned long long period_ms;
+	unsigned long long max_bytes;     /* 0 = unlimited */
+	int source_fd;
+	bool source_pollable;             /* non-blocking, not a file */
+};
 
 struct rng {
+	const struct rng_opts *opt;
 	unsigned index;
 	uint64_t quota;           /* bytes per period; 0 = unlimited */
 	uint64_t remaining;
@@ -81,12 +85,12 @@ static uint64_t now_ns(void)
  * Concurrent read(2) calls of several workers on the shared fd are safe:
  * Linux serialises the file position of regular files, so no byte is
  * handed to two guests. */
-static ssize_t source_read(void *dst, size_t len)
+static ssize_t source_read(const struct rng_opts *opt, void *dst, size_t len)
 {
 	ssize_t r;
 
 	do {
-		r = read(source_fd, dst, len);
+		r = read(opt->source_fd, dst, len);
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
 }
@@ -134,7 +138,7 @@ static ssize_t refill(struct rng *rng)
 	rng->buf = malloc(rng->ra_size);
 	if (!rng->buf)
 		return -ENOMEM;
-	r = source_read(rng->buf, rng->ra_size);
+	r = source_read(rng->opt, rng->buf, rng->ra_size);
 	if (r <= 0) {
 		drop_buffer(rng, false);
 		return r;
@@ -173,7 +177,7 @@ static ssize_t fill(struct rng *rng, struct vq_elem *e, size_t want)
 				if (!rng->buf_len)
 					drop_buffer(rng, true);
 			} else {
-				r = source_read(p, len);
+				r = source_read(rng->opt, p, len);
 				if (r <= 0)
 					return done ? (ssize_t)done : (r == 0 ? 0 : r);
 				n = (size_t)r;
@@ -195,7 +199,7 @@ static bool quota_available(struct rng *rng)
 	if (!rng->quota)
 		return true;
 	now = now_ns();
-	period_ns = period_ms * 1000000ull;
+	period_ns = rng->opt->period_ms * 1000000ull;
 	if (now - rng->period_start_ns >= period_ns) {
 		rng->period_start_ns = now;
 		rng->remaining = rng->quota;
@@ -235,18 +239,18 @@ static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 	got = fill(rng, e, want);
 	if (got <= 0) {
 		vq_unpop(q, e);
-		if (got == -EAGAIN && source_pollable) {
+		if (got == -EAGAIN && rng->opt->source_pollable) {
 			if (!rng->src_h.loop)
 				vhd_loop_add(vu_dev_loop(dev), &rng->src_h, EPOLLIN);
 		} else if (got == 0) {
 			if (!rng->eof)
 				LOG_ERR("%s: rng source %s reached end of file; requests wait",
-					vu_dev_name(dev), source_path);
+					vu_dev_name(dev), rng->opt->source_path);
 			rng->eof = true;
 		} else {
 			vhd_log_ratelimited(&rng->log_budget, 5, VHD_LOG_ERROR,
 					    "%s: reading %s: %s", vu_dev_name(dev),
-					    source_path, strerror((int)-got));
+					    rng->opt->source_path, strerror((int)-got));
 		}
 		return false;
 	}
@@ -289,17 +293,19 @@ static void rng_reset(struct vu_dev *dev)
 	rng->ra_size = RNG_RA_MIN;
 }
 
-static int rng_instance_new(unsigned index, unsigned count, void **priv)
+static int rng_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
 {
+	const struct rng_opts *opt = ctx;
 	struct rng *rng = calloc(1, sizeof(*rng));
 
 	if (!rng)
 		return -1;
+	rng->opt = opt;
 	rng->index = index;
-	rng->quota = max_bytes / count;    /* the Rust suite divides equally */
+	rng->quota = opt->max_bytes / count;   /* the Rust suite divides equally */
 	rng->remaining = rng->quota;
 	rng->period_start_ns = now_ns();
-	rng->src_h.fd = source_fd;
+	rng->src_h.fd = opt->source_fd;
 	rng->src_h.cb = src_ready_cb;
 	rng->src_h.opaque = rng;
 	*priv = rng;
@@ -316,18 +322,20 @@ static void rng_instance_free(void *priv)
 	free(rng);
 }
 
-static int rng_parse_option(int key, const char *arg)
+static int rng_parse_option(void *ctx, int key, const char *arg)
 {
+	struct rng_opts *opt = ctx;
+
 	switch (key) {
 	case 'p':
-		if (vhd_parse_u64(arg, 1, RNG_PERIOD_MAX_MS, &period_ms) < 0) {
+		if (vhd_parse_u64(arg, 1, RNG_PERIOD_MAX_MS, &opt->period_ms) < 0) {
 			fprintf(stderr, "vhost-device-rng: --period '%s': expected milliseconds from 1 to %llu\n",
 				arg, RNG_PERIOD_MAX_MS);
 			return -1;
 		}
 		return 0;
 	case 'm':
-		if (vhd_parse_u64(arg, 1, UINT64_MAX, &max_bytes) < 0) {
+		if (vhd_parse_u64(arg, 1, UINT64_MAX, &opt->max_bytes) < 0) {
 			fprintf(stderr, "vhost-device-rng: --max-bytes '%s': expected a number of bytes >= 1\n",
 				arg);
 			return -1;
@@ -339,36 +347,43 @@ static int rng_parse_option(int key, const char *arg)
 			fprintf(stderr, "vhost-device-rng: --rng-source: empty path\n");
 			return -1;
 		}
-		source_path = arg;
+		opt->source_path = arg;
 		return 0;
 	}
 	return -1;
 }
 
-static int rng_check_options(unsigned count)
+static int rng_check_options(void *ctx, unsigned count)
 {
+	struct rng_opts *opt = ctx;
 	struct stat st;
 
-	if (max_bytes && max_bytes / count == 0) {
+	if (opt->max_bytes && opt->max_bytes / count == 0) {
 		fprintf(stderr, "vhost-device-rng: --max-bytes %llu divided among %u sockets leaves 0 bytes per socket\n",
-			max_bytes, count);
+			opt->max_bytes, count);
 		return -1;
 	}
-	source_fd = open(source_path, O_RDONLY | O_CLOEXEC);
-	if (source_fd < 0) {
+	opt->source_fd = open(opt->source_path, O_RDONLY | O_CLOEXEC);
+	if (opt->source_fd < 0) {
 		fprintf(stderr, "vhost-device-rng: cannot open rng source %s: %s\n",
-			source_path, strerror(errno));
+			opt->source_path, strerror(errno));
 		return -1;
 	}
-	if (fstat(source_fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "vhost-device-rng: rng source %s is a directory\n", source_path);
+	if (fstat(opt->source_fd, &st) < 0) {
+		fprintf(stderr, "vhost-device-rng: cannot stat rng source %s: %s\n",
+			opt->source_path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vhost-device-rng: rng source %s is a directory\n",
+			opt->source_path);
 		return -1;
 	}
 	/* FIFOs and sockets may have nothing to give: poll them instead of
 	 * blocking the worker.  Files and /dev/urandom never block. */
 	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-		fcntl(source_fd, F_SETFL, fcntl(source_fd, F_GETFL) | O_NONBLOCK);
-		source_pollable = true;
+		fcntl(opt->source_fd, F_SETFL, fcntl(opt->source_fd, F_GETFL) | O_NONBLOCK);
+		opt->source_pollable = true;
 	}
 	return 0;
 }
@@ -382,6 +397,7 @@ static const struct option rng_options[] = {
 };
 
 static const struct vu_device_ops rng_ops = {
+	/* identity */
 	.name = "rng",
 	.summary = "vhost-user virtio-rng (entropy) device backend.",
 	.virtio_id = RNG_VIRTIO_ID,
@@ -389,6 +405,7 @@ static const struct vu_device_ops rng_ops = {
 	.max_queue_size = RNG_QUEUE_SIZE,
 	.features = 0,
 	.config_size = 0,       /* QEMU's rng frontend must not see F_CONFIG */
+	/* command line */
 	.socket_naming = VU_SOCKETS_SUFFIXED,
 	.options = rng_options,
 	.short_options = "p:m:f:",
@@ -399,6 +416,7 @@ static const struct vu_device_ops rng_ops = {
 		"  -f, --rng-source FILE    entropy source (default /dev/urandom); alias --filename\n",
 	.parse_option = rng_parse_option,
 	.check_options = rng_check_options,
+	/* runtime */
 	.instance_new = rng_instance_new,
 	.instance_free = rng_instance_free,
 	.connected = rng_connected,
@@ -408,9 +426,14 @@ static const struct vu_device_ops rng_ops = {
 
 int main(int argc, char **argv)
 {
-	int r = vhd_main(&rng_ops, argc, argv);
+	struct rng_opts opt = {
+		.source_path = "/dev/urandom",
+		.period_ms = RNG_PERIOD_MAX_MS,
+		.source_fd = -1,
+	};
+	int r = vhd_main(&rng_ops, &opt, argc, argv);
 
-	if (source_fd >= 0)
-		close(source_fd);
+	if (opt.source_fd >= 0)
+		close(opt.source_fd);
 	return r;
 }

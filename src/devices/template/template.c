@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * vhost-device-template: the teaching example.  Copy this directory to
- * start a new device.
+ * vhost-device-template: the teaching example.  To start a new device,
+ * copy this directory and its lines in src/devices/devices.am (binary,
+ * sources, LDADD), and follow docs/writing-a-device.md: its steps name the
+ * functions here that show them.  Include only vhost-device.h and your own
+ * headers (tests/check-includes.sh enforces it).
  *
  * A complete small device: one queue; each request is a chain with a
  * device-readable part followed by a device-writable part.  The device
@@ -11,7 +14,10 @@
  * only logs chains and never completes them; a driver would hang.)
  *
  * It shows each part a device has:
- *  - options: --xor-byte (parse_option/check_options);
+ *  - options: --xor-byte and --queue-threads (parse_option), kept in the
+ *    context struct template_opts that main() gives vhd_main() and the
+ *    core passes back to parse_option and instance_new (no file-scope
+ *    variables);
  *  - a config space (8 bytes: le64 count of completed requests), which
  *    makes the core offer VHOST_USER_PROTOCOL_F_CONFIG;
  *  - per-socket state (instance_new/instance_free) that survives
@@ -46,10 +52,14 @@
  * driver can do that) are never passed to memcpy together. */
 #define TEMPLATE_CHUNK 4096
 
-static unsigned long long xor_byte;
-/* --queue-threads: each queue on a thread of its own (vhost-device.h,
- * "Threads"). */
-static bool queue_threads;
+/* The options (vhd_main's ctx): filled on the main thread, read-only once
+ * the instances exist. */
+struct template_opts {
+	unsigned long long xor_byte;
+	/* --queue-threads: each queue on a thread of its own
+	 * (vhost-device.h, "Threads"). */
+	bool queue_threads;
+};
 
 #define OPT_QUEUE_THREADS 0x100
 
@@ -61,6 +71,8 @@ struct held_req {
 
 struct template_dev {
 	unsigned index;
+	uint8_t xor_byte;         /* --xor-byte */
+	bool queue_threads;       /* --queue-threads */
 	/* Reported in the config space.  Atomic: with --queue-threads both
 	 * queue threads count, and GET_CONFIG reads it on a third. */
 	uint64_t completed;
@@ -103,9 +115,9 @@ static uint32_t echo(struct template_dev *t, struct vu_dev *dev, unsigned q,
 	while (off < n) {
 		size_t step = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
 		iov_to_buf(e->rd, e->n_rd, off, chunk, step);
-		if (xor_byte)
+		if (t->xor_byte)
 			for (size_t i = 0; i < step; i++)
-				chunk[i] ^= (uint8_t)xor_byte;
+				chunk[i] ^= t->xor_byte;
 		iov_from_buf(e->wr, e->n_wr, off, chunk, step);
 		off += step;
 	}
@@ -257,13 +269,16 @@ static int template_get_config(struct vu_dev *dev, uint8_t *buf)
 	return 0;
 }
 
-static int template_instance_new(unsigned index, unsigned count, void **priv)
+static int template_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
 {
+	const struct template_opts *opt = ctx;
 	struct template_dev *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return -1;
 	t->index = index;
+	t->xor_byte = (uint8_t)opt->xor_byte;
+	t->queue_threads = opt->queue_threads;
 	*priv = t;
 	return 0;
 }
@@ -277,17 +292,19 @@ static void template_instance_free(void *priv)
 	free(t);
 }
 
-static int template_parse_option(int key, const char *arg)
+static int template_parse_option(void *ctx, int key, const char *arg)
 {
+	struct template_opts *opt = ctx;
+
 	if (key == 'x') {
-		if (vhd_parse_u64(arg, 0, 255, &xor_byte) < 0) {
+		if (vhd_parse_u64(arg, 0, 255, &opt->xor_byte) < 0) {
 			fprintf(stderr, "vhost-device-template: --xor-byte '%s': expected 0..255\n", arg);
 			return -1;
 		}
 		return 0;
 	}
 	if (key == OPT_QUEUE_THREADS) {
-		queue_threads = true;
+		opt->queue_threads = true;
 		return 0;
 	}
 	return -1;
@@ -295,7 +312,9 @@ static int template_parse_option(int key, const char *arg)
 
 static unsigned template_queue_thread(void *priv, unsigned q)
 {
-	return queue_threads ? q + 1 : 0;
+	const struct template_dev *t = priv;
+
+	return t->queue_threads ? q + 1 : 0;
 }
 
 static const struct option template_options[] = {
@@ -304,7 +323,11 @@ static const struct option template_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* vhd_main() checks this table before anything else (vhd_ops_check): a
+ * missing queue_kick, a config_size without get_config or an option that
+ * clashes with a common one is a start-up error naming the fault. */
 static const struct vu_device_ops template_ops = {
+	/* identity */
 	.name = "template",
 	.summary = "vhost-user template device: echoes each request's readable bytes into its\n"
 		   "writable buffers (the teaching example of vhost-device-c).  Queue 0 answers\n"
@@ -315,6 +338,7 @@ static const struct vu_device_ops template_ops = {
 	.num_queues = TEMPLATE_NUM_QUEUES,
 	.max_queue_size = TEMPLATE_QUEUE_SIZE,
 	.config_size = TEMPLATE_CONFIG_SIZE,
+	/* command line */
 	.socket_naming = VU_SOCKETS_EXACT,
 	.options = template_options,
 	.short_options = "x:",
@@ -322,6 +346,7 @@ static const struct vu_device_ops template_ops = {
 		"  -x, --xor-byte N         XOR every echoed byte with N, 0..255 (default 0)\n"
 		"      --queue-threads      serve each queue on a thread of its own\n",
 	.parse_option = template_parse_option,
+	/* runtime */
 	.instance_new = template_instance_new,
 	.instance_free = template_instance_free,
 	.queue_thread = template_queue_thread,
@@ -334,5 +359,7 @@ static const struct vu_device_ops template_ops = {
 
 int main(int argc, char **argv)
 {
-	return vhd_main(&template_ops, argc, argv);
+	struct template_opts opt = { .xor_byte = 0 };
+
+	return vhd_main(&template_ops, &opt, argc, argv);
 }

@@ -53,79 +53,98 @@ void vsock_vms_free(struct vsock_vm *vms, unsigned n)
 	free(vms);
 }
 
-int vsock_parse_groups(const char *s, char ***out, unsigned *n)
+/* Walk a '+'-separated list ("a+b+c"), calling item() on each element;
+ * an empty element ("", "a++b", "+a", "a+") is refused.  The one splitter
+ * of --groups and --forward-listen.  0, or -EINVAL. */
+static int split_plus(const char *s, int (*item)(const char *p, size_t len, void *acc),
+		      void *acc)
 {
-	char **names = NULL;
-	unsigned count = 0;
-	const char *p = s;
-
 	if (!s)
 		return -EINVAL;
-	for (;;) {
+	for (const char *p = s;;) {
 		const char *end = strchr(p, '+');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char **grown;
 
-		if (len == 0)
-			goto bad;
-		grown = realloc(names, (count + 1) * sizeof(*names));
-		if (!grown)
-			goto bad;
-		names = grown;
-		names[count] = strndup(p, len);
-		if (!names[count])
-			goto bad;
-		count++;
+		if (len == 0 || item(p, len, acc) < 0)
+			return -EINVAL;
 		if (!end)
-			break;
+			return 0;
 		p = end + 1;
 	}
-	*out = names;
-	*n = count;
+}
+
+struct names_acc {
+	char **v;
+	unsigned n;
+};
+
+static int add_name(const char *p, size_t len, void *acc)
+{
+	struct names_acc *a = acc;
+	char **grown = realloc(a->v, (a->n + 1) * sizeof(*a->v));
+
+	if (!grown)
+		return -1;
+	a->v = grown;
+	a->v[a->n] = strndup(p, len);
+	if (!a->v[a->n])
+		return -1;
+	a->n++;
 	return 0;
-bad:
-	for (unsigned i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	return -EINVAL;
+}
+
+int vsock_parse_groups(const char *s, char ***out, unsigned *n)
+{
+	struct names_acc a = { .v = NULL, .n = 0 };
+
+	if (split_plus(s, add_name, &a) < 0) {
+		for (unsigned i = 0; i < a.n; i++)
+			free(a.v[i]);
+		free(a.v);
+		return -EINVAL;
+	}
+	*out = a.v;
+	*n = a.n;
+	return 0;
+}
+
+struct ports_acc {
+	uint32_t *v;
+	unsigned n;
+};
+
+static int add_port(const char *p, size_t len, void *acc)
+{
+	struct ports_acc *a = acc;
+	unsigned long long v;
+	char buf[16];
+	uint32_t *grown;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, len);
+	buf[len] = 0;
+	if (vhd_parse_u64(buf, 0, 0xffffffffull, &v) < 0)
+		return -1;
+	grown = realloc(a->v, (a->n + 1) * sizeof(*a->v));
+	if (!grown)
+		return -1;
+	a->v = grown;
+	a->v[a->n++] = (uint32_t)v;
+	return 0;
 }
 
 int vsock_parse_ports(const char *s, uint32_t **out, unsigned *n)
 {
-	uint32_t *ports = NULL;
-	unsigned count = 0;
-	const char *p = s;
+	struct ports_acc a = { .v = NULL, .n = 0 };
 
-	if (!s)
+	if (split_plus(s, add_port, &a) < 0) {
+		free(a.v);
 		return -EINVAL;
-	for (;;) {
-		const char *end = strchr(p, '+');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		unsigned long long v;
-		char buf[16];
-		uint32_t *grown;
-
-		if (len == 0 || len >= sizeof(buf))
-			goto bad;
-		memcpy(buf, p, len);
-		buf[len] = 0;
-		if (vhd_parse_u64(buf, 0, 0xffffffffull, &v) < 0)
-			goto bad;
-		grown = realloc(ports, (count + 1) * sizeof(*ports));
-		if (!grown)
-			goto bad;
-		ports = grown;
-		ports[count++] = (uint32_t)v;
-		if (!end)
-			break;
-		p = end + 1;
 	}
-	*out = ports;
-	*n = count;
+	*out = a.v;
+	*n = a.n;
 	return 0;
-bad:
-	free(ports);
-	return -EINVAL;
 }
 
 bool vsock_vms_share_group(const struct vsock_vm *a, const struct vsock_vm *b)

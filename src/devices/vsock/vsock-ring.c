@@ -65,10 +65,12 @@ static void ring_copy_in(struct vsock_ring *r, const struct iovec *iov, unsigned
 	uint32_t tail = (r->head + r->len) % r->cap;
 	size_t done = 0;
 
+	/* Everything in uint32_t: len fits (ring_reserve checked it against
+	 * max), and tail + chunk <= cap. */
 	while (done < len) {
-		size_t chunk = r->cap - tail;
+		uint32_t chunk = r->cap - tail;
 		if (chunk > len - done)
-			chunk = len - done;
+			chunk = (uint32_t)(len - done);
 		if (flat)
 			memcpy(r->data + tail, (const uint8_t *)flat + done, chunk);
 		else

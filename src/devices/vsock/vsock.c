@@ -30,73 +30,81 @@
 #define VSOCK_NUM_QUEUES  3
 #define VSOCK_CONFIG_SIZE 8
 
-static struct vsock_cli cli;
-static struct vsock_vm *vms;
-static unsigned n_vms;
+/* The command line and the VMs it describes (vhd_main's ctx): filled on
+ * the main thread, read-only once the instances exist. */
+struct vsock_main {
+	struct vsock_cli cli;
+	struct vsock_vm *vms;      /* from vsock_cli_finish */
+	unsigned n_vms;
+};
 
 static void vsock_err(const char *msg)
 {
 	fprintf(stderr, "vhost-device-vsock: %s\nTry 'vhost-device-vsock --help'.\n", msg);
 }
 
-static int vsock_parse_option(int key, const char *arg)
+static int vsock_parse_option(void *ctx, int key, const char *arg)
 {
+	struct vsock_main *vm = ctx;
 	char err[512];
 
-	if (vsock_cli_option(&cli, key, arg, err, sizeof(err)) < 0) {
+	if (vsock_cli_option(&vm->cli, key, arg, err, sizeof(err)) < 0) {
 		vsock_err(err);
 		return -1;
 	}
 	return 0;
 }
 
-static int vsock_check_options(unsigned socket_count)
+static int vsock_check_options(void *ctx, unsigned socket_count)
 {
+	struct vsock_main *vm = ctx;
 	char err[512];
 
-	if (vsock_cli_finish(&cli, &vms, &n_vms, err, sizeof(err)) < 0) {
+	if (vsock_cli_finish(&vm->cli, &vm->vms, &vm->n_vms, err, sizeof(err)) < 0) {
 		vsock_err(err);
 		return -1;
 	}
 	return 0;
 }
 
-static int vsock_socket_paths(char ***paths, unsigned *count)
+static int vsock_socket_paths(void *ctx, char ***paths, unsigned *count)
 {
-	char **p = calloc(n_vms, sizeof(*p));
+	struct vsock_main *vm = ctx;
+	char **p = calloc(vm->n_vms, sizeof(*p));
 
 	if (!p)
 		return -1;
-	for (unsigned i = 0; i < n_vms; i++) {
-		if (!vms[i].socket) {
+	for (unsigned i = 0; i < vm->n_vms; i++) {
+		if (!vm->vms[i].socket) {
 			vsock_err("missing --socket (the vhost-user socket)");
 			goto fail;
 		}
-		p[i] = strdup(vms[i].socket);
+		p[i] = strdup(vm->vms[i].socket);
 		if (!p[i])
 			goto fail;
 	}
 	*paths = p;
-	*count = n_vms;
+	*count = vm->n_vms;
 	return 0;
 fail:
-	for (unsigned i = 0; i < n_vms; i++)
+	for (unsigned i = 0; i < vm->n_vms; i++)
 		free(p[i]);
 	free(p);
 	return -1;
 }
 
-static int vsock_instance_new(unsigned index, unsigned count, void **priv)
+static int vsock_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
 {
+	struct vsock_main *vm = ctx;
 	struct vsock_mux *m;
 	char err[512];
 
 	/* With the core's --fd there is one instance: one VM only. */
-	if (count != n_vms || index >= n_vms) {
+	if (count != vm->n_vms || index >= vm->n_vms) {
 		vsock_err("--fd serves exactly one VM");
 		return -1;
 	}
-	if (vsock_mux_new(&vms[index], &m, err, sizeof(err)) < 0) {
+	if (vsock_mux_new(&vm->vms[index], &m, err, sizeof(err)) < 0) {
 		vsock_err(err);
 		return -1;
 	}
@@ -152,6 +160,7 @@ static const struct option vsock_options[] = {
 };
 
 static const struct vu_device_ops vsock_ops = {
+	/* identity */
 	.name = "vsock",
 	.summary = "vhost-user virtio-vsock device backend: guest AF_VSOCK sockets reach host Unix\n"
 		   "sockets (hybrid vsock, Firecracker convention), host AF_VSOCK sockets, or\n"
@@ -161,6 +170,7 @@ static const struct vu_device_ops vsock_ops = {
 	.max_queue_size = VSOCK_QUEUE_SIZE_MAX,
 	.features = VHD_BIT(VSOCK_F_SEQPACKET),
 	.config_size = VSOCK_CONFIG_SIZE,
+	/* command line */
 	.socket_naming = VU_SOCKETS_EXACT,
 	.options = vsock_options,
 	.short_options = "",
@@ -186,6 +196,7 @@ static const struct vu_device_ops vsock_ops = {
 	.parse_option = vsock_parse_option,
 	.check_options = vsock_check_options,
 	.socket_paths = vsock_socket_paths,
+	/* runtime */
 	.instance_max_queue_size = vsock_instance_max_queue_size,
 	.instance_new = vsock_instance_new,
 	.instance_free = vsock_instance_free,
@@ -197,6 +208,7 @@ static const struct vu_device_ops vsock_ops = {
 
 int main(int argc, char **argv)
 {
+	struct vsock_main vm = { .vms = NULL, .n_vms = 0 };
 	struct rlimit rl;
 	int r;
 
@@ -205,9 +217,9 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	vsock_cli_init(&cli);
-	r = vhd_main(&vsock_ops, argc, argv);
-	vsock_vms_free(vms, n_vms);
-	vsock_cli_free(&cli);
+	vsock_cli_init(&vm.cli);
+	r = vhd_main(&vsock_ops, &vm, argc, argv);
+	vsock_vms_free(vm.vms, vm.n_vms);
+	vsock_cli_free(&vm.cli);
 	return r;
 }

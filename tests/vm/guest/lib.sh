@@ -55,7 +55,8 @@ virtio_irqs() {
 		/proc/interrupts
 }
 
-# wait_for PATH SECONDS: wait until PATH exists.
+# wait_for PATH SECONDS: wait until PATH exists (SECONDS: a failure bound,
+# generous: guest time runs on while a busy host does not run the guest).
 wait_for() {
 	i=0
 	while ! [ -e "$1" ]; do

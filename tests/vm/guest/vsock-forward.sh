@@ -12,13 +12,13 @@ export VHD_BUILDDIR=/vhd/bin
 # Under a sanitized build: leaks are errors, as on the host.
 export ASAN_OPTIONS=detect_leaks=1
 info "running test-vsock-forward (the backend and its peers inside this guest)"
-timeout "${FWD_TIMEOUT:-240}" test-vsock-forward >/tmp/fwd.log 2>&1
+timeout "${FWD_TIMEOUT:-400}" test-vsock-forward >/tmp/fwd.log 2>&1
 rc=$?
 sed 's/^/VHD-GUEST-INFO: /' /tmp/fwd.log
 case $rc in
 0) ;;
 77) fail "test-vsock-forward skipped: no AF_VSOCK loopback in this kernel (CONFIG_VSOCKETS_LOOPBACK)" ;;
-124|143) fail "test-vsock-forward did not finish within ${FWD_TIMEOUT:-240} s" ;;
+124|143) fail "test-vsock-forward did not finish within ${FWD_TIMEOUT:-400} s" ;;
 *) fail "test-vsock-forward failed (exit $rc): see the lines above" ;;
 esac
 grep -q 'PASSED  \] 3 test' /tmp/fwd.log ||

@@ -31,12 +31,12 @@ tool() {
 }
 
 wait_vsock() {
-	wait_for /dev/vsock 10 || fail "no /dev/vsock: the virtio_vsock driver did not bind (virtio devices: $(ls /sys/bus/virtio/devices 2>/dev/null))"
+	wait_for /dev/vsock 60 || fail "no /dev/vsock: the virtio_vsock driver did not bind (virtio devices: $(ls /sys/bus/virtio/devices 2>/dev/null))"
 	# The transport registers once the device is probed.
 	i=0
 	while ! cid=$(vsock-tool cid 2>/dev/null); do
 		i=$((i + 1))
-		[ $i -gt 50 ] && fail "no vsock transport: $(vsock-tool cid 2>&1)"
+		[ $i -gt 600 ] && fail "no vsock transport: $(vsock-tool cid 2>&1)"
 		sleep 0.1
 	done
 }
@@ -68,7 +68,7 @@ for step in $VSOCK_STEPS; do
 		i=0
 		while ! grep -q listening /tmp/recv.out 2>/dev/null; do
 			i=$((i + 1))
-			[ $i -gt 100 ] && fail "vsock-tool recv did not start: $(cat /tmp/recv.out)"
+			[ $i -gt 600 ] && fail "vsock-tool recv did not start: $(cat /tmp/recv.out)"
 			sleep 0.1
 		done
 		host_step "$tag"
@@ -113,7 +113,7 @@ for step in $VSOCK_STEPS; do
 		i=0
 		while [ "$(vsock-tool cid 2>&1)" != "$before" ]; do
 			i=$((i + 1))
-			[ $i -gt 50 ] && fail "after binding $dev again the guest's CID is '$(vsock-tool cid 2>&1)', not $before"
+			[ $i -gt 600 ] && fail "after binding $dev again the guest's CID is '$(vsock-tool cid 2>&1)', not $before"
 			sleep 0.1
 		done
 		info "rebound $dev to ${drv##*/} (a virtio reset of the device); CID $before, '$now' while unbound"
