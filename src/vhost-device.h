@@ -4,15 +4,21 @@
  *
  * A device is a `struct vu_device_ops` table plus a main() that calls
  * vhd_main().  The core owns everything else: the command line common to
- * all devices, the listening sockets, one worker thread per socket (its
- * event loop serves the frontend connection, the kick eventfds and the
- * device's timers), the vhost-user protocol, guest memory and the rings.
+ * all devices, the listening sockets, a pool of worker threads serving
+ * all sockets (a worker's event loop serves the frontend connections given
+ * to it, their kick eventfds and the devices' timers), the vhost-user
+ * protocol, guest memory and the rings.
  *
- * Threading promise (the default, without queue_thread): every callback
- * of one device instance runs on that instance's worker thread, so a
- * device needs no locks for its own state.
- * State shared between instances (a common host resource) is the device's
- * to protect.
+ * Threading promise (without queue_thread): every callback of one device instance during one
+ * connection runs on that connection's worker thread, and the connections
+ * of one instance never overlap, so a device needs no locks for its own
+ * state.  A new connection may be served by another worker: handlers and
+ * timers a device puts on vu_dev_loop() are made in connected (or later)
+ * and freed in reset, never kept from one connection to the next.  One
+ * worker serves many instances, so a callback must not block (wait for
+ * another instance, sleep): it would stall the other guests of that
+ * worker.  State shared between instances (a common host resource) is the
+ * device's to protect.
  *
  * Threads (optional, for devices with several busy queues, e.g. SCSI
  * request queues): queue_thread(priv, q) maps queue q to 0 (the

@@ -15,12 +15,14 @@ enum {
 	OPT_PRINT_CAPS,
 	OPT_LOG_LEVEL,
 	OPT_XEN,
+	OPT_WORKERS,
 };
 
 static const struct option core_options[] = {
 	{ "socket-path", required_argument, NULL, 's' },
 	{ "socket-count", required_argument, NULL, 'c' },
 	{ "fd", required_argument, NULL, OPT_FD },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -80,6 +82,8 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"      --fd FD              use an inherited socket FD instead of a socket path:\n"
 		"                           a listening socket (accept frontends on it) or a\n"
 		"                           connected one (serve it, exit when it closes)\n"
+		"      --workers N          worker threads serving all sockets (default: one per\n"
+		"                           CPU the process may run on; never more than sockets)\n"
 		"      --print-capabilities print the vhost-user capabilities JSON and exit\n"
 		"  -v, --verbose            more logging (repeat for debug)\n"
 		"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
@@ -207,6 +211,14 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 				goto fail;
 			}
 			o->fd = (int)v;
+			break;
+		case OPT_WORKERS:
+			if (vhd_parse_u64(optarg, 1, 1024, &v) < 0) {
+				fprintf(stderr, "%s: --workers '%s': expected a number from 1 to 1024\n",
+					prog, optarg);
+				goto fail;
+			}
+			o->workers = (unsigned)v;
 			break;
 		case 'v':
 			verbosity++;

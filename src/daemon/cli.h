@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * The command line every device shares (-s/--socket-path, -c/--socket-count,
- * --fd, --print-capabilities, -v/--verbose, --log-level, --xen, -h, -V) merged
+ * --fd, --workers, --print-capabilities, -v/--verbose, --log-level, --xen, -h, -V) merged
  * with the device's own options.
  *
  * Promise: every argument error is reported with a message naming the
@@ -20,6 +20,7 @@ struct vhd_options {
 	unsigned socket_count;
 	bool socket_count_given;
 	int fd;                    /* --fd, -1 if not given */
+	unsigned workers;          /* --workers, 0 = one per usable CPU */
 	bool print_capabilities;
 	char **socket_names;       /* socket_count entries (NULL with --fd) */
 	uint64_t extra_protocol;   /* protocol features decided by options (XEN_MMAP) */

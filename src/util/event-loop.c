@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,8 +16,10 @@
 
 struct vhd_loop {
 	int epfd;
-	struct vhd_handler stop_h;      /* eventfd written by vhd_loop_stop */
+	struct vhd_handler wake_h;      /* eventfd: vhd_loop_stop, vhd_loop_post */
 	volatile bool stopped;
+	pthread_mutex_t post_mu;
+	struct vhd_post *post_head, **post_tail;
 	/* Handlers removed during the current batch: their pending events are
 	 * skipped, because the owner may already have freed them. */
 	struct vhd_handler *removed[EV_BATCH];
@@ -32,13 +35,32 @@ struct vhd_timer {
 	bool armed;
 };
 
-static void stop_cb(struct vhd_handler *h, uint32_t events)
+/* Take the whole post queue, then run it: a posted function may post
+ * again (to this loop too) without deadlocking. */
+static void run_posts(struct vhd_loop *loop)
+{
+	struct vhd_post *p;
+
+	pthread_mutex_lock(&loop->post_mu);
+	p = loop->post_head;
+	loop->post_head = NULL;
+	loop->post_tail = &loop->post_head;
+	pthread_mutex_unlock(&loop->post_mu);
+	while (p && !__atomic_load_n(&loop->stopped, __ATOMIC_SEQ_CST)) {
+		struct vhd_post *next = p->next;
+		p->next = NULL;
+		p->fn(p);
+		p = next;
+	}
+}
+
+static void wake_cb(struct vhd_handler *h, uint32_t events)
 {
 	uint64_t v;
 	if (read(h->fd, &v, sizeof(v)) < 0) {
 		/* spurious wake-up: nothing to drain */
 	}
-	__atomic_store_n(&((struct vhd_loop *)h->opaque)->stopped, true, __ATOMIC_RELAXED);
+	run_posts(h->opaque);
 }
 
 struct vhd_loop *vhd_loop_new(void)
@@ -46,21 +68,24 @@ struct vhd_loop *vhd_loop_new(void)
 	struct vhd_loop *loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return NULL;
+	pthread_mutex_init(&loop->post_mu, NULL);
+	loop->post_tail = &loop->post_head;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-	loop->stop_h.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (loop->epfd < 0 || loop->stop_h.fd < 0)
+	loop->wake_h.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (loop->epfd < 0 || loop->wake_h.fd < 0)
 		goto fail;
-	loop->stop_h.cb = stop_cb;
-	loop->stop_h.opaque = loop;
-	if (vhd_loop_add(loop, &loop->stop_h, EPOLLIN) < 0)
+	loop->wake_h.cb = wake_cb;
+	loop->wake_h.opaque = loop;
+	if (vhd_loop_add(loop, &loop->wake_h, EPOLLIN) < 0)
 		goto fail;
 	return loop;
 fail:
 	LOG_ERR("event loop: cannot create epoll/eventfd: %s", strerror(errno));
 	if (loop->epfd >= 0)
 		close(loop->epfd);
-	if (loop->stop_h.fd >= 0)
-		close(loop->stop_h.fd);
+	if (loop->wake_h.fd >= 0)
+		close(loop->wake_h.fd);
+	pthread_mutex_destroy(&loop->post_mu);
 	free(loop);
 	return NULL;
 }
@@ -69,8 +94,9 @@ void vhd_loop_free(struct vhd_loop *loop)
 {
 	if (!loop)
 		return;
-	close(loop->stop_h.fd);
+	close(loop->wake_h.fd);
 	close(loop->epfd);
+	pthread_mutex_destroy(&loop->post_mu);
 	free(loop);
 }
 
@@ -123,7 +149,7 @@ int vhd_loop_run(struct vhd_loop *loop)
 {
 	struct epoll_event evs[EV_BATCH];
 
-	while (!__atomic_load_n(&loop->stopped, __ATOMIC_RELAXED)) {
+	while (!__atomic_load_n(&loop->stopped, __ATOMIC_SEQ_CST)) {
 		int n = epoll_wait(loop->epfd, evs, EV_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -134,7 +160,7 @@ int vhd_loop_run(struct vhd_loop *loop)
 		loop->in_batch = true;
 		loop->n_removed = 0;
 		loop->overflow = false;
-		for (int i = 0; i < n && !__atomic_load_n(&loop->stopped, __ATOMIC_RELAXED); i++) {
+		for (int i = 0; i < n && !__atomic_load_n(&loop->stopped, __ATOMIC_SEQ_CST); i++) {
 			struct vhd_handler *h = evs[i].data.ptr;
 			/* A handler removed earlier in this batch may be freed;
 			 * a removed one re-added is skipped too, harmlessly: its
@@ -150,18 +176,33 @@ int vhd_loop_run(struct vhd_loop *loop)
 	return 0;
 }
 
-void vhd_loop_stop(struct vhd_loop *loop)
+static void wake(struct vhd_loop *loop)
 {
 	uint64_t one = 1;
-	__atomic_store_n(&loop->stopped, true, __ATOMIC_RELAXED);   /* any thread */
-	if (write(loop->stop_h.fd, &one, sizeof(one)) < 0) {
+	if (write(loop->wake_h.fd, &one, sizeof(one)) < 0) {
 		/* counter full: the loop is woken anyway */
 	}
 }
 
+void vhd_loop_stop(struct vhd_loop *loop)
+{
+	__atomic_store_n(&loop->stopped, true, __ATOMIC_SEQ_CST);
+	wake(loop);
+}
+
+void vhd_loop_post(struct vhd_loop *loop, struct vhd_post *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&loop->post_mu);
+	*loop->post_tail = p;
+	loop->post_tail = &p->next;
+	pthread_mutex_unlock(&loop->post_mu);
+	wake(loop);
+}
+
 bool vhd_loop_stopped(const struct vhd_loop *loop)
 {
-	return __atomic_load_n(&loop->stopped, __ATOMIC_RELAXED);
+	return __atomic_load_n(&loop->stopped, __ATOMIC_SEQ_CST);
 }
 
 static void timer_cb(struct vhd_handler *h, uint32_t events)

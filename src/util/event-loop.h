@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * Event loop: epoll over fds plus timers (timerfd), one loop per worker
- * thread.  Callbacks run on the loop's thread, one at a time.  A utility
+ * Event loop: epoll over fds plus timers (timerfd), one loop per thread
+ * (a pool worker, a queue thread).  Callbacks run on the loop's thread,
+ * one at a time.  A utility
  * below the protocol and daemon layers; its names carry the project's
  * vhd_ prefix so they never clash with libev's ev_* API.
  *
@@ -10,6 +11,11 @@
  *    inside a callback, and free it right after: events of the same epoll
  *    batch for a removed handler are dropped, never delivered.
  *  - vhd_loop_stop() may be called from any thread (it writes an eventfd).
+ *  - vhd_loop_post() may be called from any thread: the loop's thread runs
+ *    the posted function soon after, in posting order; the mutex guarding
+ *    the post queue orders everything the poster did before the post
+ *    before the function runs.  Posts still queued when the loop stops
+ *    are not run (their owner cleans up after joining the thread).
  *  - Timers are one-shot, re-armable, and cost one timerfd each.
  */
 #ifndef VHD_EVENT_LOOP_H
@@ -44,6 +50,17 @@ void vhd_loop_del(struct vhd_handler *h);
 int vhd_loop_run(struct vhd_loop *loop);
 void vhd_loop_stop(struct vhd_loop *loop);
 bool vhd_loop_stopped(const struct vhd_loop *loop);
+
+/* Work handed to the loop's thread.  Embedded in the caller's object; one
+ * vhd_post is queued at most once at a time (the caller's protocol makes
+ * sure, e.g. one hand-off per connection). */
+struct vhd_post;
+typedef void (*vhd_post_fn)(struct vhd_post *p);
+struct vhd_post {
+	struct vhd_post *next;
+	vhd_post_fn fn;
+};
+void vhd_loop_post(struct vhd_loop *loop, struct vhd_post *p);
 
 /* Timers. */
 struct vhd_timer;

@@ -3,6 +3,8 @@
 #include "vhost-user/msg.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,84 +19,106 @@ void vu_msg_close_fds(struct vu_msg *msg)
 	msg->nfds = 0;
 }
 
-static int read_full(int sock, void *buf, size_t len)
+void vu_msg_rx_init(struct vu_msg_rx *rx)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = recv(sock, (char *)buf + done, len - done, 0);
-		if (r == 0)
-			return -ECONNRESET;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += (size_t)r;
-	}
-	return 0;
+	rx->got = 0;
+	rx->msg.nfds = 0;
 }
 
-int vu_msg_recv(int sock, struct vu_msg *msg)
+void vu_msg_rx_drop(struct vu_msg_rx *rx)
 {
-	union {
-		char buf[CMSG_SPACE(VHU_MAX_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = VHU_HDR_SIZE };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t r;
-	int ret;
+	vu_msg_close_fds(&rx->msg);
+	rx->got = 0;
+}
 
-	msg->nfds = 0;
-	do {
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	} while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -ECONNRESET;
-	if (r < 0)
-		return -errno;
+/* Keep the SCM_RIGHTS fds of one recvmsg; false if the message now has
+ * more than VHU_MAX_FDS or the kernel cut them (MSG_CTRUNC: too many for
+ * our buffer, or a security module dropped some). */
+static bool take_fds(struct msghdr *mh, struct vu_msg *msg)
+{
+	bool ok = !(mh->msg_flags & MSG_CTRUNC);
 
-	/* Collect fds first so that every later failure closes them. */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (msg->nfds < VHU_MAX_FDS)
+			if (msg->nfds < VHU_MAX_FDS) {
 				msg->fds[msg->nfds++] = fd;
-			else
+			} else {
 				close(fd);
+				ok = false;
+			}
 		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
-		/* More fds than we have room for (or an LSM dropped some): the
-		 * message is not what the peer sent. */
-		ret = -EBADMSG;
-		goto fail;
-	}
-	if ((size_t)r < VHU_HDR_SIZE) {
-		ret = read_full(sock, (char *)&msg->hdr + r, VHU_HDR_SIZE - (size_t)r);
-		if (ret < 0)
+	return ok;
+}
+
+/* The framing checks, as soon as the header is complete. */
+static int check_header(const struct vhu_hdr *hdr)
+{
+	if ((hdr->flags & VHU_VERSION_MASK) != VHU_VERSION)
+		return -EPROTO;
+	if (hdr->size > VHU_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	return 0;
+}
+
+int vu_msg_rx_step(int sock, struct vu_msg_rx *rx)
+{
+	struct vu_msg *msg = &rx->msg;
+	union {
+		char buf[CMSG_SPACE(VHU_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	int ret;
+
+	if (rx->got == 0)
+		msg->nfds = 0;  /* the previous message's fds are its handler's */
+	for (;;) {
+		bool in_hdr = rx->got < VHU_HDR_SIZE;
+		size_t want = in_hdr ? VHU_HDR_SIZE - rx->got
+				     : VHU_HDR_SIZE + msg->hdr.size - rx->got;
+		struct iovec iov = {
+			.iov_base = in_hdr ? (char *)&msg->hdr + rx->got
+					   : (char *)msg->payload.raw + (rx->got - VHU_HDR_SIZE),
+			.iov_len = want,
+		};
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		ssize_t r;
+
+		if (want == 0)
+			break;
+		/* fds may come with any byte a sendmsg carried; a message's
+		 * bytes are read with recvmsg only, so none is dropped. */
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (r < 0) {
+			ret = -errno;
 			goto fail;
-	}
-	if ((msg->hdr.flags & VHU_VERSION_MASK) != VHU_VERSION) {
-		ret = -EPROTO;
-		goto fail;
-	}
-	if (msg->hdr.size > VHU_MAX_PAYLOAD) {
-		ret = -EMSGSIZE;
-		goto fail;
-	}
-	if (msg->hdr.size) {
-		ret = read_full(sock, msg->payload.raw, msg->hdr.size);
-		if (ret < 0)
+		}
+		if (!take_fds(&mh, msg)) {
+			ret = -EBADMSG;
 			goto fail;
+		}
+		if (r == 0) {
+			ret = -ECONNRESET;
+			goto fail;
+		}
+		rx->got += (size_t)r;
+		if (in_hdr && rx->got == VHU_HDR_SIZE) {
+			ret = check_header(&msg->hdr);
+			if (ret < 0)
+				goto fail;
+		}
 	}
 	/* Zero the unread tail of small payloads: handlers read fixed-size
 	 * structs only after checking size, but this keeps stale bytes of a
@@ -102,10 +126,33 @@ int vu_msg_recv(int sock, struct vu_msg *msg)
 	if (msg->hdr.size < sizeof(struct vhu_vring_addr))
 		memset(msg->payload.raw + msg->hdr.size, 0,
 		       sizeof(struct vhu_vring_addr) - msg->hdr.size);
+	rx->got = 0;
 	return 0;
 fail:
-	vu_msg_close_fds(msg);
+	vu_msg_rx_drop(rx);
 	return ret;
+}
+
+int vu_msg_recv(int sock, struct vu_msg *msg)
+{
+	struct vu_msg_rx rx;
+	int r;
+
+	vu_msg_rx_init(&rx);
+	while ((r = vu_msg_rx_step(sock, &rx)) == -EAGAIN) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			r = -errno;
+			vu_msg_rx_drop(&rx);
+			break;
+		}
+	}
+	if (r == 0)
+		*msg = rx.msg;
+	else
+		msg->nfds = 0;
+	return r;
 }
 
 int vu_msg_send(int sock, const struct vhu_hdr *hdr, const void *payload,
@@ -135,11 +182,11 @@ int vu_msg_send(int sock, const struct vhu_hdr *hdr, const void *payload,
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
 	while (sent < total) {
-		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		}
 		sent += (size_t)r;
 		if (sent == total)

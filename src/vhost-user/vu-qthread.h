@@ -14,8 +14,12 @@
  * kick handler, its scheduled-kick flag and the memory table are only
  * ever used by one thread at a time, without locks on the data path.
  *
- * Self-contained on purpose: a worker pool replacing one thread per
- * socket can take this file over or drop it.
+ * The connection thread is the pool worker serving the connection
+ * (docs/architecture.md, "Threads and ownership"), which also serves other
+ * connections.  Pausing cannot deadlock it: a queue thread parks at its
+ * next event and never waits for a worker (it takes no lock a worker
+ * holds and waits on nothing a worker posts), so a pause waits at most
+ * for one callback of this connection's queue threads.
  */
 #ifndef VHD_VU_QTHREAD_H
 #define VHD_VU_QTHREAD_H

@@ -61,9 +61,9 @@ static struct vhu_vsock *open_guest(const char *sock)
 	return v;
 }
 
-static int start(struct fixture *f, bool yaml)
+static int start(struct fixture *f, bool yaml, bool one_worker)
 {
-	const char *args[2 * NVM + 2], *wait[2 * NVM + 1];
+	const char *args[2 * NVM + 4], *wait[2 * NVM + 1];
 	char spec[NVM][512], cfg[160], names[2 * NVM][32];
 	unsigned n = 0, w = 0;
 
@@ -104,15 +104,21 @@ static int start(struct fixture *f, bool yaml)
 			args[n++] = spec[i];
 		}
 	}
+	if (one_worker) {
+		/* Every guest on one thread: a sender and its receiver share
+		 * the worker (vsock-sibling.h: no lock is held across a wait). */
+		args[n++] = "--workers";
+		args[n++] = "1";
+	}
 	args[n] = NULL;
 	return vt_backend_start(&f->be, args, wait);
 }
 
-static int setup_common(void **state, bool yaml)
+static int setup_common(void **state, bool yaml, bool one_worker)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || start(f, yaml) < 0)
+	if (!f || start(f, yaml, one_worker) < 0)
 		return -1;
 	/* CID 6 stays without a frontend: an absent guest. */
 	for (unsigned i = 0; i < NVM - 1; i++)
@@ -121,8 +127,9 @@ static int setup_common(void **state, bool yaml)
 	return 0;
 }
 
-static int setup(void **state) { return setup_common(state, false); }
-static int setup_yaml(void **state) { return setup_common(state, true); }
+static int setup(void **state) { return setup_common(state, false, false); }
+static int setup_yaml(void **state) { return setup_common(state, true, false); }
+static int setup_one_worker(void **state) { return setup_common(state, false, true); }
 
 static int teardown(void **state)
 {
@@ -523,6 +530,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_own_uds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_siblings_allowed, setup_yaml, teardown),
+		cmocka_unit_test_setup_teardown(test_siblings_allowed, setup_one_worker, teardown),
+		cmocka_unit_test_setup_teardown(test_sibling_flood, setup_one_worker, teardown),
+		cmocka_unit_test_setup_teardown(test_sibling_departs, setup_one_worker, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

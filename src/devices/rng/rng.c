@@ -42,7 +42,8 @@
 #define RNG_QUEUE_SIZE       1024
 #define RNG_PERIOD_MAX_MS    65536ull
 #define RNG_DIRECT_MIN       4096u     /* read straight into guest memory */
-#define RNG_BUF_SIZE         16384u    /* per-socket buffer for small requests */
+#define RNG_BUF_SIZE         16384u    /* largest read-ahead for small requests */
+#define RNG_RA_MIN           256u      /* first read-ahead of a connection */
 
 enum { OPT_FILENAME = 0x2000 };
 
@@ -67,8 +68,9 @@ struct rng {
 	struct vhd_handler src_h;  /* source readable (pollable sources) */
 	bool eof;
 	unsigned log_budget;
-	uint8_t buf[RNG_BUF_SIZE];
+	uint8_t *buf;             /* read-ahead (ra_size bytes) while not drained */
 	size_t buf_off, buf_len;
+	size_t ra_size;           /* next read-ahead size */
 	uint64_t bytes_served;
 };
 
@@ -110,6 +112,42 @@ static void timer_cb(struct vhd_timer *t, void *opaque)
 		vu_queue_schedule(rng->dev, 0);
 }
 
+/* The read-ahead buffer for small requests exists only while it holds
+ * bytes, and starts small: an idle guest that once asked for 64 bytes
+ * keeps a few hundred at most, not RNG_BUF_SIZE (docs/benchmarks.md,
+ * "Scale").  Each time a guest drains it, the next is twice as large, up
+ * to RNG_BUF_SIZE, so a guest asking for many small requests soon reads
+ * the source 16 KiB at a time. */
+static void drop_buffer(struct rng *rng, bool drained)
+{
+	free(rng->buf);
+	rng->buf = NULL;
+	rng->buf_off = rng->buf_len = 0;
+	if (drained && rng->ra_size < RNG_BUF_SIZE)
+		rng->ra_size *= 2;
+}
+
+/* A new read-ahead buffer: bytes read (> 0), 0 at end of file, -ENOMEM
+ * (then the caller reads straight into the request), other -errno. */
+static ssize_t refill(struct rng *rng)
+{
+	ssize_t r;
+
+	if (rng->ra_size < RNG_RA_MIN)
+		rng->ra_size = RNG_RA_MIN;
+	rng->buf = malloc(rng->ra_size);
+	if (!rng->buf)
+		return -ENOMEM;
+	r = source_read(rng->opt, rng->buf, rng->ra_size);
+	if (r <= 0) {
+		drop_buffer(rng, false);
+		return r;
+	}
+	rng->buf_off = 0;
+	rng->buf_len = (size_t)r;
+	return r;
+}
+
 /* Fill up to `want` bytes of the element's writable buffers.  Returns the
  * bytes written (>= 0), or -EAGAIN / -errno when nothing could be read. */
 static ssize_t fill(struct rng *rng, struct vq_elem *e, size_t want)
@@ -127,17 +165,17 @@ static ssize_t fill(struct rng *rng, struct vq_elem *e, size_t want)
 			size_t n;
 
 			if (rng->buf_len == 0 && len < RNG_DIRECT_MIN) {
-				r = source_read(rng->opt, rng->buf, sizeof(rng->buf));
-				if (r <= 0)
+				r = refill(rng);
+				if (r <= 0 && r != -ENOMEM)
 					return done ? (ssize_t)done : (r == 0 ? 0 : r);
-				rng->buf_off = 0;
-				rng->buf_len = (size_t)r;
 			}
 			if (rng->buf_len) {
 				n = len < rng->buf_len ? len : rng->buf_len;
 				memcpy(p, rng->buf + rng->buf_off, n);
 				rng->buf_off += n;
 				rng->buf_len -= n;
+				if (!rng->buf_len)
+					drop_buffer(rng, true);
 			} else {
 				r = source_read(rng->opt, p, len);
 				if (r <= 0)
@@ -243,9 +281,16 @@ static void rng_reset(struct vu_dev *dev)
 {
 	struct rng *rng = vu_dev_priv(dev);
 
-	if (rng->timer)
-		vhd_timer_disarm(rng->timer);
+	/* The next connection may be served by another worker thread
+	 * (vhost-device.h, "Threading promise"): nothing stays on this
+	 * connection's loop. */
+	vhd_timer_free(rng->timer);
+	rng->timer = NULL;
 	vhd_loop_del(&rng->src_h);
+	/* Bytes already read stay for the next connection: with a file
+	 * source the guest sees the file in order across reconnections.
+	 * The next connection starts with a small read-ahead again. */
+	rng->ra_size = RNG_RA_MIN;
 }
 
 static int rng_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
@@ -273,6 +318,7 @@ static void rng_instance_free(void *priv)
 
 	vhd_loop_del(&rng->src_h);
 	vhd_timer_free(rng->timer);
+	free(rng->buf);
 	free(rng);
 }
 

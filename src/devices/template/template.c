@@ -255,6 +255,9 @@ static void template_reset(struct vu_dev *dev)
 	vhd_timer_free(t->hold_timer);
 	t->hold_timer = NULL;
 	t->nheld = 0;
+	/* Per-connection memory: an idle socket holds none. */
+	free(t->held);
+	t->held = NULL;
 }
 
 static int template_get_config(struct vu_dev *dev, uint8_t *buf)

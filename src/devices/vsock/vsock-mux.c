@@ -609,8 +609,12 @@ void vsock_mux_reset(struct vsock_mux *m)
 	m->rst_head = 0;
 	m->tx_block = 0;
 	mux_listen_stop(m);
-	if (m->timer)
-		vhd_timer_disarm(m->timer);
+	/* The next connection may be served by another worker thread
+	 * (vhost-device.h, "Threading promise"): nothing stays on this
+	 * connection's loop. */
+	vhd_timer_free(m->timer);
+	m->timer = NULL;
+	vhd_loop_del(&m->sib_h);
 	m->dev = NULL;
 }
 

@@ -2,8 +2,10 @@
 /*
  * Guest-to-guest ("sibling") traffic between the devices of one process.
  *
- * Each device runs on its own worker thread, so a packet from guest A to
- * guest B crosses threads: A appends a copy to B's mailbox (a mutex-guarded
+ * Two devices may be served by different worker threads (or by the same
+ * one: a mutex is never held across a wait, and the eventfd is
+ * non-blocking, so a sender and its receiver on one thread work too), so
+ * a packet from guest A to guest B may cross threads: A appends a copy to B's mailbox (a mutex-guarded
  * FIFO) and writes B's eventfd; B's event loop delivers it into B's rx
  * queue.  Packets are relayed, not terminated: the two guests do their own
  * credit accounting end to end.
