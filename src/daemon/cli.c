@@ -2,6 +2,7 @@
 #include "config.h"
 #include "daemon/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -44,7 +45,9 @@ int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* Digits only: strtoull would also skip leading blanks and take a
+	 * sign. */
+	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);

@@ -79,6 +79,8 @@ expect_exit 0 "--xor-byte" "$TPL" --help
 expect_exit 1 "missing --socket-path" "$RNG"
 expect_exit 1 "socket-count" "$RNG" -s "$T/s/r" -c 0
 expect_exit 1 "socket-count" "$RNG" -s "$T/s/r" -c abc
+expect_exit 1 "socket-count" "$RNG" -s "$T/s/r" -c " 2"
+expect_exit 1 "socket-count" "$RNG" -s "$T/s/r" -c "+2"
 expect_exit 1 "workers" "$RNG" -s "$T/s/r" --workers 0
 expect_exit 1 "workers" "$RNG" -s "$T/s/r" --workers 1025
 expect_exit 1 "period" "$RNG" -s "$T/s/r" -p 0

@@ -4,7 +4,6 @@
 #include "vhost-device.h"
 #include "i2c-map.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +28,7 @@ static int parse_adapter(char *entry, struct i2c_adapter_spec *s, bool *seen,
 	while ((tok = strsep(&rest, ":"))) {
 		unsigned long long a;
 
-		/* vhd_parse_u64 lets leading blanks through (strtoull). */
-		if (!isdigit((unsigned char)tok[0]) ||
-		    vhd_parse_u64(tok, I2C_ADDR_MIN, I2C_ADDR_MAX, &a) < 0) {
+		if (vhd_parse_u64(tok, I2C_ADDR_MIN, I2C_ADDR_MAX, &a) < 0) {
 			snprintf(err, errlen, "bus '%s': address '%s': expected a decimal 7-bit "
 				 "address, %u..%u", s->bus, tok, I2C_ADDR_MIN, I2C_ADDR_MAX);
 			return -1;
