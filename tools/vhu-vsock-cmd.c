@@ -359,9 +359,13 @@ static int run_g2h(const struct opts *o, struct vhu_vsock *v, double *mibs)
 	int r;
 
 	snprintf(path, sizeof(path), "%s_%u", o->uds, o->port);
+	if (!buf)
+		return -ENOMEM;
 	h.fd = vhu_unix_listen(path, SOCK_STREAM, 256);
-	if (h.fd < 0 || !buf)
-		return h.fd < 0 ? h.fd : -ENOMEM;
+	if (h.fd < 0) {
+		free(buf);
+		return h.fd;
+	}
 	pthread_create(&h.t, NULL, host_reader, &h);
 	r = vhu_vsock_connect(v, 2, o->port, VIRTIO_VSOCK_TYPE_STREAM, 5000, &c);
 	if (r < 0) {
@@ -370,6 +374,7 @@ static int run_g2h(const struct opts *o, struct vhu_vsock *v, double *mibs)
 		close(h.fd);
 		pthread_cancel(h.t);
 		pthread_join(h.t, NULL);
+		unlink(path);
 		free(buf);
 		return r;
 	}
