@@ -4,8 +4,9 @@
 #
 # Promise: on success, the last line on stdout is the absolute path of a
 # bzImage built from Debian's linux-source-6.1 with tinyconfig +
-# guest-kernel.config, and exit status is 0.  Progress and errors go to
-# stderr.  Exit 2 when the kernel cannot be built here (no source package,
+# guest-kernel.config, and exit status is 0.  Beside it, modules/ holds
+# every module the fragment builds (=m), as flat NAME.ko files for insmod.
+# Progress and errors go to stderr.  Exit 2 when the kernel cannot be built here (no source package,
 # no compiler): callers turn that into a SKIP.  Exit 1 on a real build
 # failure (log tail printed).
 #
@@ -19,7 +20,7 @@
 set -eu
 
 # Bump when the build steps below change in a way that changes the result.
-RECIPE=1
+RECIPE=2
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAGMENT=$HERE/guest-kernel.config
 TARBALL=${VHD_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
@@ -113,10 +114,10 @@ if [ -n "$missing" ]; then
 	fail "configuration"
 fi
 
-say "  [$(elapsed)] compiling bzImage"
+say "  [$(elapsed)] compiling bzImage and modules"
 # Progress: one line every 300 lines of make output.
 set +e
-make ARCH=x86_64 -j"$JOBS" bzImage 2>&1 | {
+make ARCH=x86_64 -j"$JOBS" bzImage modules 2>&1 | {
 	n=0
 	while IFS= read -r l; do
 		echo "$l" >>"$log"
@@ -129,8 +130,13 @@ make ARCH=x86_64 -j"$JOBS" bzImage 2>&1 | {
 set -e
 [ -f arch/x86/boot/bzImage ] || fail "compilation"
 
-mkdir -p "$work/out"
+mkdir -p "$work/out/modules"
 cp arch/x86/boot/bzImage "$work/out/bzImage"
+# modules.order names each module's .ko (6.1) or .o (later kernels).
+for m in $(sed 's/\.o$/.ko/' modules.order 2>/dev/null); do
+	[ -f "$m" ] || fail "module $m listed in modules.order was not built"
+	cp "$m" "$work/out/modules/"
+done
 cp .config "$work/out/config"
 cp "$log" "$work/out/build.log"
 echo "linux-source $src_version, recipe $RECIPE, built $(date -u +%FT%TZ)" >"$work/out/VERSION"
