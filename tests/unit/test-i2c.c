@@ -36,6 +36,7 @@ struct fake {
 	struct i2c_smbus_op last_op;
 	bool nak[128];           /* this address does not answer */
 	uint8_t fill;            /* what reads return */
+	uint8_t block_count;     /* the count an SMBus block read returns */
 };
 
 static int fake_rdwr(struct i2c_adapter *a, struct i2c_msg *msgs, unsigned n)
@@ -70,7 +71,13 @@ static int fake_smbus(struct i2c_adapter *a, uint16_t addr, uint8_t rw, uint8_t 
 		else if (size == I2C_SMBUS_I2C_BLOCK_DATA)
 			for (unsigned i = 1; i <= data->block[0]; i++)
 				data->block[i] = (uint8_t)(0x40 + i);
-		else
+		else if (size == I2C_SMBUS_BLOCK_DATA) {
+			/* The device chooses the count; the buffer is
+			 * I2C_SMBUS_BLOCK_MAX + 2 bytes, whatever it says. */
+			data->block[0] = f->block_count;
+			for (unsigned i = 1; i < sizeof(data->block); i++)
+				data->block[i] = (uint8_t)(0x40 + i);
+		} else
 			data->byte = f->fill;
 	}
 	return 0;
@@ -101,6 +108,7 @@ static struct rig *rig_new(unsigned long funcs1)
 	assert_int_equal(i2c_map_add(&r->m, a2), 0);
 	r->f1.fill = 0xa0;
 	r->f2.fill = 0xb0;
+	r->f1.block_count = r->f2.block_count = 3;
 	return r;
 }
 
@@ -482,7 +490,19 @@ static void test_smbus_map(void **state)
 	assert_int_equal(i2c_smbus_map(r, 2, all, &op), 0);
 	assert_int_equal(op.size, I2C_SMBUS_I2C_BLOCK_DATA);
 	assert_int_equal(op.data.block[0], 5);
+	/* A count and a full block (33 bytes): more than an I2C block read
+	 * carries, so an SMBus block read; none at all without one. */
 	r[1].len = 33;
+	assert_int_equal(i2c_smbus_map(r, 2, all, &op), 0);
+	assert_int_equal(op.size, I2C_SMBUS_BLOCK_DATA);
+	assert_int_equal(op.read_write, I2C_SMBUS_READ);
+	assert_int_equal(i2c_smbus_map(r, 2, all & ~I2C_FUNC_SMBUS_READ_BLOCK_DATA, &op),
+			 -EOPNOTSUPP);
+	/* Shorter reads too, where the adapter has no I2C block read. */
+	r[1].len = 5;
+	assert_int_equal(i2c_smbus_map(r, 2, all & ~I2C_FUNC_SMBUS_READ_I2C_BLOCK, &op), 0);
+	assert_int_equal(op.size, I2C_SMBUS_BLOCK_DATA);
+	r[1].len = 34;
 	assert_int_equal(i2c_smbus_map(r, 2, all, &op), -EOPNOTSUPP);
 	/* To another address, or three messages: not one SMBus operation. */
 	r[1] = req(1, 0x21, true, 1, false);
@@ -513,6 +533,39 @@ static void test_smbus_exec(void **state)
 	assert_int_equal(odd.status, VIRTIO_I2C_MSG_ERR);
 	assert_int_equal(g->f1.smbus_calls, 2);
 	assert_int_equal(g->f1.rdwr_calls, 0);
+	rig_free(g);
+}
+
+/* SMBus block read on an adapter that has it and no I2C block read: the
+ * guest reads the count, then the block; a read longer than the block
+ * gets 0xff past its end, a shorter one its beginning. */
+static void test_smbus_block_read(void **state)
+{
+	struct rig *g = rig_new(I2C_FUNC_SMBUS_READ_BLOCK_DATA);
+	struct i2c_req lng[2] = { req(0, 0x20, false, 1, true), req(1, 0x20, true, 6, false) };
+	struct i2c_req shrt[2] = { req(2, 0x20, false, 1, true), req(3, 0x20, true, 2, false) };
+	struct i2c_req full[2] = { req(4, 0x21, false, 1, true), req(5, 0x21, true, 33, false) };
+	uint8_t want[33];
+
+	(void)state;
+	bufs[0][0] = 0x30;
+	assert_int_equal(i2c_exec_group(&g->m, lng, 2), 0);
+	assert_int_equal(g->f1.last_op.size, I2C_SMBUS_BLOCK_DATA);
+	assert_int_equal(g->f1.last_op.read_write, I2C_SMBUS_READ);
+	assert_int_equal(g->f1.last_op.command, 0x30);
+	assert_memory_equal(bufs[1], "\x03\x41\x42\x43\xff\xff", 6);
+	assert_int_equal(lng[1].status, VIRTIO_I2C_MSG_OK);
+	assert_int_equal(i2c_exec_group(&g->m, shrt, 2), 0);
+	assert_memory_equal(bufs[3], "\x03\x41", 2);
+	assert_int_equal(bufs[3][2], 0x44);  /* untouched past the read */
+	/* A count over the SMBus maximum (a broken adapter driver) is
+	 * clamped: never read past the block. */
+	g->f1.block_count = 200;
+	assert_int_equal(i2c_exec_group(&g->m, full, 2), 0);
+	want[0] = I2C_SMBUS_BLOCK_MAX;
+	for (unsigned i = 1; i < sizeof(want); i++)
+		want[i] = (uint8_t)(0x40 + i);
+	assert_memory_equal(bufs[5], want, sizeof(want));
 	rig_free(g);
 }
 
@@ -767,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_group_refused),
 		cmocka_unit_test(test_zero_length_quick),
 		cmocka_unit_test(test_smbus_map),
+		cmocka_unit_test(test_smbus_block_read),
 		cmocka_unit_test(test_smbus_exec),
 		cmocka_unit_test(test_sim_eeprom),
 		cmocka_unit_test(test_dev_adapter_i2c),

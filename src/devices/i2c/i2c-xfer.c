@@ -120,7 +120,7 @@ static int map_write(const struct i2c_req *w, unsigned long funcs, struct i2c_sm
 }
 
 /* A one-byte command write then a read of len bytes (a register read):
- * byte data, word data or I2C block read. */
+ * byte data, word data, I2C block read, or SMBus block read. */
 static int map_register_read(const struct i2c_req *w, const struct i2c_req *r,
 			     unsigned long funcs, struct i2c_smbus_op *op)
 {
@@ -138,6 +138,17 @@ static int map_register_read(const struct i2c_req *w, const struct i2c_req *r,
 	    has(funcs, I2C_FUNC_SMBUS_READ_I2C_BLOCK)) {
 		op->size = I2C_SMBUS_I2C_BLOCK_DATA;
 		op->data.block[0] = (uint8_t)r->len;
+		return 0;
+	}
+	/* SMBus block read (SMBus 3.x "Block Write/Read"): after the command
+	 * the device sends a count, then that many bytes, so the guest reads
+	 * the count as its first byte.  Used when an I2C block read cannot
+	 * carry the read: the adapter lacks it, or the read is a count plus a
+	 * full block (33 bytes).  smbus_result() says what the guest gets
+	 * when its read is longer or shorter than the block. */
+	if (r->len >= 1 && r->len <= I2C_SMBUS_BLOCK_MAX + 1 &&
+	    has(funcs, I2C_FUNC_SMBUS_READ_BLOCK_DATA)) {
+		op->size = I2C_SMBUS_BLOCK_DATA;
 		return 0;
 	}
 	return -EOPNOTSUPP;
@@ -185,6 +196,22 @@ static void smbus_result(const struct i2c_smbus_op *op, struct i2c_req *rd)
 	case I2C_SMBUS_I2C_BLOCK_DATA:
 		memcpy(rd->buf, op->data.block + 1, rd->len);
 		break;
+	case I2C_SMBUS_BLOCK_DATA: {
+		/* The count, then the block (the kernel refuses a count over
+		 * I2C_SMBUS_BLOCK_MAX; checked again, it indexes block[]).  A
+		 * read shorter than the block ends it early, as a master that
+		 * NAKs; bytes read past its end are 0xff, what a master clocks
+		 * in from a bus the device has released. */
+		uint32_t count = op->data.block[0];
+
+		if (count > I2C_SMBUS_BLOCK_MAX)
+			count = I2C_SMBUS_BLOCK_MAX;
+		memset(rd->buf, 0xff, rd->len);
+		rd->buf[0] = (uint8_t)count;
+		memcpy(rd->buf + 1, op->data.block + 1,
+		       count < rd->len - 1 ? count : rd->len - 1);
+		break;
+	}
 	}
 }
 
