@@ -10,7 +10,10 @@
 #      backend and its tests over a fake libxen) and with AddressSanitizer
 #      and UndefinedBehaviorSanitizer (the guests then talk to sanitized
 #      backends),
-#   3. 'make distcheck' with --enable-xen (the tarball builds and passes
+#   3. the fuzz targets (fuzz/), built with clang's libFuzzer under
+#      ASan+UBSan, each run for VHD_FUZZ_SECONDS (default 30) from the
+#      committed corpus: a crash fails the run and names its input,
+#   4. 'make distcheck' with --enable-xen (the tarball builds and passes
 #      its tests).
 # Guest tests may not SKIP here (VHD_VM_REQUIRE=1): CI must prove them.
 # Run it as root (or with sudo available) from the source tree.
@@ -54,6 +57,13 @@ cd "$BUILD/asan"
 make -j"$JOBS" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	make -j"$JOBS" check || fail_log "$BUILD/asan"
+
+step "fuzz targets, ${VHD_FUZZ_SECONDS:-30} s each, clang libFuzzer + ASan+UBSan ($BUILD/fuzz)"
+mkdir -p "$BUILD/fuzz"
+cd "$BUILD/fuzz"
+"$SRC/configure" -q --enable-fuzzing CC=clang \
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+make -j"$JOBS" fuzz FUZZ_SECONDS="${VHD_FUZZ_SECONDS:-30}"
 
 step "make distcheck"
 cd "$BUILD/werror"

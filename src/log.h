@@ -30,7 +30,8 @@ int vhd_log_parse_level(const char *s);
 
 void vhd_log(enum vhd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void vhd_vlog(enum vhd_log_level level, const char *fmt, va_list ap);
+void vhd_vlog(enum vhd_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Logs the first `burst` calls made with the same counter, then one line
  * saying further messages are suppressed, then nothing.  Returns true if
