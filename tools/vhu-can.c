@@ -145,7 +145,8 @@ static int request(struct vhu_can *d, unsigned qi, const void *out, size_t len,
 	d->err[0] = 0;
 	if (!buf || !res)
 		return -ENOSPC;
-	memcpy(buf, out, len);
+	if (len)
+		memcpy(buf, out, len);
 	*res = 0xee;
 	o.gpa = vhu_mem_gpa(d->s->m, buf);
 	in = (struct vhu_sg){ vhu_mem_gpa(d->s->m, res), 1 };
