@@ -462,15 +462,15 @@ static void test_down_is_busoff(void **state)
 	set_link(ifs[0], false);
 	assert_int_equal(vhu_can_wait_config_change(d, TMO), 0);
 	assert_int_equal(status(d), VHU_CAN_BUSOFF);
-	assert_int_equal(send_frame(d, 0x800, 0, 1, 0), 1);
+	assert_int_equal(send_frame(d, 0x080, 0, 1, 0), 1);
 	assert_int_equal(control(d, VHU_CAN_START), 1);
 	assert_int_equal(status(d), VHU_CAN_BUSOFF);
 	set_link(ifs[0], true);
 	assert_int_equal(control(d, VHU_CAN_START), 0);
 	assert_int_equal(status(d), 0);
 	peer = peer_open(ifs[0]);
-	expect_peer_marker(d, peer, 0x8ff);
-	expect_marker(d, peer, 0x8fe);
+	expect_peer_marker(d, peer, 0x08f);
+	expect_marker(d, peer, 0x08e);
 	close(peer);
 	vhu_can_close(d);
 }
@@ -488,10 +488,10 @@ static void test_busoff_error_frame(void **state)
 	assert_int_equal(write(peer, &ef, CAN_MTU), CAN_MTU);
 	assert_int_equal(vhu_can_wait_config_change(d, TMO), 0);
 	assert_int_equal(status(d), VHU_CAN_BUSOFF);
-	assert_int_equal(send_frame(d, 0x900, 0, 1, 0), 1);
+	assert_int_equal(send_frame(d, 0x090, 0, 1, 0), 1);
 	assert_int_equal(control(d, VHU_CAN_START), 0);
 	assert_int_equal(status(d), 0);
-	expect_peer_marker(d, peer, 0x9ff);
+	expect_peer_marker(d, peer, 0x09f);
 	close(peer);
 	vhu_can_close(d);
 }
@@ -506,14 +506,14 @@ static void test_two_sockets(void **state)
 
 	assert_int_equal(control(d0, VHU_CAN_START), 0);
 	assert_int_equal(control(d1, VHU_CAN_START), 0);
-	peer_send(p1, 0xa01, true, 20, 1);
+	peer_send(p1, 0x0a1, true, 20, 1);
 	recv_frame(d1, &fr);
-	assert_int_equal(fr.can_id, 0xa01);
-	expect_marker(d0, p0, 0xa02);         /* vcan1's frame did not reach guest 0 */
-	assert_int_equal(send_frame(d0, 0xa03, 0, 4, 3), 0);
+	assert_int_equal(fr.can_id, 0x0a1);
+	expect_marker(d0, p0, 0x0a2);         /* vcan1's frame did not reach guest 0 */
+	assert_int_equal(send_frame(d0, 0x0a3, 0, 4, 3), 0);
 	peer_recv(p0, &f);
-	assert_int_equal(f.can_id, 0xa03);
-	expect_peer_marker(d1, p1, 0xa04);    /* guest 0's frame did not reach vcan1 */
+	assert_int_equal(f.can_id, 0x0a3);
+	expect_peer_marker(d1, p1, 0x0a4);    /* guest 0's frame did not reach vcan1 */
 	close(p0);
 	close(p1);
 	vhu_can_close(d0);
@@ -529,7 +529,7 @@ static void test_reconnect(void **state)
 	vhu_can_close(d);
 	d = open_can(*state, 0, F_ALL);
 	assert_int_equal(status(d), 0);
-	assert_int_equal(send_frame(d, 0xb00, 0, 1, 0), 1);
+	assert_int_equal(send_frame(d, 0x0b0, 0, 1, 0), 1);
 	vhu_can_close(d);
 }
 

@@ -347,6 +347,12 @@ static void sock_event(struct vhd_handler *h, uint32_t events)
 				 strerror(errno));
 			break;
 		}
+		if (n == 0) {
+			/* A raw CAN socket never reads 0 bytes; whatever
+			 * stands in for one has gone away. */
+			bus_off(c, "interface gone (end of file)");
+			break;
+		}
 		if (n != CAN_MTU && n != CANFD_MTU)
 			continue;
 		if (msg.msg_flags & MSG_CONFIRM) {
