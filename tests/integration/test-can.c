@@ -91,21 +91,31 @@ static size_t peer_recv(int fd, struct canfd_frame *f)
 	return (size_t)n;
 }
 
-static void set_link(const char *ifname, bool up)
+/* Interface flags through an AF_UNIX socket: the guest kernel has no
+ * INET.  0 or -1 with errno. */
+static int if_up(const char *ifname, bool up)
 {
 	struct ifreq ifr;
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = -1;
 
-	assert_true(s >= 0);
+	if (s < 0)
+		return -1;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	assert_int_equal(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
-	if (up)
-		ifr.ifr_flags |= IFF_UP;
-	else
-		ifr.ifr_flags &= ~IFF_UP;
-	assert_int_equal(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		if (up)
+			ifr.ifr_flags |= IFF_UP;
+		else
+			ifr.ifr_flags &= ~IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
 	close(s);
+	return r;
+}
+
+static void set_link(const char *ifname, bool up)
+{
+	assert_int_equal(if_up(ifname, up), 0);
 }
 
 /* ---- the guest side ------------------------------------------------------ */
@@ -555,6 +565,12 @@ int main(void)
 			"inside the guest)\n");
 		return 77;
 	}
+	/* Up, as the guest's busybox ip cannot set them up (no INET). */
+	for (unsigned i = 0; i < 2; i++)
+		if (if_up(ifs[i], true) < 0) {
+			fprintf(stderr, "test-can: setting %s up: %s\n", ifs[i], strerror(errno));
+			return 1;
+		}
 	return cmocka_run_group_tests_name("integration: vhost-device-can on vcan", tests,
 					   setup, teardown);
 }
