@@ -87,11 +87,14 @@ static void test_tx_valid(void **state)
 	assert_int_equal(m.f.len, 4);
 	assert_int_equal(m.f.data[0], 0);
 
-	/* A classic 8-byte frame may carry its DLC 9..15. */
+	/* A classic 8-byte frame may carry its DLC 8..15. */
 	n = msg(b, VIRTIO_CAN_TX, 8, 0, 1);
 	b[4] = 12;
 	assert_int_equal(parse(b, n, F_CLASSIC, &m), VIRTIO_CAN_RESULT_OK);
 	assert_int_equal(((struct can_frame *)&m.f)->len8_dlc, 12);
+	b[4] = 8;
+	assert_int_equal(parse(b, n, F_CLASSIC, &m), VIRTIO_CAN_RESULT_OK);
+	assert_int_equal(((struct can_frame *)&m.f)->len8_dlc, 0);
 }
 
 static void expect_refused(uint8_t *b, size_t n, uint64_t feat)
@@ -158,7 +161,7 @@ static void test_tx_refused(void **state)
 	b[4] = 16;                                            /* DLC over 15 */
 	expect_refused(b, n, F_ALL);
 	n = msg(b, VIRTIO_CAN_TX, 8, 0, 1);
-	b[4] = 3;                                             /* DLC under 9 */
+	b[4] = 3;                                             /* DLC under 8 */
 	expect_refused(b, n, F_ALL);
 	n = msg(b, VIRTIO_CAN_TX, 8, VIRTIO_CAN_FLAGS_FD, 1);
 	b[4] = 9;                                             /* DLC on FD */

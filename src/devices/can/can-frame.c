@@ -97,9 +97,9 @@ uint8_t can_tx_parse(const uint8_t *buf, size_t len, uint64_t features,
 		return refuse(why, "reserved fields not zero");
 	if (fd ? !can_fd_len_valid(dlen) : dlen > CAN_MAX_DLEN)
 		return refuse(why, "length out of range");
-	/* reserved_classic_dlc: only a classic 8-byte frame may carry a DLC
-	 * of 9..15 (all meaning 8 bytes); anything else is reserved. */
-	if (classic_dlc && (fd || dlen != CAN_MAX_DLEN || classic_dlc < 9 || classic_dlc > 15))
+	/* reserved_classic_dlc: only a classic 8-byte frame may carry its DLC,
+	 * 8..15 (all meaning 8 bytes); anything else is reserved. */
+	if (classic_dlc && (fd || dlen != CAN_MAX_DLEN || classic_dlc < 8 || classic_dlc > 15))
 		return refuse(why, "reserved_classic_dlc invalid");
 	/* An RTR frame's length is the requested DLC: no data follows. */
 	if (!rtr && len < (size_t)VIRTIO_CAN_HDR_SIZE + dlen)
@@ -113,7 +113,7 @@ uint8_t can_tx_parse(const uint8_t *buf, size_t len, uint64_t features,
 	out->f.len = (uint8_t)dlen;
 	if (!rtr)
 		memcpy(out->f.data, buf + VIRTIO_CAN_HDR_SIZE, dlen);
-	if (!fd && classic_dlc)
+	if (!fd && classic_dlc > CAN_MAX_DLEN)
 		((struct can_frame *)&out->f)->len8_dlc = classic_dlc;
 	return VIRTIO_CAN_RESULT_OK;
 }
