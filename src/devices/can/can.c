@@ -164,8 +164,9 @@ static void bus_off(struct can_dev *c, const char *why)
 
 /* ---- rx ---------------------------------------------------------------- */
 
-/* Give one encoded message to the oldest held rx buffer that fits.
- * False when there is no buffer (the caller keeps the frame). */
+/* Give one encoded message to the oldest held rx buffer (each holds a
+ * whole message: hold_rx).  False when there is none (the caller keeps
+ * the frame). */
 static bool deliver(struct can_dev *c, const uint8_t *msg, size_t len)
 {
 	struct virtqueue *rxq = vu_dev_queue(c->dev, CAN_RXQ);
