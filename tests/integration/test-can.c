@@ -12,7 +12,8 @@
  * of the guest's own frames; every malformed tx field refused and nothing
  * sent; frame types not negotiated refused on tx and never delivered on
  * rx; LATE_TX_ACK; the interface going down (bus-off bit, config-change
- * notification, START refused until it is up) and a bus-off error frame;
+ * notification, START refused until it is up), the interface deleted and
+ * created again, and a bus-off error frame;
  * two sockets on two interfaces at once; a reconnect resets the
  * controller.  Ordering is proved with marker frames, never with waits:
  * "nothing arrived" means "the marker sent afterwards arrived first".
@@ -506,6 +507,32 @@ static void test_busoff_error_frame(void **state)
 	vhu_can_close(d);
 }
 
+/* The interface disappears (deleted) under a started controller: bus-off
+ * and a notification, START refused while it is gone; once a new vcan1
+ * exists (another ifindex) START binds to it.  busybox's ip deletes and
+ * creates links over netlink. */
+static void test_interface_gone(void **state)
+{
+	struct vhu_can *d = open_can(*state, 1, F_ALL);
+	int peer;
+
+	assert_int_equal(control(d, VHU_CAN_START), 0);
+	assert_int_equal(system("ip link del dev vcan1"), 0);
+	assert_int_equal(vhu_can_wait_config_change(d, TMO), 0);
+	assert_int_equal(status(d), VHU_CAN_BUSOFF);
+	assert_int_equal(send_frame(d, 0x0d0, 0, 1, 0), 1);
+	assert_int_equal(control(d, VHU_CAN_START), 1);
+	assert_int_equal(system("ip link add dev vcan1 type vcan"), 0);
+	set_link(ifs[1], true);
+	assert_int_equal(control(d, VHU_CAN_START), 0);
+	assert_int_equal(status(d), 0);
+	peer = peer_open(ifs[1]);
+	expect_peer_marker(d, peer, 0x0d1);
+	expect_marker(d, peer, 0x0d2);
+	close(peer);
+	vhu_can_close(d);
+}
+
 /* Two sockets, two interfaces, at once: each guest sees its own bus. */
 static void test_two_sockets(void **state)
 {
@@ -556,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_late_tx_ack),
 		cmocka_unit_test(test_down_is_busoff),
 		cmocka_unit_test(test_busoff_error_frame),
+		cmocka_unit_test(test_interface_gone),
 		cmocka_unit_test(test_two_sockets),
 		cmocka_unit_test(test_reconnect),
 	};

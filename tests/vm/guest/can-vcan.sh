@@ -29,6 +29,6 @@ case $rc in
 124|143) fail "test-can did not finish within ${CAN_TIMEOUT:-400} s" ;;
 *) fail "test-can failed (exit $rc): see the lines above" ;;
 esac
-grep -q 'PASSED  \] 12 test' /tmp/can.log ||
-	fail "test-can exited 0 without 12 passed tests"
-pass "CAN on vcan: classic/FD/RTR both ways, no echo, malformed frames refused, LATE_TX_ACK, bus-off on link down and on an error frame, two sockets"
+grep -q 'PASSED  \] 13 test' /tmp/can.log ||
+	fail "test-can exited 0 without 13 passed tests"
+pass "CAN on vcan: classic/FD/RTR both ways, no echo, malformed frames refused, LATE_TX_ACK, bus-off on link down, link deleted and on an error frame, two sockets"
