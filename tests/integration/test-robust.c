@@ -371,6 +371,58 @@ static uint32_t spi_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return len + 1;
 }
 
+/*
+ * can (through tests/integration/test-can-fakeif: a fake CAN interface,
+ * the host has no SocketCAN): a valid classic frame on the tx queue of a
+ * controller that was never started -- a header (16 bytes) and one data
+ * byte readable, the result byte writable -- is answered at once with
+ * VIRTIO_CAN_RESULT_NOT_OK ("In the STOPPED state the device marks
+ * messages ... as used with VIRTIO_CAN_RESULT_NOT_OK"), used length 1.
+ * The cut range is the message itself (read as zeros: msg_type 0, also
+ * NOT_OK).
+ */
+static void *can_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 18, 64);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 17 };
+	struct vhu_sg in = { vhu_mem_gpa(s->m, b + 17), 1 };
+
+	assert_non_null(b);
+	memset(b, 0, 18);
+	b[0] = 0x01;                            /* VIRTIO_CAN_TX */
+	b[2] = 1;                               /* length */
+	b[12] = 0x23;                           /* can_id */
+	b[16] = 0x5a;
+	b[17] = 0xee;
+	assert_true(vhu_vq_add(pq(s), &out, 1, &in, 1, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void can_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, 1);
+	assert_int_equal(b[17], 1);             /* VIRTIO_CAN_RESULT_NOT_OK */
+}
+
+static uint32_t can_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 1, 64);
+	struct vring_desc d[2] = {
+		{ .addr = gpa, .len = len },
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 1, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	assert_true(vhu_vq_add_raw(pq(s), d, 2, NULL) >= 0);
+	kick(pq(s));
+	return 1;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -416,6 +468,13 @@ static const struct profile profiles[] = {
 		.nqueues = 1, .q = 0, .dir = VRING_DESC_F_WRITE,
 		.max_queue_size = 1024, .config_size = 32,
 		.post = spi_post, .check = spi_check, .post_at = spi_post_at,
+	},
+	{
+		.name = "can", .binary = "tests/integration/test-can-fakeif",
+		.sock = SOCK_SUFFIXED, .args = { "-d", "fakecan0", NULL },
+		.nqueues = 1, .q = 0, .dir = 0,
+		.max_queue_size = 1024, .config_size = 2,
+		.post = can_post, .check = can_check, .post_at = can_post_at,
 	},
 };
 
