@@ -22,6 +22,7 @@ uint64_t vu_dev_offered_features(const struct vu_device_ops *ops)
 	       VHD_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 	       VHD_BIT(VIRTIO_RING_F_EVENT_IDX) |
 	       VHD_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) |
+	       VHD_BIT(VIRTIO_F_RING_PACKED) |
 	       VHD_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 }
 

@@ -41,7 +41,7 @@ struct vu_queue_state {
 	/* What GET_VRING_BASE stopped: a ring that starts again elsewhere
 	 * means a new driver (vu-handlers.c, driver_reset_check). */
 	bool was_stopped;
-	uint16_t stop_base;
+	uint32_t stop_base;
 	uint64_t stop_desc, stop_avail, stop_used;
 	unsigned thread;          /* 0 = connection thread, else queue thread */
 	char log_name[96];
