@@ -95,6 +95,12 @@ has "$T/err" "^bytes: 5000$" "figures on stderr with --out -"
 expect 0 "rng --seconds 0.3 --buf-size 64 --indirect" -- \
 	"$FE" rng "$T/rng0" --seconds 0.3 --buf-size 64 --indirect --batch 8 --queue-size 64
 has "$T/out" "^seconds: 0.3" "--seconds is honoured"
+expect 0 "rng --packed --indirect" -- \
+	"$FE" rng "$T/rng0" --bytes 300000 --buf-size 1000 --packed --indirect --batch 8 --queue-size 64
+has "$T/out" "^bytes: 300000$" "a packed ring reads every byte"
+expect 0 "rng --packed (chains wrap the ring)" -- \
+	"$FE" rng "$T/rng0" --bytes 200000 --buf-size 100 --packed --batch 3 --queue-size 16
+has "$T/out" "^bytes: 200000$" "a packed ring of 16 reads every byte"
 
 # -- a file source: bytes match; at EOF the command times out with exit 2 -----
 head -c 70000 /dev/urandom >"$T/src"
@@ -103,6 +109,11 @@ PIDS="$PIDS $!"
 wait_sock "$T/frng0"
 expect 0 "rng from a file" -- "$FE" rng "$T/frng0" --bytes 70000 --buf-size 4096 --out "$T/fdata"
 cmp -s "$T/src" "$T/fdata" && ok "data equals the source file" || fail "data differs from the source file"
+"$RNG" -s "$T/prng" -f "$T/src" 2>"$T/prng.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/prng0"
+expect 0 "rng from a file, packed ring" -- "$FE" rng "$T/prng0" --bytes 70000 --buf-size 1000 --packed --queue-size 32 --out "$T/fdata1"
+cmp -s "$T/src" "$T/fdata1" && ok "packed: data equals the source file (in order)" || fail "packed: data differs from the source file"
 # The stall is what the timeout detects, but --timeout also bounds every
 # reply of the set-up: 3 s, so that a backend that is slow to answer on a
 # busy machine still gets to the stall (300 ms did not always).
