@@ -21,12 +21,20 @@
  *  - A violation leaves last_avail_idx on the offending head: nothing more
  *    is popped from a broken queue, and GET_VRING_BASE reports where the
  *    device stopped.
+ *  - The chain walk buffers (chain_cap buffers and an indirect table copy,
+ *    16 KiB for the usual queue sizes) belong to the thread, not to the
+ *    queue: a walk never outlives one vq_pop and a queue is used by one
+ *    thread at a time, so one set per worker serves all its queues (256
+ *    guests would otherwise hold 4 MiB of them, docs/benchmarks.md
+ *    "Scale").  They grow to the largest chain_cap the thread met and are
+ *    freed when the thread ends.
  */
 #include "config.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,8 +231,6 @@ void vq_destroy(struct virtqueue *q)
 		list_unlink(&q->stale, p);
 		elem_free(p);
 	}
-	free(q->scratch);
-	free(q->ind_copy);
 	gm_table_unref(q->mem);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
@@ -244,21 +250,7 @@ int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size)
 	if (q->inflight)
 		return -EBUSY;
 	cap = num > VQ_MIN_CHAIN_CAP ? num : VQ_MIN_CHAIN_CAP;
-	if (cap != q->chain_cap || !q->scratch || !q->ind_copy) {
-		struct gm_buf *s = malloc(cap * sizeof(*s));
-		struct vring_desc *d = malloc(cap * sizeof(*d));
-
-		if (!s || !d) {
-			free(s);
-			free(d);
-			return -ENOMEM;
-		}
-		free(q->scratch);
-		free(q->ind_copy);
-		q->scratch = s;
-		q->ind_copy = d;
-		q->chain_cap = cap;
-	}
+	q->chain_cap = cap;
 	if (num != q->num)
 		drop_rings(q);  /* sizes changed: translate again */
 	q->num = num;
@@ -446,15 +438,80 @@ bool vq_ready(const struct virtqueue *q)
 	return q->num && q->desc && q->avail && q->used;
 }
 
-/* The walk buffers.  (Per queue; chain_cap entries each.) */
+/* ---- the calling thread's walk buffers ------------------------------------ */
+
+struct walk_scratch {
+	struct gm_buf *buf;     /* cap entries */
+	void *ind;              /* cap descriptors (16 bytes, both formats) */
+	unsigned cap;
+};
+
+static __thread struct walk_scratch *thread_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok;
+
+static void scratch_free(void *p)
+{
+	struct walk_scratch *ws = p;
+
+	if (!ws)
+		return;
+	free(ws->buf);
+	free(ws->ind);
+	free(ws);
+}
+
+static void scratch_key_create(void)
+{
+	scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* Make the calling thread's buffers hold cap entries: 0 or -ENOMEM. */
+static int scratch_reserve(unsigned cap)
+{
+	struct walk_scratch *ws = thread_scratch;
+	struct gm_buf *b;
+	void *d;
+
+	if (likely(ws && ws->cap >= cap))
+		return 0;
+	if (!ws) {
+		pthread_once(&scratch_once, scratch_key_create);
+		ws = calloc(1, sizeof(*ws));
+		if (!ws)
+			return -ENOMEM;
+		thread_scratch = ws;
+		/* Freed at thread exit; without a key (never seen) they stay
+		 * for the process's life, reachable from the thread. */
+		if (scratch_key_ok)
+			pthread_setspecific(scratch_key, ws);
+	}
+	b = malloc(cap * sizeof(*b));
+	d = malloc(cap * sizeof(struct vring_desc));
+	if (!b || !d) {
+		free(b);
+		free(d);
+		return -ENOMEM;
+	}
+	free(ws->buf);
+	free(ws->ind);
+	ws->buf = b;
+	ws->ind = d;
+	ws->cap = cap;
+	return 0;
+}
+
 struct gm_buf *vq_scratch(const struct virtqueue *q)
 {
-	return q->scratch;
+	(void)q;
+	return thread_scratch->buf;
 }
 
 void *vq_scratch_ind(const struct virtqueue *q)
 {
-	return q->ind_copy;
+	(void)q;
+	return thread_scratch->ind;
 }
 
 /* ---- ring access -------------------------------------------------------- */
@@ -488,7 +545,7 @@ static inline void set_avail_event(struct virtqueue *q, uint16_t v)
 /* ---- pop ---------------------------------------------------------------- */
 
 /*
- * Walk the chain at head into q->scratch: readable buffers first, then
+ * Walk the chain at head into the walk buffers: readable buffers first, then
  * writable ones (anything else is rejected), checklist items 3-8.
  */
 static int walk_chain(struct virtqueue *q, uint16_t head, struct chain *c)
@@ -701,6 +758,8 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 		return -EIO;
 	if (unlikely(!vq_ready(q)))
 		return -EAGAIN;
+	if (unlikely(scratch_reserve(q->chain_cap) < 0))
+		return -ENOMEM;
 	return q->packed ? vq_packed_pop(q, out) : split_pop(q, out);
 }
 

@@ -124,15 +124,15 @@ struct virtqueue {
 	bool broken;
 	const char *log_name;       /* e.g. "rng0.sock0 q0", for log lines */
 
-	struct gm_buf *scratch;     /* chain walk buffers, chain_cap entries */
+	/* Longest chain accepted; the walk buffers are the thread's
+	 * (virtqueue.c). */
 	unsigned chain_cap;
-	void *ind_copy;             /* indirect table copy, chain_cap entries */
 };
 
 /* ---- control side (vhost-user layer) -------------------------------- */
 
 void vq_init(struct virtqueue *q, unsigned index, const char *log_name);
-/* Free scratch memory, drop the memory reference, close call/err fds.
+/* Free held elements, drop the memory reference, close call/err fds.
  * The queue must have no element in flight. */
 void vq_destroy(struct virtqueue *q);
 

@@ -40,7 +40,8 @@ const char *vq_name(const struct virtqueue *q);
 int vq_fail(struct virtqueue *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), cold));
 
-/* The chain walk buffers of the calling thread, for q's chain_cap. */
+/* The chain walk buffers of the calling thread, chain_cap entries each
+ * (reserved by vq_pop before it walks). */
 struct gm_buf *vq_scratch(const struct virtqueue *q);
 void *vq_scratch_ind(const struct virtqueue *q);
 
