@@ -433,6 +433,8 @@ int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 		ss[i].listen_fd = -1;
 		ss[i].pending_fd = -1;
 	}
+	/* Before any loop exists: the pool's and the queue threads'. */
+	vhd_loop_set_poll_max(o.poll_max_ns);
 	for (unsigned i = 0; i < pool_size; i++) {
 		pool[i].index = i;
 		pool[i].loop = vhd_loop_new();

@@ -34,6 +34,7 @@ struct vu_queue_state {
 	struct vu_dev *dev;
 	unsigned index;
 	struct vhd_handler kick;   /* kick.fd = -1 when none */
+	struct vhd_poller poller;  /* registered with the kick handler */
 	bool started;
 	bool enabled;
 	bool running;             /* queue_start called, queue_stop not yet */

@@ -753,6 +753,8 @@ static int split_pop(struct virtqueue *q, struct vq_elem **out)
 
 int vq_pop(struct virtqueue *q, struct vq_elem **out)
 {
+	int r;
+
 	*out = NULL;
 	if (unlikely(q->broken))
 		return -EIO;
@@ -760,7 +762,19 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 		return -EAGAIN;
 	if (unlikely(scratch_reserve(q->chain_cap) < 0))
 		return -ENOMEM;
-	return q->packed ? vq_packed_pop(q, out) : split_pop(q, out);
+	r = q->packed ? vq_packed_pop(q, out) : split_pop(q, out);
+	if (r == 0)
+		q->pops++;
+	return r;
+}
+
+bool vq_avail_pending(const struct virtqueue *q)
+{
+	if (!vq_ready(q) || q->broken)
+		return false;
+	if (q->packed)
+		return vq_packed_has_avail(q);
+	return avail_idx_acquire(q) != q->last_avail_idx;
 }
 
 /* ---- push / unpop / release ---------------------------------------------- */

@@ -118,6 +118,7 @@ struct virtqueue {
 	bool notify_on_empty;
 	bool kicks_off;             /* vq_disable_notify in effect */
 	uint32_t gen;               /* ring incarnation, bumped by vq_reset */
+	uint32_t pops;              /* requests popped (wraps), for pollers */
 
 	int call_fd;                /* -1 = none */
 	int err_fd;                 /* -1 = none */
@@ -208,6 +209,10 @@ unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
 
 /* True when the ring can be processed (size, addresses translated). */
 bool vq_ready(const struct virtqueue *q);
+
+/* For polling (vhost-user layer): does the ring hold a request not
+ * popped yet?  One acquire load; false when not ready or broken. */
+bool vq_avail_pending(const struct virtqueue *q);
 
 /* ---- data side (devices) ------------------------------------------- */
 

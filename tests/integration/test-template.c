@@ -33,11 +33,20 @@ struct fixture {
 	bool packed;            /* negotiate packed rings */
 };
 
-static int start_template_args(void **state, uint8_t xor, bool threads, bool packed)
+static int start_template_poll(void **state, uint8_t xor, bool threads, bool packed,
+			       bool poll)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char arg[8];
-	const char *args[] = { "-x", arg, threads ? "--queue-threads" : NULL, NULL };
+	const char *args[6] = { "-x", arg };
+	unsigned n = 2;
+
+	if (threads)
+		args[n++] = "--queue-threads";
+	if (poll) {             /* adaptive polling (event-loop.h) */
+		args[n++] = "--poll";
+		args[n++] = "adaptive";
+	}
 
 	if (!f)
 		return -1;
@@ -53,6 +62,11 @@ static int start_template_args(void **state, uint8_t xor, bool threads, bool pac
 	return 0;
 }
 
+static int start_template_args(void **state, uint8_t xor, bool threads, bool packed)
+{
+	return start_template_poll(state, xor, threads, packed, false);
+}
+
 static int start_template(void **state, uint8_t xor)
 {
 	return start_template_args(state, xor, false, false);
@@ -63,6 +77,8 @@ static int setup_xor_ff(void **state) { return start_template(state, 0xff); }
 static int setup_threads(void **state) { return start_template_args(state, 0x3c, true, false); }
 static int setup_packed(void **state) { return start_template_args(state, 0xa5, false, true); }
 static int setup_packed_threads(void **state) { return start_template_args(state, 0x5a, true, true); }
+static int setup_poll(void **state) { return start_template_poll(state, 0x11, false, false, true); }
+static int setup_poll_packed_threads(void **state) { return start_template_poll(state, 0x22, true, true, true); }
 static int setup_plain(void **state) { return start_template(state, 0); }
 
 static int teardown(void **state)
@@ -585,6 +601,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_both_queues, setup_packed, teardown),
 		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_packed_threads, teardown),
 		cmocka_unit_test_setup_teardown(test_both_queues, setup_packed_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_many_in_flight, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_poll_packed_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_poll_packed_threads, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: vhost-device-template", tests, NULL, NULL);
