@@ -312,6 +312,10 @@ void vq_set_features(struct virtqueue *q, uint64_t features)
 		q->packed = packed;
 		drop_rings(q);
 		decode_base(q);
+		/* A packed ring may have any size, a split one not: set
+		 * again before use. */
+		if (!packed && (q->num & (q->num - 1)))
+			q->num = 0;
 	}
 }
 

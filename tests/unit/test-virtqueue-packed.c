@@ -401,6 +401,11 @@ static void t_format_change_drops_rings(void **state)
 	vq_set_features(&f->qa, F_INDIRECT | F_PACKED);
 	assert_false(vq_ready(&f->qa));
 	q_attach(f, &f->qa, &f->a);
+	/* A size only a packed ring may have is forgotten for split. */
+	fx_requeue_a(f, 6, F_INDIRECT);
+	vq_set_features(&f->qa, F_INDIRECT);
+	assert_int_equal(f->qa.num, 0);
+	assert_int_equal(vq_attach_mem(&f->qa, f->t), -EINVAL);
 }
 
 /* ---- good paths --------------------------------------------------------- */
