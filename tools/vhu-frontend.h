@@ -266,7 +266,10 @@ unsigned vhu_vq_in_flight(const struct vhu_vq *q);    /* chains not collected */
 int vhu_vq_kick_fd(const struct vhu_vq *q);
 int vhu_vq_call_fd(const struct vhu_vq *q);
 int vhu_vq_err_fd(const struct vhu_vq *q);            /* -1 if none */
-/* The ring itself, for tests that corrupt it on purpose. */
+/* The ring itself, for tests that corrupt it on purpose.  On a packed
+ * ring the three areas are the descriptor ring (struct vring_packed_desc),
+ * the driver and the device event structures (struct vring_packed_event):
+ * cast them. */
 struct vring_desc *vhu_vq_desc(const struct vhu_vq *q);
 struct vring_avail *vhu_vq_avail(const struct vhu_vq *q);
 struct vring_used *vhu_vq_used(const struct vhu_vq *q);

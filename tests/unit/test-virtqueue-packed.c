@@ -897,6 +897,32 @@ static void t_bad_loop(void **state)
 	expect_broken(f, "list runs over 8 descriptors");
 }
 
+/* The limit itself: a list of all 8 descriptors of an empty ring is
+ * accepted (and crosses the end of the ring from slot 3). */
+static void t_list_at_limit(void **state)
+{
+	struct fx *f = *state;
+	struct pbuf b[8];
+	struct vq_elem *e;
+
+	for (unsigned k = 0; k < 3; k++) {
+		pdrv_add1(&f->a, data_gpa(k), 8, 0, (uint16_t)k);
+		vq_push(&f->qa, pop_ok(&f->qa), 0);
+		expect_used(&f->a, (uint16_t)k, 0);
+	}
+	for (unsigned i = 0; i < 8; i++)
+		b[i] = (struct pbuf){ data_gpa(i), 8, i < 4 ? 0 : VRING_DESC_F_WRITE };
+	pdrv_add(&f->a, b, 8, 9);
+	e = pop_ok(&f->qa);
+	assert_int_equal(e->head, 9);
+	assert_int_equal(e->n_rd, 4);
+	assert_int_equal(e->n_wr, 4);
+	assert_int_equal(f->qa.inflight_descs, 8);
+	vq_push(&f->qa, e, 32);
+	expect_used(&f->a, 9, 32);
+	assert_false(vq_broken(&f->qa));
+}
+
 /* 3. (split: too many in flight) A list longer than the free part of the
  * ring: the driver reused descriptors we still hold. */
 static void t_bad_list_over_inflight(void **state)
@@ -1119,6 +1145,7 @@ int main(void)
 		T(t_bad_avail_pos),
 		T(t_bad_used_pos),
 		T(t_bad_loop),
+		T(t_list_at_limit),
 		T(t_bad_list_over_inflight),
 		T(t_bad_all_in_flight),
 		T(t_bad_indirect_with_next),
