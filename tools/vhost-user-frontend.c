@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  --queue-size Q       ring size, power of two (default 256)\n"
 		"  --batch K            refill the ring K buffers at a time (default 32)\n"
 		"  --indirect           each request as an indirect descriptor table\n"
+		"  --packed             a packed ring (VIRTIO_F_RING_PACKED) instead of\n"
+		"                       a split one\n"
 		"  --spin-us N          busy-poll N us before sleeping (default 0)\n"
 		"  --out FILE           write the data to FILE ('-': stdout; the\n"
 		"                       figures then go to stderr)\n"
@@ -112,7 +114,7 @@ static int parse_size(const char *s, unsigned long long min, unsigned long long 
 
 enum {
 	OPT_BYTES = 0x100, OPT_SECONDS, OPT_BUF_SIZE, OPT_QUEUE_SIZE, OPT_BATCH,
-	OPT_OUT, OPT_TIMEOUT, OPT_CONFIG_SIZE, OPT_INDIRECT, OPT_SPIN,
+	OPT_OUT, OPT_TIMEOUT, OPT_CONFIG_SIZE, OPT_INDIRECT, OPT_SPIN, OPT_PACKED,
 };
 
 static const struct option options[] = {
@@ -125,6 +127,7 @@ static const struct option options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "config-size", required_argument, NULL, OPT_CONFIG_SIZE },
 	{ "indirect", no_argument, NULL, OPT_INDIRECT },
+	{ "packed", no_argument, NULL, OPT_PACKED },
 	{ "spin-us", required_argument, NULL, OPT_SPIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -135,7 +138,7 @@ struct args {
 	const char *cmd, *socket, *out;
 	unsigned long long bytes, buf_size, queue_size, batch, timeout, config_size, spin_us;
 	double seconds;
-	bool bytes_set, indirect;
+	bool bytes_set, indirect, packed;
 };
 
 static void print_bits(uint64_t v, const char *(*name)(unsigned))
@@ -264,6 +267,8 @@ static int cmd_rng(const struct args *a)
 	so.timeout_ms = (int)a->timeout;
 	so.vq.num = (unsigned)a->queue_size;
 	so.vq.max_indirect = a->indirect ? 1 : 0;
+	if (a->packed)
+		so.features |= VHD_BIT(VIRTIO_F_RING_PACKED);
 	so.mem_size = (((size_t)a->queue_size * (a->buf_size + 32) + (2u << 20)) + 0xfffff) &
 		      ~(size_t)0xfffff;
 	r = vhu_session_open(&so, &s, err, sizeof(err));
@@ -275,6 +280,11 @@ static int cmd_rng(const struct args *a)
 	}
 	if (a->indirect && !vhu_has_feature(s->c, VIRTIO_RING_F_INDIRECT_DESC)) {
 		fprintf(stderr, PROG ": %s does not offer RING_INDIRECT_DESC\n", a->socket);
+		r = -ENOTSUP;
+		goto done;
+	}
+	if (a->packed && !vhu_vq_packed(s->vq[0])) {
+		fprintf(stderr, PROG ": %s does not offer RING_PACKED\n", a->socket);
 		r = -ENOTSUP;
 		goto done;
 	}
@@ -411,6 +421,9 @@ int main(int argc, char **argv)
 		case OPT_INDIRECT:
 			a.indirect = true;
 			break;
+		case OPT_PACKED:
+			a.packed = true;
+			break;
 		case OPT_SPIN:
 			if (parse_size(optarg, 0, 1000000, &a.spin_us) < 0)
 				return bad_usage("--spin-us '%s': expected 0..1000000", optarg);
@@ -432,8 +445,8 @@ int main(int argc, char **argv)
 	if (a.bytes_set && a.seconds > 0)
 		return bad_usage("--bytes and --seconds exclude each other");
 	if (!strcmp(a.cmd, "info") &&
-	    (a.bytes_set || a.seconds > 0 || a.out || a.indirect))
-		return bad_usage("info: --bytes, --seconds, --out and --indirect are rng options");
+	    (a.bytes_set || a.seconds > 0 || a.out || a.indirect || a.packed))
+		return bad_usage("info: --bytes, --seconds, --out, --indirect and --packed are rng options");
 	if (!strcmp(a.cmd, "rng") && a.config_size)
 		return bad_usage("rng: --config-size is an info option");
 	if (a.seconds > 0)

@@ -14,7 +14,7 @@
  *    process, described to the backend as one region or as two (gpa
  *    0..split and split..end, each with its own fd and mmap_offset, as
  *    QEMU sends a q35 guest's RAM).  A bump allocator hands out pieces.
- *  - struct vhu_vq: the driver side of one split virtqueue living in that
+ *  - struct vhu_vq: the driver side of one split (or packed) virtqueue living in that
  *    memory: descriptor chains (direct or indirect), publishing with the
  *    barriers of virtio 1.x 2.7.13, kicks that honour VRING_USED_F_NO_NOTIFY
  *    or avail_event (EVENT_IDX), interrupt suppression, waiting on the
@@ -251,16 +251,25 @@ void vhu_vq_destroy(struct vhu_vq *q);
  * have been sent.  EVENT_IDX/INDIRECT use follows the acked features. */
 int vhu_vq_start(struct vhu_vq *q);
 /* Stop: SET_VRING_ENABLE(0) (if bit 30 acked), GET_VRING_BASE; *base =
- * the backend's next avail index (may be NULL). */
+ * the backend's next avail index (may be NULL; packed: the low 16 bits,
+ * the whole value is vhu_vq_base). */
 int vhu_vq_stop(struct vhu_vq *q, uint16_t *base);
 
 unsigned vhu_vq_num(const struct vhu_vq *q);
+/* A packed ring (VIRTIO_F_RING_PACKED acked before vhu_vq_create)? */
+bool vhu_vq_packed(const struct vhu_vq *q);
+/* The SET_VRING_BASE value for the next start: the last GET_VRING_BASE
+ * answer (packed: all 32 bits, vhost-user.rst "Ring states"). */
+uint32_t vhu_vq_base(const struct vhu_vq *q);
 unsigned vhu_vq_num_free(const struct vhu_vq *q);     /* free descriptors */
 unsigned vhu_vq_in_flight(const struct vhu_vq *q);    /* chains not collected */
 int vhu_vq_kick_fd(const struct vhu_vq *q);
 int vhu_vq_call_fd(const struct vhu_vq *q);
 int vhu_vq_err_fd(const struct vhu_vq *q);            /* -1 if none */
-/* The ring itself, for tests that corrupt it on purpose. */
+/* The ring itself, for tests that corrupt it on purpose.  On a packed
+ * ring the three areas are the descriptor ring (struct vring_packed_desc),
+ * the driver and the device event structures (struct vring_packed_event):
+ * cast them. */
 struct vring_desc *vhu_vq_desc(const struct vhu_vq *q);
 struct vring_avail *vhu_vq_avail(const struct vhu_vq *q);
 struct vring_used *vhu_vq_used(const struct vhu_vq *q);

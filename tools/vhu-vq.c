@@ -3,7 +3,9 @@
  * libvhu-frontend: the driver side of a split virtqueue (contract in
  * vhu-frontend.h; layout in vq/vring.h; barriers per virtio 1.2, 2.7.13
  * "Supplying Buffers to The Device" and 2.7.14 "Receiving Used Buffers
- * From The Device").
+ * From The Device"), or of a packed one when VIRTIO_F_RING_PACKED was
+ * acked (virtio 1.2, 2.8.21-2.8.23: lists written head last, buffer IDs
+ * from a free list, used descriptors found by the used wrap counter).
  *
  * Bookkeeping (free list, chain links, tokens) is private to this process:
  * nothing is read back from the descriptor table, so a device that
@@ -54,10 +56,25 @@ struct vhu_vq {
 	uint16_t avail_idx;     /* next avail entry to fill (shadow) */
 	uint16_t kicked_idx;    /* avail idx when we last decided about a kick */
 	uint16_t last_used;     /* next used entry to collect */
-	uint16_t base;          /* SET_VRING_BASE value for the next start */
+	uint32_t base;          /* SET_VRING_BASE value for the next start */
 	bool event_idx;
 	bool use_indirect;
 	struct vhu_vq_stats stats;
+
+	/* Packed ring: desc is the descriptor ring, avail the driver event
+	 * structure, used the device event structure; next[] is the free
+	 * list of buffer IDs, slots[] is per ID. */
+	bool packed;
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_event *drv_ev, *dev_ev;
+	uint16_t p_next;        /* next slot to fill */
+	bool p_wrap;            /* driver ring wrap counter */
+	uint16_t p_used;        /* next slot to look for a used descriptor */
+	bool p_used_wrap;
+	uint16_t p_kicked;      /* p_next | p_wrap << 15 at the last kick decision */
+	/* Heads written but not yet made available (vhu_vq_publish). */
+	uint16_t *pend_pos, *pend_flags;
+	unsigned n_pend;
 };
 
 static inline uint16_t load16(const uint16_t *p, int order)
@@ -99,6 +116,13 @@ int vhu_vq_create(struct vhu_conn *c, struct vhu_mem *m, unsigned index,
 	q->slots = calloc(num, sizeof(*q->slots));
 	if (!q->next || !q->slots)
 		goto fail;
+	q->packed = vhu_has_feature(c, VIRTIO_F_RING_PACKED);
+	if (q->packed) {
+		q->pend_pos = calloc(num, sizeof(*q->pend_pos));
+		q->pend_flags = calloc(num, sizeof(*q->pend_flags));
+		if (!q->pend_pos || !q->pend_flags)
+			goto fail;
+	}
 	/* The used ring on its own cache line: the device writes it while
 	 * we write the avail ring. */
 	q->desc = vhu_mem_alloc(m, vring_desc_size(num), VRING_DESC_ALIGN);
@@ -122,6 +146,16 @@ int vhu_vq_create(struct vhu_conn *c, struct vhu_mem *m, unsigned index,
 		q->next[i] = (uint16_t)(i + 1);
 	q->free_head = 0;
 	q->num_free = num;
+	if (q->packed) {
+		/* Same allocations (larger than the 4-byte event structures,
+		 * suitably aligned); both wrap counters start at 1 (2.8.1). */
+		q->pdesc = (struct vring_packed_desc *)(void *)q->desc;
+		q->drv_ev = (struct vring_packed_event *)(void *)q->avail;
+		q->dev_ev = (struct vring_packed_event *)(void *)q->used;
+		q->p_wrap = q->p_used_wrap = true;
+		q->p_kicked = 0x8000;
+		q->base = 0x80008000u;
+	}
 
 	if ((q->kick_fd = new_eventfd()) < 0 || (q->call_fd = new_eventfd()) < 0 ||
 	    (opts->err_fd && (q->err_fd = new_eventfd()) < 0)) {
@@ -149,6 +183,8 @@ void vhu_vq_destroy(struct vhu_vq *q)
 		close(q->err_fd);
 	free(q->next);
 	free(q->slots);
+	free(q->pend_pos);
+	free(q->pend_flags);
 	free(q);
 }
 
@@ -156,6 +192,10 @@ void vhu_vq_destroy(struct vhu_vq *q)
  * vhu_vq_wait().  With EVENT_IDX "off" is an event already behind us. */
 static void disable_cb(struct vhu_vq *q)
 {
+	if (q->packed) {
+		store16(&q->drv_ev->flags, VRING_PACKED_EVENT_F_DISABLE, __ATOMIC_RELAXED);
+		return;
+	}
 	if (q->event_idx)
 		store16(vring_used_event(q->avail, q->num), (uint16_t)(q->last_used - 1),
 			__ATOMIC_RELAXED);
@@ -165,6 +205,17 @@ static void disable_cb(struct vhu_vq *q)
 
 static void enable_cb(struct vhu_vq *q)
 {
+	if (q->packed) {
+		if (q->event_idx) {
+			store16(&q->drv_ev->off_wrap, (uint16_t)(q->p_used |
+				(q->p_used_wrap ? VRING_PACKED_EVENT_WRAP : 0)), __ATOMIC_RELAXED);
+			store16(&q->drv_ev->flags, VRING_PACKED_EVENT_F_DESC, __ATOMIC_RELEASE);
+		} else {
+			store16(&q->drv_ev->flags, VRING_PACKED_EVENT_F_ENABLE, __ATOMIC_RELAXED);
+		}
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		return;
+	}
 	if (q->event_idx)
 		store16(vring_used_event(q->avail, q->num), q->last_used, __ATOMIC_RELAXED);
 	else
@@ -223,15 +274,17 @@ int vhu_vq_stop(struct vhu_vq *q, uint16_t *base)
 	r = vhu_request(q->c, VHU_GET_VRING_BASE, 0, &s, sizeof(s), NULL, 0, &s, sizeof(s));
 	if (r < 0)
 		return r;
-	if (s.index != q->index || s.num > 0xffff)
+	if (s.index != q->index || (!q->packed && s.num > 0xffff))
 		return -EPROTO;
-	q->base = (uint16_t)s.num;
+	q->base = s.num;
 	if (base)
 		*base = (uint16_t)s.num;
 	return 0;
 }
 
 unsigned vhu_vq_num(const struct vhu_vq *q) { return q->num; }
+bool vhu_vq_packed(const struct vhu_vq *q) { return q->packed; }
+uint32_t vhu_vq_base(const struct vhu_vq *q) { return q->base; }
 unsigned vhu_vq_num_free(const struct vhu_vq *q) { return q->num_free; }
 unsigned vhu_vq_in_flight(const struct vhu_vq *q) { return q->in_flight; }
 int vhu_vq_kick_fd(const struct vhu_vq *q) { return q->kick_fd; }
@@ -275,6 +328,176 @@ static void expose(struct vhu_vq *q, uint16_t head, unsigned ndesc, void *token)
 	q->avail_idx++;
 }
 
+/* ---- packed ring ---------------------------------------------------- */
+
+static inline uint16_t p_avail_bits(bool wrap)
+{
+	return wrap ? VRING_PACKED_DESC_F_AVAIL : VRING_PACKED_DESC_F_USED;
+}
+
+/*
+ * Write a list of n descriptors (d[i]: addr, len, flags without NEXT or
+ * AVAIL/USED) at the next slots under a new buffer ID.  All but the
+ * head are written now; the head's flags wait for vhu_vq_publish (2.8.6:
+ * the head is made available last).  Returns the ID.
+ */
+static int p_add(struct vhu_vq *q, const struct vring_desc *d, unsigned n,
+		 void *token)
+{
+	uint16_t id, head = q->p_next, pos = q->p_next;
+	bool wrap = q->p_wrap;
+	uint16_t head_flags = 0;
+
+	if (n == 0)
+		return -EINVAL;
+	if (n > q->num_free)
+		return -ENOSPC;
+	id = q->free_head;
+	q->free_head = q->next[id];
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_packed_desc *p = &q->pdesc[pos];
+		uint16_t fl = (uint16_t)(d[i].flags | p_avail_bits(wrap) |
+					 (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+
+		p->addr = htole64(d[i].addr);
+		p->len = htole32(d[i].len);
+		p->id = htole16(id);
+		if (i == 0)
+			head_flags = fl;
+		else
+			store16(&p->flags, fl, __ATOMIC_RELAXED);
+		if (++pos == q->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	q->pend_pos[q->n_pend] = head;
+	q->pend_flags[q->n_pend] = head_flags;
+	q->n_pend++;
+	q->p_next = pos;
+	q->p_wrap = wrap;
+	q->num_free -= n;
+	q->slots[id].token = token;
+	q->slots[id].ndesc = (uint16_t)n;
+	q->slots[id].in_use = true;
+	q->in_flight++;
+	return id;
+}
+
+static int p_add_sg(struct vhu_vq *q, const struct vhu_sg *out, unsigned n_out,
+		    const struct vhu_sg *in, unsigned n_in, void *token, bool indirect)
+{
+	unsigned total = n_out + n_in;
+	struct vring_desc one, *d;
+	int r;
+
+	if (indirect) {
+		struct vring_packed_desc *t;
+
+		if (!q->use_indirect || total > q->max_indirect)
+			return -EINVAL;
+		if (q->num_free < 1)
+			return -ENOSPC;
+		/* The table of the ID the list is going to get. */
+		t = (struct vring_packed_desc *)(void *)
+		    &q->indirect[(size_t)q->free_head * q->max_indirect];
+		for (unsigned i = 0; i < total; i++) {
+			const struct vhu_sg *s = i < n_out ? &out[i] : &in[i - n_out];
+
+			t[i].addr = htole64(s->gpa);
+			t[i].len = htole32(s->len);
+			t[i].id = 0;
+			t[i].flags = htole16(i < n_out ? 0 : VRING_DESC_F_WRITE);
+		}
+		one = (struct vring_desc){ vhu_mem_gpa(q->m, t),
+					   (uint32_t)(total * sizeof(*t)),
+					   VRING_DESC_F_INDIRECT, 0 };
+		return p_add(q, &one, 1, token);
+	}
+	if (total > q->num_free)
+		return -ENOSPC;
+	d = malloc(total * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (unsigned i = 0; i < total; i++) {
+		const struct vhu_sg *s = i < n_out ? &out[i] : &in[i - n_out];
+
+		d[i] = (struct vring_desc){ s->gpa, s->len,
+					    i < n_out ? 0 : VRING_DESC_F_WRITE, 0 };
+	}
+	r = p_add(q, d, total, token);
+	free(d);
+	return r;
+}
+
+static void p_publish(struct vhu_vq *q)
+{
+	/* Release: each list's other descriptors before its head. */
+	for (unsigned i = 0; i < q->n_pend; i++)
+		store16(&q->pdesc[q->pend_pos[i]].flags, q->pend_flags[i],
+			__ATOMIC_RELEASE);
+	q->n_pend = 0;
+}
+
+static bool p_need_kick(struct vhu_vq *q)
+{
+	uint16_t now = (uint16_t)(q->p_next | (q->p_wrap ? VRING_PACKED_EVENT_WRAP : 0));
+	uint16_t old = q->p_kicked, flags, off_wrap;
+
+	q->p_kicked = now;
+	flags = load16(&q->dev_ev->flags, __ATOMIC_RELAXED) & 3u;
+	if (flags == VRING_PACKED_EVENT_F_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_F_DESC || !q->event_idx)
+		return true;
+	off_wrap = load16(&q->dev_ev->off_wrap, __ATOMIC_RELAXED);
+	return vring_packed_need_event(off_wrap, q->p_wrap, q->p_next,
+				       old & 0x7fffu, q->num);
+}
+
+static bool p_has_used(const struct vhu_vq *q)
+{
+	uint16_t fl = load16(&q->pdesc[q->p_used].flags, __ATOMIC_ACQUIRE);
+
+	return !!(fl & VRING_PACKED_DESC_F_AVAIL) == q->p_used_wrap &&
+	       !!(fl & VRING_PACKED_DESC_F_USED) == q->p_used_wrap;
+}
+
+static int p_get_used(struct vhu_vq *q, uint32_t *len, void **token)
+{
+	struct vring_packed_desc *d = &q->pdesc[q->p_used];
+	struct vhu_slot *s;
+	unsigned pos;
+	uint16_t id;
+
+	if (!p_has_used(q))     /* acquire: ID and length after the flags */
+		return 0;
+	id = le16toh(d->id);
+	if (id >= q->num || !q->slots[id].in_use)
+		return -EPROTO;
+	s = &q->slots[id];
+	if (len)
+		*len = le32toh(d->len);
+	if (token)
+		*token = s->token;
+	pos = q->p_used + s->ndesc;
+	if (pos >= q->num) {
+		pos -= q->num;
+		q->p_used_wrap = !q->p_used_wrap;
+	}
+	q->p_used = (uint16_t)pos;
+	q->num_free += s->ndesc;
+	s->in_use = false;
+	s->token = NULL;
+	q->next[id] = q->free_head;
+	q->free_head = id;
+	q->in_flight--;
+	q->stats.used++;
+	return 1;
+}
+
+/* ---- adding, publishing, kicking, collecting --------------------------- */
+
 int vhu_vq_add(struct vhu_vq *q, const struct vhu_sg *out, unsigned n_out,
 	       const struct vhu_sg *in, unsigned n_in, void *token, bool indirect)
 {
@@ -283,6 +506,8 @@ int vhu_vq_add(struct vhu_vq *q, const struct vhu_sg *out, unsigned n_out,
 
 	if (total == 0 || total < n_out)
 		return -EINVAL;
+	if (q->packed)
+		return p_add_sg(q, out, n_out, in, n_in, token, indirect);
 	if (indirect) {
 		struct vring_desc *t;
 
@@ -324,6 +549,8 @@ int vhu_vq_add_raw(struct vhu_vq *q, const struct vring_desc *descs, unsigned n,
 {
 	uint16_t head, last, cur;
 
+	if (q->packed)
+		return p_add(q, descs, n, token);
 	if (n == 0)
 		return -EINVAL;
 	if (n > q->num_free)
@@ -345,18 +572,23 @@ int vhu_vq_add_raw(struct vhu_vq *q, const struct vring_desc *descs, unsigned n,
 
 void vhu_vq_publish(struct vhu_vq *q)
 {
+	if (q->packed) {
+		p_publish(q);
+		return;
+	}
 	/* Release: descriptors and ring entries before the index. */
 	store16(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
 }
 
-int vhu_vq_kick(struct vhu_vq *q)
+/* Split: has avail idx moved past what the device asked for?  -1 if
+ * nothing was published since the last decision. */
+static int split_need_kick(struct vhu_vq *q)
 {
 	uint16_t new_idx = q->avail_idx, old = q->kicked_idx;
-	uint64_t one = 1;
 	bool need;
 
 	if (new_idx == old)
-		return 0;
+		return -1;
 	/* Our avail->idx store before reading the device's wish. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (q->event_idx)
@@ -365,6 +597,26 @@ int vhu_vq_kick(struct vhu_vq *q)
 	else
 		need = !(load16(&q->used->flags, __ATOMIC_RELAXED) & VRING_USED_F_NO_NOTIFY);
 	q->kicked_idx = new_idx;
+	return need;
+}
+
+int vhu_vq_kick(struct vhu_vq *q)
+{
+	uint64_t one = 1;
+	int need;
+
+	if (q->packed) {
+		if (q->p_kicked == (uint16_t)(q->p_next |
+				(q->p_wrap ? VRING_PACKED_EVENT_WRAP : 0)))
+			return 0;
+		/* Our heads' flags before reading the device's wish. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		need = p_need_kick(q);
+	} else {
+		need = split_need_kick(q);
+		if (need < 0)
+			return 0;
+	}
 	if (!need) {
 		q->stats.kicks_suppressed++;
 		return 0;
@@ -390,6 +642,7 @@ int vhu_vq_publish_kick(struct vhu_vq *q, bool force)
 		return vhu_vq_kick(q);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	q->kicked_idx = q->avail_idx;
+	q->p_kicked = (uint16_t)(q->p_next | (q->p_wrap ? VRING_PACKED_EVENT_WRAP : 0));
 	if (write(q->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;
 	q->stats.kicks++;
@@ -398,6 +651,8 @@ int vhu_vq_publish_kick(struct vhu_vq *q, bool force)
 
 bool vhu_vq_has_used(const struct vhu_vq *q)
 {
+	if (q->packed)
+		return p_has_used(q);
 	return load16(&q->used->idx, __ATOMIC_ACQUIRE) != q->last_used;
 }
 
@@ -410,6 +665,8 @@ int vhu_vq_get_used(struct vhu_vq *q, uint32_t *len, void **token)
 	uint16_t cur;
 	uint32_t id;
 
+	if (q->packed)
+		return p_get_used(q, len, token);
 	if (uidx == q->last_used)
 		return 0;
 	if ((uint16_t)(uidx - q->last_used) > q->in_flight)

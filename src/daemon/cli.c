@@ -17,13 +17,21 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_XEN,
 	OPT_WORKERS,
+	OPT_POLL,
+	OPT_POLL_MAX,
 };
+
+/* --poll adaptive without --poll-max-us: QEMU's IOThread default
+ * (poll-max-ns 32768). */
+#define POLL_MAX_US_DEFAULT 32u
 
 static const struct option core_options[] = {
 	{ "socket-path", required_argument, NULL, 's' },
 	{ "socket-count", required_argument, NULL, 'c' },
 	{ "fd", required_argument, NULL, OPT_FD },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "poll", required_argument, NULL, OPT_POLL },
+	{ "poll-max-us", required_argument, NULL, OPT_POLL_MAX },
 	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -87,6 +95,11 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"                           connected one (serve it, exit when it closes)\n"
 		"      --workers N          worker threads serving all sockets (default: one per\n"
 		"                           CPU the process may run on; never more than sockets)\n"
+		"      --poll off|adaptive  after serving a ring, poll it for new requests before\n"
+		"                           sleeping: off (default) or adaptive (the time grows\n"
+		"                           while polling finds work and drops to 0 when idle)\n"
+		"      --poll-max-us N      longest poll with --poll adaptive, in microseconds\n"
+		"                           (1..1000000, default 32)\n"
 		"      --print-capabilities print the vhost-user capabilities JSON and exit\n"
 		"  -v, --verbose            more logging (repeat for debug)\n"
 		"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
@@ -163,6 +176,8 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 	int verbosity = 0, level = -1, c;
 	const char *xen_mode = "auto";
 	unsigned long long v;
+	bool poll_on = false;
+	unsigned poll_max_us = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -214,6 +229,25 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 				goto fail;
 			}
 			o->fd = (int)v;
+			break;
+		case OPT_POLL:
+			if (!strcmp(optarg, "off")) {
+				poll_on = false;
+			} else if (!strcmp(optarg, "adaptive")) {
+				poll_on = true;
+			} else {
+				fprintf(stderr, "%s: --poll '%s': expected off or adaptive\n",
+					prog, optarg);
+				goto fail;
+			}
+			break;
+		case OPT_POLL_MAX:
+			if (vhd_parse_u64(optarg, 1, 1000000, &v) < 0) {
+				fprintf(stderr, "%s: --poll-max-us '%s': expected a number from 1 to 1000000\n",
+					prog, optarg);
+				goto fail;
+			}
+			poll_max_us = (unsigned)v;
 			break;
 		case OPT_WORKERS:
 			if (vhd_parse_u64(optarg, 1, 1024, &v) < 0) {
@@ -288,6 +322,12 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 		fprintf(stderr, "%s: missing --socket-path (or --fd)\nTry '%s --help'.\n", prog, prog);
 		goto fail;
 	}
+	if (poll_max_us && !poll_on) {
+		fprintf(stderr, "%s: --poll-max-us needs --poll adaptive\n", prog);
+		goto fail;
+	}
+	o->poll_max_ns = poll_on ? (uint64_t)(poll_max_us ? poll_max_us
+							  : POLL_MAX_US_DEFAULT) * 1000u : 0;
 	if (decide_xen(prog, xen_mode, &o->extra_protocol) < 0)
 		goto fail;
 	if (ops->check_options && ops->check_options(ctx, o->socket_count) < 0)

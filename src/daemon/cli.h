@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * The command line every device shares (-s/--socket-path, -c/--socket-count,
- * --fd, --workers, --print-capabilities, -v/--verbose, --log-level, --xen, -h, -V) merged
+ * --fd, --workers, --poll, --poll-max-us, --print-capabilities, -v/--verbose, --log-level,
+ * --xen, -h, -V) merged
  * with the device's own options.
  *
  * Promise: every argument error is reported with a message naming the
@@ -21,6 +22,7 @@ struct vhd_options {
 	bool socket_count_given;
 	int fd;                    /* --fd, -1 if not given */
 	unsigned workers;          /* --workers, 0 = one per usable CPU */
+	uint64_t poll_max_ns;      /* --poll adaptive: the longest poll; 0 = off */
 	bool print_capabilities;
 	char **socket_names;       /* socket_count entries (NULL with --fd) */
 	uint64_t extra_protocol;   /* protocol features decided by options (XEN_MMAP) */

@@ -17,8 +17,10 @@
  *    listening socket back to its watcher.  Hand-offs go through
  *    vhd_loop_post, whose mutex orders one thread's work before the
  *    next's.
- *  - The connection's memory (struct conn: message buffer, vu_dev, rings'
- *    state) exists only while a frontend is connected.
+ *  - The connection's memory (struct conn: vu_dev, rings' state) exists
+ *    only while a frontend is connected; its message buffer (4 KiB) only
+ *    while a message is on its way in, so idle guests cost little
+ *    (docs/benchmarks.md, "Scale").
  *  - Messages are assembled without blocking (vu_msg_rx_step), replies
  *    are sent without blocking (a peer that does not read them is
  *    dropped, msg.h): a stalled frontend costs its own connection only.
@@ -75,7 +77,7 @@ struct conn {
 	struct vhd_handler h;
 	struct vu_dev *dev;
 	struct conn *next;          /* in w->conns */
-	struct vu_msg_rx rx;
+	struct vu_msg_rx *rx;       /* NULL between messages */
 };
 
 struct worker {
@@ -104,7 +106,10 @@ static void end_connection(struct conn *c, bool rearm)
 
 	vhd_loop_del(&c->h);
 	vu_dev_destroy(c->dev);
-	vu_msg_rx_drop(&c->rx);
+	if (c->rx) {
+		vu_msg_rx_drop(c->rx);
+		free(c->rx);
+	}
 	close(c->fd);
 	for (struct conn **p = &w->conns; *p; p = &(*p)->next)
 		if (*p == c) {
@@ -126,14 +131,29 @@ static void end_connection(struct conn *c, bool rearm)
 static void conn_cb(struct vhd_handler *h, uint32_t events)
 {
 	struct conn *c = h->opaque;
-	int r = vu_msg_rx_step(c->fd, &c->rx);
+	int r;
 
-	if (r == -EAGAIN)
+	if (!c->rx) {
+		c->rx = calloc(1, sizeof(*c->rx));
+		if (!c->rx) {
+			LOG_ERR("%s: out of memory for a message; closing the connection",
+				c->s->name);
+			end_connection(c, true);
+			return;
+		}
+		vu_msg_rx_init(c->rx);
+	}
+	r = vu_msg_rx_step(c->fd, c->rx);
+	if (r == -EAGAIN && c->rx->got)
 		return;         /* the rest of the message comes later */
 	if (r == 0)
-		r = vu_dev_handle_message(c->dev, &c->rx.msg);
-	if (r == 0)
+		r = vu_dev_handle_message(c->dev, &c->rx->msg);
+	if (r == 0 || r == -EAGAIN) {
+		/* Between messages: nothing to keep. */
+		free(c->rx);
+		c->rx = NULL;
 		return;
+	}
 	if (r == -ECONNRESET)
 		LOG_INFO("%s: frontend disconnected", c->s->name);
 	else
@@ -158,7 +178,6 @@ static int start_connection(struct vsocket *s, struct worker *w, int fd)
 	c->s = s;
 	c->w = w;
 	c->fd = fd;
-	vu_msg_rx_init(&c->rx);
 	c->dev = vu_dev_new(s->ops, s->priv, s->name, fd, w->loop, s->extra_protocol);
 	if (!c->dev) {
 		LOG_ERR("%s: out of memory for a new connection", s->name);
@@ -414,6 +433,8 @@ int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 		ss[i].listen_fd = -1;
 		ss[i].pending_fd = -1;
 	}
+	/* Before any loop exists: the pool's and the queue threads'. */
+	vhd_loop_set_poll_max(o.poll_max_ns);
 	for (unsigned i = 0; i < pool_size; i++) {
 		pool[i].index = i;
 		pool[i].loop = vhd_loop_new();

@@ -10,9 +10,15 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EV_BATCH 64
+/* Adaptive polling: first budget, growth factor (QEMU's IOThread values). */
+#define POLL_START_NS 4000u
+#define POLL_GROW     2u
+
+static uint64_t poll_max_default;
 
 struct vhd_loop {
 	int epfd;
@@ -26,6 +32,11 @@ struct vhd_loop {
 	unsigned n_removed;
 	bool overflow;                 /* more removals than fit: drop batch */
 	bool in_batch;
+
+	struct vhd_poller *pollers;
+	struct vhd_poller *poll_next;   /* iteration cursor (removal-safe) */
+	uint64_t poll_max_ns, poll_ns;
+	struct vhd_poll_stats stats;
 };
 
 struct vhd_timer {
@@ -70,6 +81,7 @@ struct vhd_loop *vhd_loop_new(void)
 		return NULL;
 	pthread_mutex_init(&loop->post_mu, NULL);
 	loop->post_tail = &loop->post_head;
+	loop->poll_max_ns = poll_max_default;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->wake_h.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->epfd < 0 || loop->wake_h.fd < 0)
@@ -145,12 +157,124 @@ static bool was_removed(const struct vhd_loop *loop, const struct vhd_handler *h
 	return false;
 }
 
+/* ---- adaptive polling ------------------------------------------------- */
+
+void vhd_loop_set_poll_max(uint64_t max_ns)
+{
+	poll_max_default = max_ns;
+}
+
+void vhd_loop_poll_stats(const struct vhd_loop *loop, struct vhd_poll_stats *st)
+{
+	*st = loop->stats;
+	st->poll_ns = loop->poll_ns;
+}
+
+void vhd_loop_add_poller(struct vhd_loop *loop, struct vhd_poller *p)
+{
+	if (p->loop)
+		return;
+	p->loop = loop;
+	p->prev = NULL;
+	p->next = loop->pollers;
+	if (loop->pollers)
+		loop->pollers->prev = p;
+	loop->pollers = p;
+}
+
+void vhd_loop_del_poller(struct vhd_poller *p)
+{
+	struct vhd_loop *loop = p->loop;
+
+	if (!loop)
+		return;
+	if (loop->poll_next == p)
+		loop->poll_next = p->next;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		loop->pollers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->prev = p->next = NULL;
+	p->loop = NULL;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Call fn on every poller (one may remove itself or another).  With
+ * notify: notify(p, on) for each; returns true if any said true (on) /
+ * made progress (poll). */
+static bool each_poller(struct vhd_loop *loop, int what, bool on)
+{
+	bool any = false;
+
+	for (struct vhd_poller *p = loop->pollers; p; p = loop->poll_next) {
+		loop->poll_next = p->next;
+		if (what == 0 ? p->poll(p) : p->notify(p, on))
+			any = true;
+	}
+	loop->poll_next = NULL;
+	return any;
+}
+
+/* Poll for at most poll_ns with notifications off, then turn them on
+ * and look once more.  True if work was found (the loop then does not
+ * sleep). */
+static bool poll_window(struct vhd_loop *loop, uint64_t t0)
+{
+	bool found = false;
+
+	loop->stats.windows++;
+	each_poller(loop, 1, false);
+	do {
+		found = each_poller(loop, 0, false);
+	} while (!found && !__atomic_load_n(&loop->stopped, __ATOMIC_RELAXED) &&
+		 now_ns() - t0 < loop->poll_ns);
+	/* Notifications on, then re-check: work that arrived while they
+	 * were off sent no notification. */
+	if (each_poller(loop, 1, true) && each_poller(loop, 0, false))
+		found = true;
+	if (found)
+		loop->stats.hits++;
+	return found;
+}
+
+/* QEMU's rule: block_ns is how long the loop waited for something to
+ * happen (polling included). */
+static void poll_adjust(struct vhd_loop *loop, uint64_t block_ns)
+{
+	if (block_ns <= loop->poll_ns)
+		return;                         /* the sweet spot */
+	if (block_ns > loop->poll_max_ns) {
+		loop->poll_ns = 0;              /* idle: do not poll next time */
+		return;
+	}
+	if (loop->poll_ns < loop->poll_max_ns) {
+		uint64_t g = loop->poll_ns ? loop->poll_ns * POLL_GROW : POLL_START_NS;
+
+		loop->poll_ns = g < loop->poll_max_ns ? g : loop->poll_max_ns;
+	}
+}
+
 int vhd_loop_run(struct vhd_loop *loop)
 {
 	struct epoll_event evs[EV_BATCH];
 
 	while (!__atomic_load_n(&loop->stopped, __ATOMIC_SEQ_CST)) {
-		int n = epoll_wait(loop->epfd, evs, EV_BATCH, -1);
+		bool polling = loop->poll_max_ns && loop->pollers;
+		uint64_t t0 = polling ? now_ns() : 0;
+		bool found = polling && loop->poll_ns && poll_window(loop, t0);
+		int n = epoll_wait(loop->epfd, evs, EV_BATCH, found ? 0 : -1);
+
+		if (polling && loop->pollers)
+			poll_adjust(loop, now_ns() - t0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -173,6 +297,10 @@ int vhd_loop_run(struct vhd_loop *loop)
 		}
 		loop->in_batch = false;
 	}
+	if (loop->poll_max_ns)
+		LOG_INFO("event loop: adaptive polling: %llu windows, %llu found work",
+			 (unsigned long long)loop->stats.windows,
+			 (unsigned long long)loop->stats.hits);
 	return 0;
 }
 

@@ -17,6 +17,17 @@
  *    before the function runs.  Posts still queued when the loop stops
  *    are not run (their owner cleans up after joining the thread).
  *  - Timers are one-shot, re-armable, and cost one timerfd each.
+ *  - Adaptive polling (off unless vhd_loop_set_poll_max was called before
+ *    the loop was made): after handling events, before it sleeps, the
+ *    loop turns its pollers' notifications off and calls their poll
+ *    function for at most poll_ns, stopping at the first that made
+ *    progress; then it turns notifications on again, and a poller that
+ *    reports work arrived meanwhile is polled once more before the loop
+ *    sleeps (no lost wake-up).  poll_ns adapts as QEMU's IOThread
+ *    poll-max-ns does: an event that came within poll_max after the loop
+ *    went to wait doubles it (from 4 us), a wait longer than poll_max
+ *    resets it to 0.  So an idle guest costs no polling at all: after its
+ *    last event the loop polls at most once, for at most poll_max.
  */
 #ifndef VHD_EVENT_LOOP_H
 #define VHD_EVENT_LOOP_H
@@ -61,6 +72,36 @@ struct vhd_post {
 	vhd_post_fn fn;
 };
 void vhd_loop_post(struct vhd_loop *loop, struct vhd_post *p);
+
+/* Pollers (adaptive polling).  Embedded in the caller's object. */
+struct vhd_poller;
+/* Look for work and handle it: true only if it made progress (a poller
+ * whose work cannot be taken now must say false, or the loop would keep
+ * polling it). */
+typedef bool (*vhd_poll_fn)(struct vhd_poller *p);
+/* Notifications off (on = false) while the loop polls; back on before it
+ * sleeps: then true if work arrived while they were off. */
+typedef bool (*vhd_poll_notify_fn)(struct vhd_poller *p, bool on);
+struct vhd_poller {
+	vhd_poll_fn poll;
+	vhd_poll_notify_fn notify;
+	void *opaque;
+	struct vhd_loop *loop;          /* set while registered */
+	struct vhd_poller *prev, *next;
+};
+/* Register / unregister (no-op if not registered); from the loop's
+ * thread.  Unregistering from inside a poll function is allowed. */
+void vhd_loop_add_poller(struct vhd_loop *loop, struct vhd_poller *p);
+void vhd_loop_del_poller(struct vhd_poller *p);
+/* Process-wide polling budget for the loops made afterwards: 0 = off
+ * (the default), else the most a loop polls before sleeping. */
+void vhd_loop_set_poll_max(uint64_t max_ns);
+struct vhd_poll_stats {
+	uint64_t windows;               /* polling windows run */
+	uint64_t hits;                  /* windows that found work */
+	uint64_t poll_ns;               /* the current budget */
+};
+void vhd_loop_poll_stats(const struct vhd_loop *loop, struct vhd_poll_stats *st);
 
 /* Timers. */
 struct vhd_timer;

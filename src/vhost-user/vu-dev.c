@@ -22,6 +22,7 @@ uint64_t vu_dev_offered_features(const struct vu_device_ops *ops)
 	       VHD_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 	       VHD_BIT(VIRTIO_RING_F_EVENT_IDX) |
 	       VHD_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) |
+	       VHD_BIT(VIRTIO_F_RING_PACKED) |
 	       VHD_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 }
 
@@ -51,6 +52,41 @@ static void kick_cb(struct vhd_handler *h, uint32_t events)
 	}
 	if (qs->running)
 		qs->dev->ops->queue_kick(qs->dev, qs->index);
+}
+
+/*
+ * Adaptive polling (event-loop.h): the ring is looked at instead of
+ * waiting for the driver's kick.  Progress means the device popped a
+ * request: a device that leaves the ring alone (paused by a quota, an rx
+ * queue with no data to deliver) made none, so an idle or paused queue
+ * never keeps the loop polling.
+ */
+static bool queue_poll(struct vhd_poller *p)
+{
+	struct vu_queue_state *qs = p->opaque;
+	struct virtqueue *q = &qs->dev->vqs[qs->index];
+	uint32_t before = q->pops;
+
+	if (!qs->running || !vq_avail_pending(q))
+		return false;
+	/* The device turns kicks back on when it is done (vu_queue_process):
+	 * left so, whatever the loop does next, no kick can be lost. */
+	qs->dev->ops->queue_kick(qs->dev, qs->index);
+	return q->pops != before;
+}
+
+static bool queue_poll_notify(struct vhd_poller *p, bool on)
+{
+	struct vu_queue_state *qs = p->opaque;
+	struct virtqueue *q = &qs->dev->vqs[qs->index];
+
+	if (!qs->running)
+		return false;
+	if (!on) {
+		vq_disable_notify(q);
+		return false;
+	}
+	return vq_enable_notify(q);
 }
 
 void vu_dev_run_scheduled(struct vu_dev *dev, unsigned thread)
@@ -106,6 +142,9 @@ struct vu_dev *vu_dev_new(const struct vu_device_ops *ops, void *priv,
 		qs->kick.fd = -1;
 		qs->kick.cb = kick_cb;
 		qs->kick.opaque = qs;
+		qs->poller.poll = queue_poll;
+		qs->poller.notify = queue_poll_notify;
+		qs->poller.opaque = qs;
 		snprintf(qs->log_name, sizeof(qs->log_name), "%s q%u", name, i);
 		vq_init(&dev->vqs[i], i, qs->log_name);
 	}
@@ -188,12 +227,15 @@ void vu_queue_set_kick(struct vu_dev *dev, unsigned i, int fd)
 		vhd_loop_del(&qs->kick);
 		close(qs->kick.fd);
 	}
+	vhd_loop_del_poller(&qs->poller);
 	qs->kick.fd = fd;
 	if (fd >= 0 && vhd_loop_add(vu_qthreads_loop(dev, i), &qs->kick, EPOLLIN) < 0) {
 		LOG_ERR("%s: cannot watch kick fd: %s", qs->log_name, strerror(errno));
 		close(fd);
 		qs->kick.fd = -1;
 	}
+	if (qs->kick.fd >= 0)
+		vhd_loop_add_poller(vu_qthreads_loop(dev, i), &qs->poller);
 }
 
 /* Stop every queue and forget the guest's state, keeping the connection. */

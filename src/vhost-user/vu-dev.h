@@ -34,6 +34,7 @@ struct vu_queue_state {
 	struct vu_dev *dev;
 	unsigned index;
 	struct vhd_handler kick;   /* kick.fd = -1 when none */
+	struct vhd_poller poller;  /* registered with the kick handler */
 	bool started;
 	bool enabled;
 	bool running;             /* queue_start called, queue_stop not yet */
@@ -41,7 +42,7 @@ struct vu_queue_state {
 	/* What GET_VRING_BASE stopped: a ring that starts again elsewhere
 	 * means a new driver (vu-handlers.c, driver_reset_check). */
 	bool was_stopped;
-	uint16_t stop_base;
+	uint32_t stop_base;
 	uint64_t stop_desc, stop_avail, stop_used;
 	unsigned thread;          /* 0 = connection thread, else queue thread */
 	char log_name[96];

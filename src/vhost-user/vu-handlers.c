@@ -302,13 +302,14 @@ static int h_set_vring_base(struct vu_dev *dev, struct vu_msg *msg)
 		LOG_PEER(dev, "%s: SET_VRING_BASE while the ring runs", dev->qs[i].log_name);
 		return -EBUSY;
 	}
-	/* Split ring: bits 0-15 next avail index, bits 16-31 reserved. */
-	if (num > 0xffff) {
-		LOG_PEER(dev, "%s: SET_VRING_BASE 0x%x: reserved bits set (packed ring not offered)",
+	/* Split ring: bits 0-15 next avail index, bits 16-31 reserved.
+	 * Packed ring: all 32 bits (vhost-user.rst, "Ring states"). */
+	if (num > 0xffff && !(dev->features & VHD_BIT(VIRTIO_F_RING_PACKED))) {
+		LOG_PEER(dev, "%s: SET_VRING_BASE 0x%x: reserved bits set (split ring)",
 			 dev->qs[i].log_name, num);
 		return -EINVAL;
 	}
-	vq_set_base(&dev->vqs[i], (uint16_t)num);
+	vq_set_base(&dev->vqs[i], num);
 	return VU_OK;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * Split virtqueue, device side: ring setup (control) and the per-request
- * path (pop, push, notifications).  Contract in virtqueue.h; ring layout in
+ * Virtqueue, device side: ring setup (control) and the per-request path
+ * (pop, push, notifications) of the split ring, and the calls shared with
+ * the packed ring (packed.c).  Contract in virtqueue.h; ring layout in
  * vring.h; the rules are virtio 1.2, 2.7 "Split Virtqueues" (barriers:
  * 2.7.13 "Supplying Buffers to The Device" and 2.7.7/2.7.10 on notification
  * suppression) and the validation list of docs/architecture.md, "Ring
@@ -20,12 +21,20 @@
  *  - A violation leaves last_avail_idx on the offending head: nothing more
  *    is popped from a broken queue, and GET_VRING_BASE reports where the
  *    device stopped.
+ *  - The chain walk buffers (chain_cap buffers and an indirect table copy,
+ *    16 KiB for the usual queue sizes) belong to the thread, not to the
+ *    queue: a walk never outlives one vq_pop and a queue is used by one
+ *    thread at a time, so one set per worker serves all its queues (256
+ *    guests would otherwise hold 4 MiB of them, docs/benchmarks.md
+ *    "Scale").  They grow to the largest chain_cap the thread met and are
+ *    freed when the thread ends.
  */
 #include "config.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,32 +42,20 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "vq/virtqueue.h"
+#include "vq/vq-priv.h"
 #include "vq/vring.h"
 
 /* Extra iovecs beyond one per buffer, for buffers that cross regions. */
 #define VQ_IOV_SLACK 8u
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* What vq_pop allocates: the public element, then core-private fields,
- * then the iovec array (one allocation per request). */
-struct vq_elem_priv {
-	struct vq_elem e;
-	struct vq_elem_priv *prev, *next;   /* q->held or q->stale, pop order */
-	uint16_t pos;           /* avail index it was popped from */
-	struct iovec iov[];
-};
-
-static inline struct vq_elem_priv *elem_priv(struct vq_elem *e)
-{
-	return (struct vq_elem_priv *)e;
-}
-
 static const char *qname(const struct virtqueue *q)
 {
 	return q->log_name ? q->log_name : "virtqueue";
+}
+
+const char *vq_name(const struct virtqueue *q)
+{
+	return qname(q);
 }
 
 /* ---- broken state ----------------------------------------------------- */
@@ -114,8 +111,7 @@ go_broken(struct virtqueue *q, const char *fmt, va_list ap)
 		signal_fd(q->err_fd);
 }
 
-/* Mark the queue broken because of what the driver wrote; returns -EIO. */
-static int __attribute__((format(printf, 2, 3), noinline, cold))
+int __attribute__((noinline))
 vq_fail(struct virtqueue *q, const char *fmt, ...)
 {
 	va_list ap;
@@ -143,6 +139,10 @@ static void drop_rings(struct virtqueue *q)
 	q->desc = NULL;
 	q->avail = NULL;
 	q->used = NULL;
+	q->pdesc = NULL;
+	q->driver_event = NULL;
+	q->device_event = NULL;
+	q->dev_event_flags = 0xffff;    /* unknown: written at the next use */
 }
 
 void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
@@ -152,6 +152,7 @@ void vq_init(struct virtqueue *q, unsigned index, const char *log_name)
 	q->log_name = log_name;
 	q->call_fd = -1;
 	q->err_fd = -1;
+	q->dev_event_flags = 0xffff;
 }
 
 static void list_append(struct vq_elist *l, struct vq_elem_priv *p)
@@ -194,6 +195,15 @@ static void held_unlink(struct virtqueue *q, struct vq_elem_priv *p)
 	list_unlink(&q->held, p);
 	if (q->inflight)
 		q->inflight--;
+	q->inflight_descs -= p->ndesc <= q->inflight_descs ? p->ndesc
+							     : q->inflight_descs;
+}
+
+void vq_hold(struct virtqueue *q, struct vq_elem_priv *p)
+{
+	list_append(&q->held, p);
+	q->inflight++;
+	q->inflight_descs += p->ndesc;
 }
 
 static void elem_free(struct vq_elem_priv *p)
@@ -221,8 +231,6 @@ void vq_destroy(struct virtqueue *q)
 		list_unlink(&q->stale, p);
 		elem_free(p);
 	}
-	free(q->scratch);
-	free(q->ind_copy);
 	gm_table_unref(q->mem);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
@@ -237,26 +245,12 @@ int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size)
 
 	if (max_size == 0 || max_size > VQ_MAX_SIZE)
 		max_size = VQ_MAX_SIZE;
-	if (num == 0 || num > max_size || (num & (num - 1)))
+	if (num == 0 || num > max_size || (!q->packed && (num & (num - 1))))
 		return -EINVAL;
 	if (q->inflight)
 		return -EBUSY;
 	cap = num > VQ_MIN_CHAIN_CAP ? num : VQ_MIN_CHAIN_CAP;
-	if (cap != q->chain_cap || !q->scratch || !q->ind_copy) {
-		struct gm_buf *s = malloc(cap * sizeof(*s));
-		struct vring_desc *d = malloc(cap * sizeof(*d));
-
-		if (!s || !d) {
-			free(s);
-			free(d);
-			return -ENOMEM;
-		}
-		free(q->scratch);
-		free(q->ind_copy);
-		q->scratch = s;
-		q->ind_copy = d;
-		q->chain_cap = cap;
-	}
+	q->chain_cap = cap;
 	if (num != q->num)
 		drop_rings(q);  /* sizes changed: translate again */
 	q->num = num;
@@ -266,8 +260,11 @@ int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size)
 int vq_set_addr(struct virtqueue *q, uint64_t desc_uva, uint64_t avail_uva,
 		uint64_t used_uva)
 {
-	if (desc_uva % VRING_DESC_ALIGN || avail_uva % VRING_AVAIL_ALIGN ||
-	    used_uva % VRING_USED_ALIGN)
+	size_t avail_align = q->packed ? VRING_PACKED_EVENT_ALIGN : VRING_AVAIL_ALIGN;
+	size_t used_align = q->packed ? VRING_PACKED_EVENT_ALIGN : VRING_USED_ALIGN;
+
+	if (desc_uva % VRING_DESC_ALIGN || avail_uva % avail_align ||
+	    used_uva % used_align)
 		return -EINVAL;
 	/* QEMU re-sends the same addresses on a running ring (log flag);
 	 * keep the translation then, vq_attach_mem refreshes it. */
@@ -281,22 +278,45 @@ int vq_set_addr(struct virtqueue *q, uint64_t desc_uva, uint64_t avail_uva,
 	return 0;
 }
 
-void vq_set_base(struct virtqueue *q, uint16_t last_avail_idx)
+static void decode_base(struct virtqueue *q)
 {
-	q->last_avail_idx = last_avail_idx;
+	if (q->packed)
+		vq_packed_decode_base(q);
+	else
+		q->last_avail_idx = (uint16_t)q->base;
 	q->signalled_used_valid = false;
 }
 
-uint16_t vq_get_base(const struct virtqueue *q)
+void vq_set_base(struct virtqueue *q, uint32_t base)
 {
-	return q->last_avail_idx;
+	q->base = base;
+	q->base_set = true;
+	decode_base(q);
+}
+
+uint32_t vq_get_base(const struct virtqueue *q)
+{
+	return q->packed ? vq_packed_base(q) : q->last_avail_idx;
 }
 
 void vq_set_features(struct virtqueue *q, uint64_t features)
 {
+	bool packed = features & (1ull << VIRTIO_F_RING_PACKED);
+
 	q->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	q->indirect = features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 	q->notify_on_empty = features & (1ull << VIRTIO_F_NOTIFY_ON_EMPTY);
+	if (packed != q->packed) {
+		/* Other layout, other sizes: never use a translation made
+		 * for the other one. */
+		q->packed = packed;
+		drop_rings(q);
+		decode_base(q);
+		/* A packed ring may have any size, a split one not: set
+		 * again before use. */
+		if (!packed && (q->num & (q->num - 1)))
+			q->num = 0;
+	}
 }
 
 /* Host pointer of ring `what`, or NULL (logged) if not wholly inside one
@@ -334,6 +354,26 @@ int vq_attach_mem(struct virtqueue *q, struct gm_table *t)
 			gm_table_ref(t);
 		gm_table_unref(q->mem);
 		q->mem = t;
+	}
+	if (q->packed) {
+		struct vring_packed_desc *pd;
+		struct vring_packed_event *drv, *dev;
+
+		pd = ring_ptr(q, t, "descriptor", q->desc_uva,
+			      (size_t)16 * q->num, VRING_DESC_ALIGN);
+		drv = ring_ptr(q, t, "driver event", q->avail_uva,
+			       vring_packed_event_size(), VRING_PACKED_EVENT_ALIGN);
+		dev = ring_ptr(q, t, "device event", q->used_uva,
+			       vring_packed_event_size(), VRING_PACKED_EVENT_ALIGN);
+		if (!pd || !drv || !dev)
+			return -EFAULT;
+		/* The used position comes with SET_VRING_BASE: the ring
+		 * has no index to read it back from. */
+		q->pdesc = pd;
+		q->driver_event = drv;
+		q->device_event = dev;
+		q->signalled_used_valid = false;
+		return 0;
 	}
 	d = ring_ptr(q, t, "descriptor", q->desc_uva, vring_desc_size(q->num),
 		     VRING_DESC_ALIGN);
@@ -389,6 +429,7 @@ void vq_reset(struct virtqueue *q)
 	q->desc_uva = q->avail_uva = q->used_uva = 0;
 	q->broken = false;
 	q->inflight = 0;
+	q->inflight_descs = 0;
 	q->gen++;
 	q->signalled_used_valid = false;
 	q->kicks_off = false;
@@ -396,7 +437,85 @@ void vq_reset(struct virtqueue *q)
 
 bool vq_ready(const struct virtqueue *q)
 {
+	if (q->packed)
+		return q->num && q->pdesc && q->driver_event && q->device_event;
 	return q->num && q->desc && q->avail && q->used;
+}
+
+/* ---- the calling thread's walk buffers ------------------------------------ */
+
+struct walk_scratch {
+	struct gm_buf *buf;     /* cap entries */
+	void *ind;              /* cap descriptors (16 bytes, both formats) */
+	unsigned cap;
+};
+
+static __thread struct walk_scratch *thread_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok;
+
+static void scratch_free(void *p)
+{
+	struct walk_scratch *ws = p;
+
+	if (!ws)
+		return;
+	free(ws->buf);
+	free(ws->ind);
+	free(ws);
+}
+
+static void scratch_key_create(void)
+{
+	scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* Make the calling thread's buffers hold cap entries: 0 or -ENOMEM. */
+static int scratch_reserve(unsigned cap)
+{
+	struct walk_scratch *ws = thread_scratch;
+	struct gm_buf *b;
+	void *d;
+
+	if (likely(ws && ws->cap >= cap))
+		return 0;
+	if (!ws) {
+		pthread_once(&scratch_once, scratch_key_create);
+		ws = calloc(1, sizeof(*ws));
+		if (!ws)
+			return -ENOMEM;
+		thread_scratch = ws;
+		/* Freed at thread exit; without a key (never seen) they stay
+		 * for the process's life, reachable from the thread. */
+		if (scratch_key_ok)
+			pthread_setspecific(scratch_key, ws);
+	}
+	b = malloc(cap * sizeof(*b));
+	d = malloc(cap * sizeof(struct vring_desc));
+	if (!b || !d) {
+		free(b);
+		free(d);
+		return -ENOMEM;
+	}
+	free(ws->buf);
+	free(ws->ind);
+	ws->buf = b;
+	ws->ind = d;
+	ws->cap = cap;
+	return 0;
+}
+
+struct gm_buf *vq_scratch(const struct virtqueue *q)
+{
+	(void)q;
+	return thread_scratch->buf;
+}
+
+void *vq_scratch_ind(const struct virtqueue *q)
+{
+	(void)q;
+	return thread_scratch->ind;
 }
 
 /* ---- ring access -------------------------------------------------------- */
@@ -429,19 +548,14 @@ static inline void set_avail_event(struct virtqueue *q, uint16_t v)
 
 /* ---- pop ---------------------------------------------------------------- */
 
-struct chain {
-	unsigned n_rd, n_wr;
-	uint32_t rd_len, wr_len;
-};
-
 /*
- * Walk the chain at head into q->scratch: readable buffers first, then
+ * Walk the chain at head into the walk buffers: readable buffers first, then
  * writable ones (anything else is rejected), checklist items 3-8.
  */
 static int walk_chain(struct virtqueue *q, uint16_t head, struct chain *c)
 {
 	const struct vring_desc *table = q->desc;
-	struct gm_buf *buf = q->scratch;
+	struct gm_buf *buf = vq_scratch(q);
 	unsigned max = q->num, idx = head, seen = 0, n = 0, n_wr = 0;
 	uint64_t rd_total = 0, wr_total = 0;
 	bool in_ind = false;
@@ -475,10 +589,10 @@ static int walk_chain(struct virtqueue *q, uint16_t head, struct chain *c)
 					       head, cnt, q->chain_cap);
 			/* Copy it out: one read of guest memory, and it may
 			 * span regions. */
-			if (gm_read(q->mem, d.addr, q->ind_copy, d.len) < 0)
+			if (gm_read(q->mem, d.addr, vq_scratch_ind(q), d.len) < 0)
 				return vq_fail(q, "head %u: indirect table at 0x%llx, %u bytes, is outside guest memory",
 					       head, (unsigned long long)d.addr, d.len);
-			table = q->ind_copy;
+			table = vq_scratch_ind(q);
 			max = cnt;
 			idx = 0;
 			seen = 0;
@@ -534,7 +648,7 @@ fail_unmapped(struct virtqueue *q, uint16_t head, unsigned n)
 		struct iovec iov[GM_MAX_REGIONS];
 		struct gm_mapping m;
 		unsigned nr, nw;
-		const struct gm_buf *b = &q->scratch[i];
+		const struct gm_buf *b = &vq_scratch(q)[i];
 
 		if (gm_map_chain(q->mem, b, 1, NULL, 0, iov, GM_MAX_REGIONS,
 				 &nr, &nw, &m) == 0) {
@@ -548,22 +662,21 @@ fail_unmapped(struct virtqueue *q, uint16_t head, unsigned n)
 		       head);
 }
 
-/* Map the walked chain into a new element. */
-static int map_chain(struct virtqueue *q, uint16_t head, const struct chain *c,
+int vq_map_chain(struct virtqueue *q, uint16_t head, const struct chain *c,
 		     struct vq_elem_priv **out)
 {
 	unsigned n = c->n_rd + c->n_wr;
 	unsigned cap = n + VQ_IOV_SLACK;
 	struct vq_elem_priv *p;
 	unsigned nr = 0, nw = 0;
+	struct gm_buf *buf = vq_scratch(q);
 	int r;
 
 	for (;;) {
 		p = malloc(sizeof(*p) + cap * sizeof(struct iovec));
 		if (!p)
 			return -ENOMEM;
-		r = gm_map_chain(q->mem, q->scratch, c->n_rd,
-				 q->scratch + c->n_rd, c->n_wr,
+		r = gm_map_chain(q->mem, buf, c->n_rd, buf + c->n_rd, c->n_wr,
 				 p->iov, cap, &nr, &nw, &p->e.map);
 		if (r != -ENOBUFS || cap >= n * GM_MAX_REGIONS)
 			break;
@@ -592,21 +705,17 @@ static int map_chain(struct virtqueue *q, uint16_t head, const struct chain *c,
 	p->e.n_wr = (uint16_t)nw;
 	p->e.rd = p->iov;
 	p->e.wr = p->iov + nr;
+	p->e.dev_data = NULL;
+	p->ndesc = 1;
 	return 0;
 }
 
-int vq_pop(struct virtqueue *q, struct vq_elem **out)
+static int split_pop(struct virtqueue *q, struct vq_elem **out)
 {
 	struct vq_elem_priv *p = NULL;
 	struct chain c = { 0 };
 	uint16_t avail_idx, pending, head;
 	int r;
-
-	*out = NULL;
-	if (unlikely(q->broken))
-		return -EIO;
-	if (unlikely(!vq_ready(q)))
-		return -EAGAIN;
 
 	/* Acquire: the ring entry and descriptors are read after idx. */
 	avail_idx = avail_idx_acquire(q);
@@ -629,23 +738,47 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out)
 	r = walk_chain(q, head, &c);
 	if (r < 0)
 		return r;
-	r = map_chain(q, head, &c, &p);
+	r = vq_map_chain(q, head, &c, &p);
 	if (r < 0)
 		return r;
 
 	p->e.head = head;
 	p->e.rd_len = c.rd_len;
 	p->e.wr_len = c.wr_len;
-	p->e.dev_data = NULL;
 	p->pos = q->last_avail_idx;
-	list_append(&q->held, p);
+	vq_hold(q, p);
 	q->last_avail_idx++;
-	q->inflight++;
 	/* Kicks on: ask for one when the driver adds past what we took. */
 	if (q->event_idx && !q->kicks_off)
 		set_avail_event(q, q->last_avail_idx);
 	*out = &p->e;
 	return 0;
+}
+
+int vq_pop(struct virtqueue *q, struct vq_elem **out)
+{
+	int r;
+
+	*out = NULL;
+	if (unlikely(q->broken))
+		return -EIO;
+	if (unlikely(!vq_ready(q)))
+		return -EAGAIN;
+	if (unlikely(scratch_reserve(q->chain_cap) < 0))
+		return -ENOMEM;
+	r = q->packed ? vq_packed_pop(q, out) : split_pop(q, out);
+	if (r == 0)
+		q->pops++;
+	return r;
+}
+
+bool vq_avail_pending(const struct virtqueue *q)
+{
+	if (!vq_ready(q) || q->broken)
+		return false;
+	if (q->packed)
+		return vq_packed_has_avail(q);
+	return avail_idx_acquire(q) != q->last_avail_idx;
 }
 
 /* ---- push / unpop / release ---------------------------------------------- */
@@ -691,24 +824,52 @@ static void used_publish(struct virtqueue *q, uint16_t head, uint32_t written)
 
 void vq_push(struct virtqueue *q, struct vq_elem *e, uint32_t written)
 {
-	uint16_t head;
+	uint16_t head, ndesc;
 
 	if (!elem_take(q, e, "push"))
 		return;
 	head = e->head;
+	ndesc = elem_priv(e)->ndesc;
 	if (written > e->wr_len)
 		written = e->wr_len;
 	/* Unmap before the driver may reuse the buffers. */
 	elem_free(elem_priv(e));
 	if (unlikely(!vq_ready(q)))
 		return;
-	used_publish(q, head, written);
+	if (q->packed)
+		vq_packed_publish(q, head, ndesc, written);
+	else
+		used_publish(q, head, written);
+}
+
+/* Where the next pop reads, in vq_elem_priv.pos form. */
+static uint16_t next_pos(const struct virtqueue *q)
+{
+	return q->packed ? (uint16_t)(q->last_avail_idx |
+				      (q->avail_wrap ? VRING_PACKED_EVENT_WRAP : 0))
+			 : q->last_avail_idx;
+}
+
+/* Where the pop after p read (p's position plus its descriptors). */
+static uint16_t pos_after(const struct virtqueue *q, const struct vq_elem_priv *p)
+{
+	unsigned idx, wrap;
+
+	if (!q->packed)
+		return (uint16_t)(p->pos + 1);
+	idx = (p->pos & 0x7fffu) + p->ndesc;
+	wrap = p->pos & VRING_PACKED_EVENT_WRAP;
+	if (q->num && idx >= q->num) {
+		idx -= q->num;
+		wrap ^= VRING_PACKED_EVENT_WRAP;
+	}
+	return (uint16_t)(idx | wrap);
 }
 
 /* True if p is the most recent pop (only that one can be rewound). */
 static bool is_last_pop(const struct virtqueue *q, const struct vq_elem_priv *p)
 {
-	return p == q->held.last && p->pos == (uint16_t)(q->last_avail_idx - 1);
+	return p == q->held.last && pos_after(q, p) == next_pos(q);
 }
 
 void vq_unpop(struct virtqueue *q, struct vq_elem *e)
@@ -723,8 +884,13 @@ void vq_unpop(struct virtqueue *q, struct vq_elem *e)
 	}
 	if (!elem_take(q, e, "unpop"))
 		return;
+	if (q->packed) {
+		q->last_avail_idx = p->pos & 0x7fffu;
+		q->avail_wrap = p->pos & VRING_PACKED_EVENT_WRAP;
+	} else {
+		q->last_avail_idx = p->pos;
+	}
 	elem_free(p);
-	q->last_avail_idx--;
 }
 
 unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
@@ -767,6 +933,11 @@ void vq_notify(struct virtqueue *q)
 
 	if (!vq_ready(q))
 		return;
+	if (q->packed) {
+		if (vq_packed_want_call(q))
+			vq_call(q);
+		return;
+	}
 	if (valid && old == now)
 		return;         /* nothing published since the last decision */
 	/* Our used->idx store is visible before we read the driver's
@@ -808,6 +979,10 @@ void vq_disable_notify(struct virtqueue *q)
 	q->kicks_off = true;
 	if (!vq_ready(q))
 		return;
+	if (q->packed) {
+		vq_packed_set_kicks(q, false);
+		return;
+	}
 	/* With EVENT_IDX, avail_event simply stops following our pops: the
 	 * driver kicks at most once more. */
 	if (!q->event_idx)
@@ -819,6 +994,13 @@ bool vq_enable_notify(struct virtqueue *q)
 	q->kicks_off = false;
 	if (!vq_ready(q) || q->broken)
 		return false;
+	if (q->packed) {
+		vq_packed_set_kicks(q, true);
+		/* As below: the request for kicks is visible before we
+		 * look at the ring again. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		return vq_packed_has_avail(q);
+	}
 	if (q->event_idx)
 		set_avail_event(q, q->last_avail_idx);
 	else

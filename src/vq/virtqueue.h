@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * Virtqueue: the device side of a split ring (virtio 1.x, 2.7).
+ * Virtqueue: the device side of a split ring (virtio 1.x, 2.7) or, when
+ * VIRTIO_F_RING_PACKED is negotiated, of a packed ring (virtio 1.2, 2.8).
  *
  * Promises:
  *  - Everything read from the ring is hostile.  vq_pop() checks every item
@@ -9,7 +10,11 @@
  *    indirect tables (length, alignment, nesting, INDIRECT+NEXT, indirect
  *    after chained descriptors), readable-after-writable, zero-length and
  *    out-of-memory buffers, u32 overflow of the total, too many requests in
- *    flight.  Each descriptor is read once into a local copy.
+ *    flight.  Each descriptor is read once into a local copy.  A packed
+ *    ring has the same checks, adapted to its layout (docs/architecture.md,
+ *    "Packed rings"): ring state outside the ring, chains longer than the
+ *    free ring, INDIRECT mixed with other descriptors in one list, more
+ *    descriptors in flight than the ring holds.
  *  - On a violation the queue goes *broken*: sticky until the ring is set
  *    up again (vq_reset), logged once, the err eventfd signalled once; the
  *    other queues and the connection go on.  vq_pop returns -EIO from then
@@ -24,8 +29,8 @@
  *    driver's kicks) and NO_INTERRUPT / NO_NOTIFY without it.
  *  - Devices use only vq_pop/vq_push/vq_notify/vq_*_notify/vq_broken and the
  *    vq_elem fields; the rest is for the vhost-user layer.  The ring format
- *    (split today) is internal: a packed ring can be added behind the same
- *    calls.
+ *    is internal: split and packed rings behind the same calls (for a
+ *    packed ring vq_elem.head is the buffer ID).
  *  - Held elements: a device may keep any number of popped elements and
  *    vq_push them later in any order (the used entry carries the head, so
  *    the driver matches completions itself; virtio 1.x 2.7.8).  The queue
@@ -70,6 +75,8 @@ struct vq_elem {
 struct vring_desc;
 struct vring_avail;
 struct vring_used;
+struct vring_packed_desc;
+struct vring_packed_event;
 struct vq_elem_priv;
 
 /* Fields are the core's; devices use the functions below. */
@@ -84,9 +91,21 @@ struct virtqueue {
 	struct vring_used *used;
 	struct gm_table *mem;       /* reference */
 
+	/* Packed ring (packed true): the same three areas. */
+	bool packed;                /* VIRTIO_F_RING_PACKED negotiated */
+	struct vring_packed_desc *pdesc;          /* descriptor ring */
+	struct vring_packed_event *driver_event;  /* driver area: we read */
+	struct vring_packed_event *device_event;  /* device area: we write */
+	bool avail_wrap, used_wrap; /* ring wrap counters (2.8.1) */
+	unsigned inflight_descs;    /* ring descriptors popped, not yet used */
+	uint16_t dev_event_flags;   /* last flags written to device_event */
+	uint32_t base;              /* last SET_VRING_BASE value */
+	bool base_set;              /* else packed starts at 0 with wrap 1 */
+
+	/* Split: free-running indices.  Packed: ring positions 0..num-1. */
 	uint16_t last_avail_idx;    /* next avail entry to pop */
 	uint16_t used_idx;          /* our shadow of used->idx */
-	uint16_t signalled_used;    /* used idx at our last call */
+	uint16_t signalled_used;    /* used idx at our last call (packed: + wrap bit 15) */
 	bool signalled_used_valid;
 	unsigned inflight;          /* popped, not yet pushed (= held list length) */
 	/* Popped-not-pushed elements, oldest pop first, and the ones a
@@ -99,34 +118,46 @@ struct virtqueue {
 	bool notify_on_empty;
 	bool kicks_off;             /* vq_disable_notify in effect */
 	uint32_t gen;               /* ring incarnation, bumped by vq_reset */
+	uint32_t pops;              /* requests popped (wraps), for pollers */
 
 	int call_fd;                /* -1 = none */
 	int err_fd;                 /* -1 = none */
 	bool broken;
 	const char *log_name;       /* e.g. "rng0.sock0 q0", for log lines */
 
-	struct gm_buf *scratch;     /* chain walk buffers, chain_cap entries */
+	/* Longest chain accepted; the walk buffers are the thread's
+	 * (virtqueue.c). */
 	unsigned chain_cap;
-	struct vring_desc *ind_copy;/* indirect table copy, chain_cap entries */
 };
 
 /* ---- control side (vhost-user layer) -------------------------------- */
 
 void vq_init(struct virtqueue *q, unsigned index, const char *log_name);
-/* Free scratch memory, drop the memory reference, close call/err fds.
+/* Free held elements, drop the memory reference, close call/err fds.
  * The queue must have no element in flight. */
 void vq_destroy(struct virtqueue *q);
 
-/* SET_VRING_NUM: power of two, 1..max_size (max_size <= VQ_MAX_SIZE).
- * -EINVAL otherwise; -EBUSY while elements are in flight. */
+/* SET_VRING_NUM: 1..max_size (max_size <= VQ_MAX_SIZE), a power of two
+ * unless the ring is packed (2.8.10.1: any size).  -EINVAL otherwise;
+ * -EBUSY while elements are in flight. */
 int vq_set_num(struct virtqueue *q, unsigned num, unsigned max_size);
 /* SET_VRING_ADDR: remembered; translated by vq_attach_mem.
- * -EINVAL on misalignment (desc 16, avail 2, used 4). */
+ * -EINVAL on misalignment (desc 16, avail 2, used 4; packed: 16, 4, 4). */
 int vq_set_addr(struct virtqueue *q, uint64_t desc_uva, uint64_t avail_uva,
 		uint64_t used_uva);
-/* SET_VRING_BASE / GET_VRING_BASE (split: next avail index). */
-void vq_set_base(struct virtqueue *q, uint16_t last_avail_idx);
-uint16_t vq_get_base(const struct virtqueue *q);
+/*
+ * SET_VRING_BASE / GET_VRING_BASE, vhost-user.rst "Ring states":
+ * split: bits 0-15 the next avail index; packed: bits 0-14 the next
+ * descriptor to read, bit 15 its wrap counter, bits 16-30 the next used
+ * position, bit 31 the used wrap counter.  The value is decoded for the
+ * ring format negotiated when the ring is used (vq_set_features again
+ * decodes the last value).  A packed position outside the ring breaks the
+ * queue at its first pop.
+ */
+void vq_set_base(struct virtqueue *q, uint32_t base);
+uint32_t vq_get_base(const struct virtqueue *q);
+/* Ring features.  A change of ring format forgets the translated rings
+ * (they are translated again, for their new sizes, by vq_attach_mem). */
 void vq_set_features(struct virtqueue *q, uint64_t features);
 
 /* (Re)translate the ring addresses in table t, each for its full size,
@@ -154,8 +185,8 @@ void vq_reset(struct virtqueue *q);
 
 /*
  * Resolve every held element, so that the next avail index (vq_get_base)
- * lets the driver continue with no request lost or repeated.  On a split
- * ring the index can only be rewound over a *suffix* of the popped
+ * lets the driver continue with no request lost or repeated.  On either
+ * ring format the index can only be rewound over a *suffix* of the popped
  * sequence: the held elements popped after the last element that was
  * pushed.  Those are given back (as vq_unpop, newest first) and will be
  * popped again; each other held element is completed (oldest first),
@@ -178,6 +209,10 @@ unsigned vq_release_held(struct virtqueue *q, vq_cancel_fn cancel, void *opaque,
 
 /* True when the ring can be processed (size, addresses translated). */
 bool vq_ready(const struct virtqueue *q);
+
+/* For polling (vhost-user layer): does the ring hold a request not
+ * popped yet?  One acquire load; false when not ready or broken. */
+bool vq_avail_pending(const struct virtqueue *q);
 
 /* ---- data side (devices) ------------------------------------------- */
 

@@ -118,4 +118,71 @@ static inline bool vring_need_event(uint16_t event, uint16_t new_idx,
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
+/*
+ * The packed layout (virtio 1.2, 2.8 "Packed Virtqueues"), negotiated by
+ * VIRTIO_F_RING_PACKED.  Sizes for queue size N (1..32768, any N):
+ *   descriptor ring           16 * N bytes, 16-aligned  (vhost-user "desc")
+ *   driver event suppression  4 bytes, 4-aligned        (vhost-user "avail")
+ *   device event suppression  4 bytes, 4-aligned        (vhost-user "used")
+ * A descriptor is available when its AVAIL bit equals the reader's ring
+ * wrap counter and its USED bit does not; used when both equal the
+ * writer's wrap counter (2.8.1).  Both wrap counters start at 1.
+ */
+#ifndef VIRTIO_F_RING_PACKED
+#define VIRTIO_F_RING_PACKED          34
+#endif
+#define VRING_PACKED_MAX_SIZE         32768u
+
+#define VRING_PACKED_DESC_F_AVAIL     (1u << 7)
+#define VRING_PACKED_DESC_F_USED      (1u << 15)
+
+/* Event suppression flags (2.8.10). */
+#define VRING_PACKED_EVENT_F_ENABLE   0u
+#define VRING_PACKED_EVENT_F_DISABLE  1u
+#define VRING_PACKED_EVENT_F_DESC     2u   /* only with EVENT_IDX */
+/* off_wrap: bits 0-14 ring offset, bit 15 wrap counter. */
+#define VRING_PACKED_EVENT_WRAP       (1u << 15)
+
+#define VRING_PACKED_EVENT_ALIGN      4u
+
+struct vring_packed_desc {
+	uint64_t addr;          /* le64 */
+	uint32_t len;           /* le32 */
+	uint16_t id;            /* le16: buffer ID (in the last of a list) */
+	uint16_t flags;         /* le16: VRING_DESC_F_* and AVAIL/USED */
+};
+
+struct vring_packed_event {
+	uint16_t off_wrap;      /* le16 */
+	uint16_t flags;         /* le16: VRING_PACKED_EVENT_F_* */
+};
+
+_Static_assert(sizeof(struct vring_packed_desc) == 16, "vring_packed_desc layout");
+_Static_assert(sizeof(struct vring_packed_event) == 4, "vring_packed_event layout");
+
+static inline size_t vring_packed_event_size(void)
+{
+	return sizeof(struct vring_packed_event);
+}
+
+/*
+ * Packed EVENT_IDX: should the writer signal, having moved its position
+ * from old to new_pos (both in 0..num-1; new_pos <= old means it went
+ * past the end of the ring) with its wrap counter now `wrap`, for the
+ * event offset/wrap the reader asked for?  An event in the previous lap
+ * is moved back by num so that plain u16 arithmetic applies.
+ */
+static inline bool vring_packed_need_event(uint16_t off_wrap, bool wrap,
+					   uint16_t new_pos, uint16_t old,
+					   unsigned num)
+{
+	uint16_t off = off_wrap & (uint16_t)~VRING_PACKED_EVENT_WRAP;
+
+	if (new_pos <= old)
+		old = (uint16_t)(old - num);
+	if (wrap != !!(off_wrap & VRING_PACKED_EVENT_WRAP))
+		off = (uint16_t)(off - num);
+	return vring_need_event(off, new_pos, old);
+}
+
 #endif

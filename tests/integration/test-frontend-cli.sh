@@ -95,6 +95,44 @@ has "$T/err" "^bytes: 5000$" "figures on stderr with --out -"
 expect 0 "rng --seconds 0.3 --buf-size 64 --indirect" -- \
 	"$FE" rng "$T/rng0" --seconds 0.3 --buf-size 64 --indirect --batch 8 --queue-size 64
 has "$T/out" "^seconds: 0.3" "--seconds is honoured"
+expect 0 "rng --packed --indirect" -- \
+	"$FE" rng "$T/rng0" --bytes 300000 --buf-size 1000 --packed --indirect --batch 8 --queue-size 64
+has "$T/out" "^bytes: 300000$" "a packed ring reads every byte"
+expect 0 "rng --packed (chains wrap the ring)" -- \
+	"$FE" rng "$T/rng0" --bytes 200000 --buf-size 100 --packed --batch 3 --queue-size 16
+has "$T/out" "^bytes: 200000$" "a packed ring of 16 reads every byte"
+
+# -- adaptive polling (--poll adaptive).  (1) Data flows on both ring formats
+# with one request in flight (a queue of 1), and the loop's polling finds
+# work: with a 1 s maximum the budget grows as long as requests keep coming
+# within a second, whatever the machine's load.  (2) An idle backend (maximum 50 us) uses no CPU after its guest's
+# last request: a spinning worker would use most of a CPU; the bound is
+# generous, a correct one uses ~0 ticks. -------------------------------------
+"$RNG" -s "$T/pollw" --poll adaptive --poll-max-us 1000000 -v 2>"$T/pollw.log" &
+POLL_PID=$!
+PIDS="$PIDS $POLL_PID"
+wait_sock "$T/pollw0"
+expect 0 "rng through a polling backend, split" -- "$FE" rng "$T/pollw0" --bytes 1M --buf-size 4096 --batch 1 --queue-size 1
+has "$T/out" "^bytes: 1048576$" "polling backend: every byte (split)"
+expect 0 "rng through a polling backend, packed" -- "$FE" rng "$T/pollw0" --bytes 1M --buf-size 4096 --batch 1 --queue-size 1 --packed
+has "$T/out" "^bytes: 1048576$" "polling backend: every byte (packed)"
+kill -TERM "$POLL_PID"
+wait "$POLL_PID" 2>/dev/null || true
+has "$T/pollw.log" "adaptive polling: [0-9]* windows, [1-9][0-9]* found work" "the backend polled and found work"
+
+"$RNG" -s "$T/poll" --poll adaptive --poll-max-us 50 2>"$T/poll.log" &
+POLL_PID=$!
+PIDS="$PIDS $POLL_PID"
+wait_sock "$T/poll0"
+expect 0 "rng through a polling backend (50 us)" -- "$FE" rng "$T/poll0" --bytes 256K --buf-size 4096 --batch 1 --packed
+ticks() { awk '{ print $14 + $15 }' "/proc/$POLL_PID/stat"; }
+t0=$(ticks)
+sleep 2
+t1=$(ticks)
+[ $((t1 - t0)) -le 20 ] && ok "idle polling backend: $((t1 - t0)) CPU ticks in 2 s" ||
+	fail "idle polling backend used $((t1 - t0)) CPU ticks in 2 s (spinning?)"
+kill -TERM "$POLL_PID"
+wait "$POLL_PID" 2>/dev/null || true
 
 # -- a file source: bytes match; at EOF the command times out with exit 2 -----
 head -c 70000 /dev/urandom >"$T/src"
@@ -103,6 +141,11 @@ PIDS="$PIDS $!"
 wait_sock "$T/frng0"
 expect 0 "rng from a file" -- "$FE" rng "$T/frng0" --bytes 70000 --buf-size 4096 --out "$T/fdata"
 cmp -s "$T/src" "$T/fdata" && ok "data equals the source file" || fail "data differs from the source file"
+"$RNG" -s "$T/prng" -f "$T/src" 2>"$T/prng.log" &
+PIDS="$PIDS $!"
+wait_sock "$T/prng0"
+expect 0 "rng from a file, packed ring" -- "$FE" rng "$T/prng0" --bytes 70000 --buf-size 1000 --packed --queue-size 32 --out "$T/fdata1"
+cmp -s "$T/src" "$T/fdata1" && ok "packed: data equals the source file (in order)" || fail "packed: data differs from the source file"
 # The stall is what the timeout detects, but --timeout also bounds every
 # reply of the set-up: 3 s, so that a backend that is slow to answer on a
 # busy machine still gets to the stall (300 ms did not always).

@@ -5,7 +5,8 @@
  * XOR-ed with --xor-byte, and the used length is min(readable, writable).
  * Its 8-byte config space is the le64 count of completed requests.
  * Exercises the frontend's chains (direct, indirect, many segments, two
- * memory regions) with data that must come back exactly.
+ * memory regions) with data that must come back exactly, on split and on
+ * packed rings (VIRTIO_F_RING_PACKED, the same tests with packed set).
  */
 #include "config.h"
 
@@ -29,13 +30,23 @@ struct fixture {
 	struct backend be;
 	char sock[160];
 	uint8_t xor;
+	bool packed;            /* negotiate packed rings */
 };
 
-static int start_template_args(void **state, uint8_t xor, bool threads)
+static int start_template_poll(void **state, uint8_t xor, bool threads, bool packed,
+			       bool poll)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char arg[8];
-	const char *args[] = { "-x", arg, threads ? "--queue-threads" : NULL, NULL };
+	const char *args[6] = { "-x", arg };
+	unsigned n = 2;
+
+	if (threads)
+		args[n++] = "--queue-threads";
+	if (poll) {             /* adaptive polling (event-loop.h) */
+		args[n++] = "--poll";
+		args[n++] = "adaptive";
+	}
 
 	if (!f)
 		return -1;
@@ -46,18 +57,28 @@ static int start_template_args(void **state, uint8_t xor, bool threads)
 	}
 	backend_socket(&f->be, false, 0, f->sock, sizeof(f->sock));
 	f->xor = xor;
+	f->packed = packed;
 	*state = f;
 	return 0;
 }
 
+static int start_template_args(void **state, uint8_t xor, bool threads, bool packed)
+{
+	return start_template_poll(state, xor, threads, packed, false);
+}
+
 static int start_template(void **state, uint8_t xor)
 {
-	return start_template_args(state, xor, false);
+	return start_template_args(state, xor, false, false);
 }
 
 static int setup_xor_ff(void **state) { return start_template(state, 0xff); }
 /* Each queue on its own thread (vhost-device.h, "Threads"). */
-static int setup_threads(void **state) { return start_template_args(state, 0x3c, true); }
+static int setup_threads(void **state) { return start_template_args(state, 0x3c, true, false); }
+static int setup_packed(void **state) { return start_template_args(state, 0xa5, false, true); }
+static int setup_packed_threads(void **state) { return start_template_args(state, 0x5a, true, true); }
+static int setup_poll(void **state) { return start_template_poll(state, 0x11, false, false, true); }
+static int setup_poll_packed_threads(void **state) { return start_template_poll(state, 0x22, true, true, true); }
 static int setup_plain(void **state) { return start_template(state, 0); }
 
 static int teardown(void **state)
@@ -71,6 +92,19 @@ static int teardown(void **state)
 		*state = NULL;
 	}
 	return st == 0 ? 0 : -1;
+}
+
+/* Open with the fixture's ring format, and check it was negotiated. */
+static struct vhu_session *open_fmt(struct fixture *f, struct vhu_session_opts *o)
+{
+	struct vhu_session *s;
+
+	if (f->packed)
+		o->features |= VHD_BIT(VIRTIO_F_RING_PACKED);
+	s = it_open(o);
+	for (unsigned i = 0; i < s->nvq; i++)
+		assert_int_equal(vhu_vq_packed(s->vq[i]), f->packed);
+	return s;
 }
 
 static struct vhu_session *open_template(struct fixture *f, bool two_regions,
@@ -88,7 +122,7 @@ static struct vhu_session *open_template(struct fixture *f, bool two_regions,
 	}
 	if (!event_idx)
 		o.features &= ~VHD_BIT(VIRTIO_RING_F_EVENT_IDX);
-	return it_open(&o);
+	return open_fmt(f, &o);
 }
 
 static uint64_t completed(struct vhu_session *s)
@@ -302,7 +336,7 @@ static struct vhu_session *open_held(struct fixture *f)
 	it_opts(&o, f->sock);
 	o.nqueues = 2;
 	o.vq.num = 16;
-	return it_open(&o);
+	return open_fmt(f, &o);
 }
 
 /* Add (not publish) request k on queue 1: le32 hold_ms, then a pattern. */
@@ -335,6 +369,12 @@ static struct held_buf *held_next(struct vhu_session *s, uint32_t *len)
 	assert_int_equal(vhu_vq_get_used(s->vq[1], len, &tok), 1);
 	assert_non_null(tok);
 	return tok;
+}
+
+/* A packed ring state with both wrap counters 1 (first lap). */
+static uint32_t packed_base(unsigned avail, unsigned used)
+{
+	return avail | 1u << 15 | used << 16 | 1u << 31;
 }
 
 static void assert_echoed(const struct held_buf *b, uint8_t xor, uint32_t len)
@@ -406,7 +446,10 @@ static void test_held_stop_restart(void **state)
 	assert_false(vhu_vq_has_used(s->vq[1]));
 
 	assert_int_equal(vhu_vq_stop(s->vq[1], &base), 0);
-	assert_int_equal(base, 2);
+	if (f->packed)          /* each request takes 2 descriptors */
+		assert_int_equal(vhu_vq_base(s->vq[1]), packed_base(4, 4));
+	else
+		assert_int_equal(base, 2);
 	got = held_next(s, &len);
 	assert_ptr_equal(got, &b[0]);
 	assert_int_equal(len, 0);
@@ -440,15 +483,23 @@ static void test_held_stop_restart(void **state)
 	{
 		int64_t end = it_now_ms() + 5000;
 		uint16_t *ae = (uint16_t *)&vhu_vq_used(s->vq[1])->ring[16];
+		uint16_t want = 6;
 
-		while (le16toh(__atomic_load_n(ae, __ATOMIC_ACQUIRE)) != 6) {
+		if (f->packed) {        /* device event off_wrap: slot 12, wrap 1 */
+			ae = &((struct vring_packed_event *)(void *)vhu_vq_used(s->vq[1]))->off_wrap;
+			want = 12 | VRING_PACKED_EVENT_WRAP;
+		}
+		while (le16toh(__atomic_load_n(ae, __ATOMIC_ACQUIRE)) != want) {
 			if (it_now_ms() > end)
 				fail_msg("the device did not pop the two requests");
 			it_sleep_ms(1);
 		}
 	}
 	assert_int_equal(vhu_vq_stop(s->vq[1], &base), 0);
-	assert_int_equal(base, 4);
+	if (f->packed)
+		assert_int_equal(vhu_vq_base(s->vq[1]), packed_base(8, 8));
+	else
+		assert_int_equal(base, 4);
 	assert_false(vhu_vq_has_used(s->vq[1]));
 	vhu_session_close(s);
 }
@@ -541,6 +592,22 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_threads, teardown),
 		cmocka_unit_test_setup_teardown(test_both_queues, setup_threads, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_two_regions_no_event_idx, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_no_writable, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_many_in_flight, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_packed, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_packed_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_packed_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_many_in_flight, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_held_reverse_order, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_held_stop_restart, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_poll, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_shapes, setup_poll_packed_threads, teardown),
+		cmocka_unit_test_setup_teardown(test_both_queues, setup_poll_packed_threads, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: vhost-device-template", tests, NULL, NULL);

@@ -184,7 +184,8 @@ static void test_features(void **state)
 	assert_true(feat & VHD_BIT(VIRTIO_F_VERSION_1));
 	assert_true(feat & VHD_BIT(VIRTIO_RING_F_INDIRECT_DESC));
 	assert_true(feat & VHD_BIT(VIRTIO_RING_F_EVENT_IDX));
-	assert_false(feat & VHD_BIT(VIRTIO_F_RING_PACKED));
+	/* The core serves packed rings for every device. */
+	assert_true(feat & VHD_BIT(VIRTIO_F_RING_PACKED));
 	pf = request_u64(f, VHU_GET_PROTOCOL_FEATURES);
 	assert_true(pf & VHD_BIT(VHU_PF_REPLY_ACK));
 	assert_true(pf & VHD_BIT(VHU_PF_MQ));

@@ -55,6 +55,21 @@ virtio_irqs() {
 		/proc/interrupts
 }
 
+# check_feature DEVICE_ID BIT: the virtio device with that id (0x0004 rng,
+# 0x0013 vsock) negotiated feature BIT (its features file has one character
+# per bit, bit 0 first).
+check_feature() {
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device" 2>/dev/null)" = "$1" ] || continue
+		f=$(cat "$d/features")
+		[ "${f:$2:1}" = 1 ] ||
+			fail "${d##*/} (device id $1): feature bit $2 not negotiated (features $f)"
+		info "${d##*/} (device id $1): feature bit $2 negotiated"
+		return 0
+	done
+	fail "no virtio device with id $1"
+}
+
 # wait_for PATH SECONDS: wait until PATH exists (SECONDS: a failure bound,
 # generous: guest time runs on while a busy host does not run the guest).
 wait_for() {

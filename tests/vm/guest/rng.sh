@@ -8,6 +8,7 @@
 #                   rebind       unbind the virtio_rng driver, check the hwrng
 #                                goes away, bind it again, check it is back
 #                   host:TAG     let the host do step TAG (QMP stop/cont, ...)
+#                   feature:B    the rng device negotiated feature bit B
 #                   bg-read      keep a reader running in the background
 #                                (requests in flight when the host pulls the plug)
 #   RNG_TIMEOUT   seconds allowed for each read (default 60)
@@ -133,6 +134,7 @@ for step in $RNG_STEPS; do
 	check) check_current ;;
 	read:*) read_bytes "${step#read:}" ;;
 	rebind) rebind ;;
+	feature:*) check_feature 0x0004 "${step#feature:}" ;;
 	host:*) host_step "${step#host:}"; info "host step '${step#host:}' done" ;;
 	bg-read)
 		dd if=/dev/hwrng of=/dev/null bs=4096 2>/dev/null &

@@ -15,6 +15,8 @@
 #                   seq:PORT:S1,S2,..  SEQPACKET messages of sizes S1.. to
 #                                      host port PORT, each echoed whole
 #                   host:TAG           let the host do step TAG
+#                   feature:B          the vsock device negotiated feature
+#                                      bit B
 #                   bg-send:PORT:BYTES like send, in the background (a
 #                                      transfer in flight during host steps)
 #                   bg-wait            wait for the bg-send, check its result
@@ -45,6 +47,9 @@ wait_vsock
 done_steps=""
 for step in $VSOCK_STEPS; do
 	case $step in
+	feature:*)
+		check_feature 0x0013 "${step#feature:}"
+		;;
 	cid:*)
 		want=${step#cid:}
 		cid=$(vsock-tool cid 2>&1)
