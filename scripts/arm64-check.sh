@@ -60,15 +60,16 @@ fetch_only=0
 
 # -- the cache -----------------------------------------------------------------
 cache=${VHD_ARM64_CACHE:-/var/cache/vhost-device-c/arm64}
-mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] ||
+if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
 	die "cannot write $cache: run as root, or set VHD_ARM64_CACHE to a writable directory"
+fi
 cache=$(cd "$cache" && pwd)
 SYSROOT=$cache/sysroot
 QEMU=$cache/qemu/usr/bin/qemu-aarch64
 stamp="recipe $RECIPE: $SYSROOT_PKGS; qemu-user $QEMU_SERIES"
 
 cached_ok() {
-	[ "$(cat "$cache/VERSION" 2>/dev/null | head -1)" = "$stamp" ] &&
+	[ "$(head -1 "$cache/VERSION" 2>/dev/null)" = "$stamp" ] &&
 		[ -x "$QEMU" ] && "$QEMU" --version 2>/dev/null | grep -q "version $QEMU_SERIES\." &&
 		[ -e "$SYSROOT/lib/ld-linux-aarch64.so.1" ]
 }
