@@ -178,7 +178,9 @@ if ! cached_ok; then
 fi
 [ $fetch_only = 1 ] && exit 0
 
-command -v $TRIPLET-gcc >/dev/null 2>&1 || "$SRC/scripts/install-deps.sh"
+# The cross compiler and its C library (idempotent: apt is not consulted
+# when everything is there).
+"$SRC/scripts/install-deps.sh" >&2
 command -v $TRIPLET-gcc >/dev/null 2>&1 || die "$TRIPLET-gcc missing: install gcc-aarch64-linux-gnu"
 
 # -- build ---------------------------------------------------------------------------
