@@ -9,7 +9,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libcmocka-dev libyaml-dev libxen-dev
       qemu-system-x86 busybox-static i2c-tools linux-source-6.1
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

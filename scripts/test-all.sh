@@ -14,7 +14,11 @@
 #      ASan+UBSan, each run for VHD_FUZZ_SECONDS (default 30) from the
 #      committed corpus: a crash fails the run and names its input,
 #   4. 'make distcheck' with --enable-xen (the tarball builds and passes
-#      its tests).
+#      its tests),
+#   5. the arm64 pass (scripts/arm64-check.sh): a cross-build for aarch64
+#      with --enable-xen and -Werror, its unit and integration tests under
+#      qemu-aarch64 user emulation (the arm64 libraries and QEMU are
+#      fetched once into /var/cache/vhost-device-c/arm64).
 # Guest tests may not SKIP here (VHD_VM_REQUIRE=1): CI must prove them.
 # Run it as root (or with sudo available) from the source tree.
 set -eu
@@ -69,5 +73,8 @@ step "make distcheck"
 cd "$BUILD/werror"
 make -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-xen >"$BUILD/distcheck.log" 2>&1 || { tail -80 "$BUILD/distcheck.log"; exit 1; }
 grep -A3 'archives ready for distribution' "$BUILD/distcheck.log" || true
+
+step "arm64: cross-build, unit and integration tests under qemu-aarch64 ($BUILD/arm64)"
+VHD_BUILD_ROOT=$BUILD VHD_JOBS=$JOBS "$SRC/scripts/arm64-check.sh"
 
 step "all tests passed"

@@ -62,6 +62,12 @@
  *    Both may be called from any worker thread, concurrently for
  *    different requests: keep per-process handles thread-safe or per
  *    thread.
+ *  - seg_granule(): optional, deferred kinds.  A power of two g (bytes),
+ *    or 0: the table code then cuts deferred segments so that none
+ *    crosses a multiple of g in guest addresses, one iovec per piece.
+ *    Xen grants on a kernel whose pages are larger than 4 KiB: gntdev
+ *    maps each 4 KiB grant into a kernel page of its own, so two grants
+ *    are never adjacent in the process (mem-xen.c).
  *
  * Thread safety of the table code: tables are immutable after
  * construction; reference counts are atomic; a region's fields are
@@ -113,6 +119,7 @@ struct gm_kind {
 	int (*map_segs)(struct gm_region *r, struct gm_seg *segs, unsigned n,
 			bool writable, void **cookie);
 	void (*unmap_segs)(struct gm_region *r, void *cookie);
+	uint64_t (*seg_granule)(void);
 };
 
 /* xen_flags == 0: plain mmap of a memfd/hugetlbfs/tmpfs file. */

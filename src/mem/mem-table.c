@@ -459,6 +459,19 @@ struct gm_defer {
 	unsigned n;
 };
 
+/* Bytes from a (inside slot s) that one iovec can hold, at most left:
+ * up to the slot's end, and for a deferred kind with a granule not across
+ * a multiple of it (mem-backend.h, seg_granule). */
+static uint64_t piece_len(const struct gm_slot *s, uint64_t a, uint64_t left)
+{
+	uint64_t chunk = s->end - a, g;
+
+	if (!s->host && s->r->kind->seg_granule &&
+	    (g = s->r->kind->seg_granule()) != 0 && g - (a & (g - 1)) < chunk)
+		chunk = g - (a & (g - 1));
+	return chunk < left ? chunk : left;
+}
+
 /* Translate list b[0..n) into iov[*k..), advancing *k.  df may be NULL
  * if the table has no deferred region. */
 static int map_list(const struct gm_table *t, const struct gm_buf *b,
@@ -478,9 +491,7 @@ static int map_list(const struct gm_table *t, const struct gm_buf *b,
 				return -EFAULT;
 			if (*k == cap)
 				return -ENOBUFS;
-			chunk = s->end - a;
-			if (chunk > left)
-				chunk = left;
+			chunk = piece_len(s, a, left);
 			iov[*k].iov_len = (size_t)chunk;
 			if (s->host) {
 				iov[*k].iov_base = s->host + (a - s->gpa);
@@ -663,51 +674,54 @@ void gm_unmap_chain(struct gm_mapping *m)
 
 int gm_read(struct gm_table *t, uint64_t gpa, void *dst, size_t len)
 {
-	/* Slots are sorted and disjoint, so the range has at most one piece
-	 * per slot: GM_MAX_REGIONS of each is enough. */
+	/* In rounds of at most GM_MAX_REGIONS pieces: a piece ends at a slot
+	 * end, or (deferred kinds with a granule) at a granule boundary, so
+	 * a long range may have more pieces than there are regions. */
 	struct iovec iov[GM_MAX_REGIONS];
 	struct gm_seg segs[GM_MAX_REGIONS], tmp[GM_MAX_REGIONS];
-	struct gm_defer_map dm = { .n = 0 };
-	struct gm_defer df = { .segs = segs };
 	uint8_t *out = dst;
-	unsigned k = 0;
 	int e = 0;
 
 	if (len == 0)
 		return 0;
 	if (!t || (uint64_t)len - 1 > UINT64_MAX - gpa)
 		return -EFAULT;
-	while (len) {
-		const struct gm_slot *s = find_gpa(t, gpa);
-		uint64_t chunk;
+	while (len && e == 0) {
+		struct gm_defer_map dm = { .n = 0 };
+		struct gm_defer df = { .segs = segs };
+		unsigned k = 0;
 
-		if (!s || k == GM_MAX_REGIONS)
-			return -EFAULT;
-		chunk = s->end - gpa;
-		if (chunk > len)
-			chunk = len;
-		iov[k].iov_len = (size_t)chunk;
-		if (s->host) {
-			iov[k].iov_base = s->host + (gpa - s->gpa);
-		} else {
-			iov[k].iov_base = NULL;
-			df.segs[df.n++] = (struct gm_seg){
-				.gpa = gpa, .iov = &iov[k], .r = s->r,
-			};
+		while (len && k < GM_MAX_REGIONS) {
+			const struct gm_slot *s = find_gpa(t, gpa);
+			uint64_t chunk;
+
+			if (!s)
+				return -EFAULT;
+			chunk = piece_len(s, gpa, len);
+			iov[k].iov_len = (size_t)chunk;
+			if (s->host) {
+				iov[k].iov_base = s->host + (gpa - s->gpa);
+			} else {
+				iov[k].iov_base = NULL;
+				df.segs[df.n++] = (struct gm_seg){
+					.gpa = gpa, .iov = &iov[k], .r = s->r,
+				};
+			}
+			k++;
+			gpa += chunk;
+			len -= (size_t)chunk;
 		}
-		k++;
-		gpa += chunk;
-		len -= (size_t)chunk;
+		/* Deferred pieces: one read-only map per (kind, domid)
+		 * group, as for a request (an indirect table across two Xen
+		 * gap regions). */
+		if (df.n)
+			e = defer_map_dir(df.segs, df.n, false, tmp, &dm);
+		if (e == 0)
+			for (unsigned i = 0; i < k; i++) {
+				memcpy(out, iov[i].iov_base, iov[i].iov_len);
+				out += iov[i].iov_len;
+			}
+		defer_unmap_all(&dm);
 	}
-	/* Deferred pieces: one read-only map per (kind, domid) group, as
-	 * for a request (an indirect table across two Xen gap regions). */
-	if (df.n)
-		e = defer_map_dir(df.segs, df.n, false, tmp, &dm);
-	if (e == 0)
-		for (unsigned i = 0; i < k; i++) {
-			memcpy(out, iov[i].iov_base, iov[i].iov_len);
-			out += iov[i].iov_len;
-		}
-	defer_unmap_all(&dm);
 	return e < 0 ? -EFAULT : 0;
 }

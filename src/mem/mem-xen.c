@@ -41,6 +41,30 @@
  * libxen's own messages go through our log (rate-limited: a guest that
  * grants garbage makes libxen log errors).
  *
+ * Kernel page size.  Xen pages are always 4 KiB; an arm64 Linux kernel
+ * may use 16 KiB or 64 KiB pages.  What the Linux drivers do then:
+ *   - privcmd (foreign maps) packs the 4 KiB gfns densely, several per
+ *     kernel page (xen_xlate_remap_gfn_array), and libxenforeignmemory
+ *     mmaps num * 4 KiB rounded up: gfn i is at map + i * 4 KiB whatever
+ *     the page size, so foreign regions need nothing special.
+ *   - gntdev maps each grant into a kernel page of its own (the 4 KiB
+ *     grant at the start of it) and its mmap must cover exactly one kernel
+ *     page per grant, while libxengnttab mmaps count * 4 KiB: with larger
+ *     pages only a map of ONE grant succeeds, and two grants are never
+ *     adjacent in the process.  So, when the host page is larger than
+ *     4 KiB ("one grant per page" mode):
+ *       * a grant region mapped in advance must lie inside one 4 KiB
+ *         grant: larger ones cannot be made contiguous, and check()
+ *         refuses them, naming the page size;
+ *       * per-request buffers are cut at every 4 KiB grant boundary
+ *         (seg_granule: one iovec per grant piece) and each piece is
+ *         mapped by its own one-grant call.
+ *     With 4 KiB pages nothing of this applies: one call per direction,
+ *     each buffer contiguous.
+ *   The page size is read with sysconf(_SC_PAGESIZE) (the unit test
+ *   replaces it, as it replaces libxen); a size that is not a power-of-two
+ *   multiple of 4 KiB is refused when the first handle is opened.
+ *
  * The fds that come with the regions (/dev/xen/privcmd, /dev/xen/gntdev)
  * are not used: libxen opens its own.  The table code closes them.
  */
@@ -124,17 +148,39 @@ struct shared_handle {
 
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void warn_page_size_once(void)
+/* The host kernel's page size (see the top of this file). */
+static uint64_t host_page(void)
 {
-	static bool warned;
 	long ps = sysconf(_SC_PAGESIZE);
 
-	/* Called with handles_lock held. */
-	if (ps != (long)GM_XEN_PAGE_SIZE && !warned) {
-		warned = true;
-		LOG_WARN("guest-mem: xen: host page size is %ld, not 4096: grant and foreign mappings are untested with this kernel",
-			 ps);
+	return ps > 0 ? (uint64_t)ps : 0;
+}
+
+/* Does gntdev map one grant per kernel page larger than a grant? */
+static bool grant_per_page(void)
+{
+	return host_page() > GM_XEN_PAGE_SIZE;
+}
+
+/* A page size the mapping code is right for: a power-of-two multiple of
+ * 4 KiB (4, 16 and 64 KiB are what Linux on arm64 offers).  Called with
+ * handles_lock held, when a handle is opened. */
+static int check_page_size(void)
+{
+	static uint64_t told;
+	uint64_t ps = host_page();
+
+	if (ps < GM_XEN_PAGE_SIZE || (ps & (ps - 1))) {
+		LOG_ERR("guest-mem: xen: the host page size is %llu bytes: Xen mappings need a power-of-two multiple of 4096",
+			(unsigned long long)ps);
+		return -EOPNOTSUPP;
 	}
+	if (ps > GM_XEN_PAGE_SIZE && told != ps) {
+		told = ps;
+		LOG_INFO("guest-mem: xen: host page size %llu KiB: each 4 KiB grant is mapped into a page of its own (one grant per map call; grant regions mapped in advance must fit one grant)",
+			 (unsigned long long)ps / 1024);
+	}
+	return 0;
 }
 
 static int handle_get(struct shared_handle *s, void **out)
@@ -143,7 +189,11 @@ static int handle_get(struct shared_handle *s, void **out)
 
 	pthread_mutex_lock(&handles_lock);
 	if (!s->h) {
-		warn_page_size_once();
+		e = check_page_size();
+		if (e < 0) {
+			pthread_mutex_unlock(&handles_lock);
+			return e;
+		}
 		errno = 0;
 		s->h = s->open();
 		if (!s->h) {
@@ -401,6 +451,16 @@ static int grant_check(const struct gm_region_desc *d)
 			(unsigned long long)d->size, GM_XEN_MAX_MAP_PAGES);
 		return -EINVAL;
 	}
+	/* One grant per kernel page: a region spanning two grants cannot
+	 * be made contiguous (top of this file). */
+	if (grant_per_page() && pages_of(gnt_addr(d->gpa), d->size) > 1) {
+		XEN_BAD("guest-mem: xen grant region gpa 0x%llx size 0x%llx domid %u: spans %llu grants, but on this kernel (page size %llu KiB) gntdev maps each 4 KiB grant into a page of its own, so a region mapped in advance must fit one grant",
+			(unsigned long long)d->gpa, (unsigned long long)d->size,
+			d->domid,
+			(unsigned long long)pages_of(gnt_addr(d->gpa), d->size),
+			(unsigned long long)host_page() / 1024);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -459,9 +519,12 @@ static void grant_unmap(struct gm_region *r)
 
 /* ---- grant, mapped per request (0xA) ------------------------------------ */
 
+/* A request's mappings of one direction: one map of `count` refs, or
+ * (one grant per page) n maps of one ref each. */
 struct grant_req_map {
-	void *addr;
-	uint32_t count;
+	uint32_t count;         /* refs per mapping */
+	unsigned n;             /* mappings in addr[] */
+	void *addr[];
 };
 
 static int grant_defer_check(const struct gm_region_desc *d)
@@ -479,6 +542,49 @@ static void grant_defer_unmap(struct gm_region *r)
 {
 	gnt_put();
 	r->priv = NULL;
+}
+
+static void grant_unmap_segs(struct gm_region *r, void *cookie);
+
+/* One grant per kernel page: map each segment (inside one grant, the
+ * table code cut them at grant boundaries: seg_granule) with its own
+ * one-ref call. */
+static int grant_map_segs_per_page(struct gm_region *r, struct gm_seg *segs,
+				   unsigned n, bool writable, void **cookie)
+{
+	struct grant_req_map *m;
+	int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+
+	for (unsigned i = 0; i < n; i++)
+		if (pages_of(gnt_addr(segs[i].gpa), segs[i].iov->iov_len) != 1)
+			return -EIO;    /* a table-code bug, not the guest's */
+	m = malloc(sizeof(*m) + n * sizeof(m->addr[0]));
+	if (!m)
+		return -ENOMEM;
+	m->count = 1;
+	m->n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t a = gnt_addr(segs[i].gpa);
+		uint32_t ref = (uint32_t)(a >> GM_XEN_PAGE_SHIFT);
+		uint8_t *p;
+
+		errno = 0;
+		p = xengnttab_map_domain_grant_refs(r->priv, 1, r->desc.domid,
+						    &ref, prot);
+		if (!p) {
+			int e = errno ? -errno : -EIO;
+
+			XEN_BAD("guest-mem: xen grant domid %u: mapping %s ref %u (piece %u of %u) failed: %s",
+				r->desc.domid, writable ? "writable" : "read-only",
+				ref, i + 1, n, strerror(-e));
+			grant_unmap_segs(r, m);
+			return e;
+		}
+		m->addr[m->n++] = p;
+		segs[i].iov->iov_base = p + (a & GM_XEN_PAGE_MASK);
+	}
+	*cookie = m;
+	return 0;
 }
 
 /* segs[] may lie in several no-advance regions of r's domid: only
@@ -505,7 +611,9 @@ static int grant_map_segs(struct gm_region *r, struct gm_seg *segs, unsigned n,
 			writable ? "writable" : "readable", GM_XEN_MAX_MAP_PAGES);
 		return -E2BIG;
 	}
-	m = malloc(sizeof(*m));
+	if (grant_per_page())
+		return grant_map_segs_per_page(r, segs, n, writable, cookie);
+	m = malloc(sizeof(*m) + sizeof(m->addr[0]));
 	if (!m)
 		return -ENOMEM;
 	if (total > sizeof(stack_refs) / sizeof(stack_refs[0])) {
@@ -542,8 +650,9 @@ static int grant_map_segs(struct gm_region *r, struct gm_seg *segs, unsigned n,
 					(a & GM_XEN_PAGE_MASK);
 		k += (uint32_t)pages_of(a, segs[i].iov->iov_len);
 	}
-	m->addr = p;
+	m->addr[0] = p;
 	m->count = k;
+	m->n = 1;
 	*cookie = m;
 	return 0;
 }
@@ -556,10 +665,18 @@ static void grant_unmap_segs(struct gm_region *r, void *cookie)
 		return;
 	/* Failing here means a bug of ours (wrong address or count): the
 	 * grant stays mapped and the guest will find out.  Say so loudly. */
-	if (xengnttab_unmap(r->priv, m->addr, m->count) < 0)
-		LOG_ERR("guest-mem: xen grant domid %u: unmap of %u pages at %p: %s",
-			r->desc.domid, m->count, m->addr, strerror(errno));
+	for (unsigned i = 0; i < m->n; i++)
+		if (xengnttab_unmap(r->priv, m->addr[i], m->count) < 0)
+			LOG_ERR("guest-mem: xen grant domid %u: unmap of %u pages at %p: %s",
+				r->desc.domid, m->count, m->addr[i], strerror(errno));
 	free(m);
+}
+
+/* Per-request grant pieces never cross a 4 KiB grant boundary when each
+ * grant gets a kernel page of its own. */
+static uint64_t grant_seg_granule(void)
+{
+	return grant_per_page() ? GM_XEN_PAGE_SIZE : 0;
 }
 
 /* ---- kinds ------------------------------------------------------------- */
@@ -590,6 +707,7 @@ static const struct gm_kind kind_grant_defer = {
 	.unmap = grant_defer_unmap,
 	.map_segs = grant_map_segs,
 	.unmap_segs = grant_unmap_segs,
+	.seg_granule = grant_seg_granule,
 };
 
 const struct gm_kind *gm_xen_kind(uint32_t xen_flags)

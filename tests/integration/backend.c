@@ -105,6 +105,7 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 		  const char *const *wait_for)
 {
 	const char *builddir = getenv("VHD_BUILDDIR");
+	const char *wrapper = getenv("VHD_TEST_EXEC_WRAPPER");
 	char prog[512];
 	const char *argv[64];
 	unsigned argc = 0;
@@ -117,6 +118,12 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 		fprintf(stderr, "backend: %s is not an executable: %s\n", prog, strerror(errno));
 		return -ENOENT;
 	}
+	/* $VHD_TEST_EXEC_WRAPPER: a program that runs the backend, as in
+	 * "WRAPPER PROG ARGS..." -- the emulator when the binaries are for
+	 * another architecture (scripts/arm64-check.sh: qemu-aarch64 user
+	 * emulation, without binfmt_misc). */
+	if (wrapper && *wrapper)
+		argv[argc++] = wrapper;
 	argv[argc++] = prog;
 	for (unsigned i = 0; args && args[i]; i++) {
 		if (argc == sizeof(argv) / sizeof(argv[0]) - 1)
@@ -147,7 +154,7 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 			dup2(fd, STDIN_FILENO);
 			dup2(fd, STDOUT_FILENO);
 		}
-		execv(prog, (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	track(b->pid, true);

@@ -8,6 +8,11 @@
  * process dies, by the kernel (PR_SET_PDEATHSIG).  Its stderr goes to a
  * log file that backend_stop() copies to our stderr, prefixed, so a
  * failing test shows what the backend said.
+ *
+ * With $VHD_TEST_EXEC_WRAPPER set (a path), the backend runs as
+ * "WRAPPER BINARY ARGS...": the arm64 pass (scripts/arm64-check.sh) sets
+ * it to qemu-aarch64, which runs the cross-built backends without
+ * binfmt_misc.  The pid is then the emulator's, which is the backend.
  */
 #ifndef VHD_TEST_BACKEND_H
 #define VHD_TEST_BACKEND_H

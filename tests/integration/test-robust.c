@@ -42,6 +42,7 @@
 
 #include "backend.h"
 #include "it-util.h"
+#include "../ctrunc-probe.h"
 
 /* ---- profiles ------------------------------------------------------------- */
 
@@ -1050,8 +1051,15 @@ static void test_malformed(void **state)
 
 	assert_serves(f->sock);      /* lazily created state exists */
 	before = probe_fds(f);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* The backend sees a cut only through MSG_CTRUNC. */
+		if (cases[i].send == m_too_many_fds && !tests_ctrunc_reported()) {
+			print_message("SKIP case \"%s\": recvmsg here does not report MSG_CTRUNC for fds that did not fit (QEMU user-mode emulation?); it runs on the native build\n",
+				      cases[i].name);
+			continue;
+		}
 		run_case(f, &cases[i]);
+	}
 	after = probe_fds(f);
 	/* Every fd sent with a refused message was closed. */
 	assert_int_equal(after, before);

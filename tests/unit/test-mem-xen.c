@@ -9,6 +9,15 @@
  * r = RAM page r, gfn FGN_BASE + i = RAM page i), so data the backend
  * writes lands where the guest would see it, a read-only grant refuses a
  * writable map, and every unmap must name exactly a live mapping.
+ *
+ * The host page size is replaced too (-Wl,--wrap=sysconf: X.page), so the
+ * mapping logic runs as on an arm64 kernel with 16 KiB or 64 KiB pages.
+ * The fake then behaves as Linux gntdev there: each grant lands at the
+ * start of a kernel page of its own (the rest of that page PROT_NONE, so
+ * a read past the grant's 4 KiB faults), and a map of more than one grant
+ * fails with EINVAL (libxengnttab mmaps count * 4 KiB, gntdev wants one
+ * kernel page per grant).  Foreign maps stay dense, as privcmd packs the
+ * 4 KiB gfns into the kernel pages.
  */
 #include "config.h"
 
@@ -54,6 +63,7 @@ struct live_map {
 	uint32_t count;
 	int prot;
 	bool grant;
+	size_t stride;                  /* bytes per mapped 4 KiB page */
 };
 
 static struct {
@@ -69,15 +79,33 @@ static struct {
 	uint64_t bad_gfn;               /* foreign map reports err for it */
 	/* Called at each per-request unmap (count != vring count). */
 	void (*unmap_hook)(void *addr, uint32_t count);
+	long page;                      /* sysconf(_SC_PAGESIZE); 0: real */
 } X;
+
+long __real_sysconf(int name);
+long __wrap_sysconf(int name);
+
+long __wrap_sysconf(int name)
+{
+	if (name == _SC_PAGESIZE && X.page)
+		return X.page;
+	return __real_sysconf(name);
+}
+
+/* gntdev's distance between two grants of one mapping. */
+static size_t grant_stride(void)
+{
+	return X.page > (long)PG ? (size_t)X.page : PG;
+}
 
 #define GNT_HANDLE ((xengnttab_handle *)&X.gnt_tag)
 #define FM_HANDLE ((xenforeignmemory_handle *)&X.fm_tag)
 
-/* Map RAM pages page[0..n) at one fresh address with prot. */
-static void *map_pages(const uint64_t *page, uint32_t n, int prot)
+/* Map RAM pages page[0..n) at one fresh address with prot, page i at
+ * offset i * stride (the rest of each stride PROT_NONE). */
+static void *map_pages(const uint64_t *page, uint32_t n, int prot, size_t stride)
 {
-	uint8_t *base = mmap(NULL, (size_t)n * PG, PROT_NONE,
+	uint8_t *base = mmap(NULL, (size_t)n * stride, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	assert_true(base != MAP_FAILED);
@@ -85,17 +113,18 @@ static void *map_pages(const uint64_t *page, uint32_t n, int prot)
 		void *p;
 
 		assert_true(page[i] < RAM_PAGES);
-		p = mmap(base + (size_t)i * PG, PG, prot, MAP_SHARED | MAP_FIXED,
+		p = mmap(base + (size_t)i * stride, PG, prot, MAP_SHARED | MAP_FIXED,
 			 X.ram_fd, (off_t)(page[i] * PG));
-		assert_ptr_equal(p, base + (size_t)i * PG);
+		assert_ptr_equal(p, base + (size_t)i * stride);
 	}
 	return base;
 }
 
-static void add_live(void *addr, uint32_t count, int prot, bool grant)
+static void add_live(void *addr, uint32_t count, int prot, bool grant,
+		     size_t stride)
 {
 	assert_true(X.nlive < 64);
-	X.live[X.nlive++] = (struct live_map){ addr, count, prot, grant };
+	X.live[X.nlive++] = (struct live_map){ addr, count, prot, grant, stride };
 	X.maps++;
 }
 
@@ -106,7 +135,7 @@ static int drop_live(void *addr, uint32_t count, bool grant)
 			continue;
 		/* Like libxengnttab's GET_OFFSET_FOR_VADDR check. */
 		assert_int_equal(X.live[i].count, count);
-		munmap(addr, (size_t)count * PG);
+		munmap(addr, (size_t)count * X.live[i].stride);
 		X.live[i] = X.live[--X.nlive];
 		X.unmaps++;
 		return 0;
@@ -170,6 +199,12 @@ void *__wrap_xengnttab_map_domain_grant_refs(xengnttab_handle *xgt,
 		return NULL;
 	}
 	assert_true(count > 0 && count <= 64);
+	/* Larger kernel pages: gntdev refuses an mmap of count * 4 KiB
+	 * unless that is one kernel page per grant, i.e. count == 1. */
+	if (grant_stride() > PG && count > 1) {
+		errno = EINVAL;
+		return NULL;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		if ((prot & PROT_WRITE) && refs[i] < RAM_PAGES && X.ro[refs[i]]) {
 			errno = EPERM;  /* GNTST_permission_denied */
@@ -177,8 +212,8 @@ void *__wrap_xengnttab_map_domain_grant_refs(xengnttab_handle *xgt,
 		}
 		page[i] = refs[i];
 	}
-	void *p = map_pages(page, count, prot);
-	add_live(p, count, prot, true);
+	void *p = map_pages(page, count, prot, grant_stride());
+	add_live(p, count, prot, true, grant_stride());
 	return p;
 }
 
@@ -232,8 +267,8 @@ void *__wrap_xenforeignmemory_map(xenforeignmemory_handle *h, uint32_t dom,
 		err[i] = arr[i] == X.bad_gfn ? -ENOENT : 0;
 		page[i] = arr[i] == X.bad_gfn ? 0 : arr[i] - FGN_BASE;
 	}
-	p = map_pages(page, (uint32_t)pages, prot);
-	add_live(p, (uint32_t)pages, prot, false);
+	p = map_pages(page, (uint32_t)pages, prot, PG);
+	add_live(p, (uint32_t)pages, prot, false, PG);
 	return p;
 }
 
@@ -1043,6 +1078,197 @@ static void test_unmap_before_used_published(void **state)
 	gm_table_unref(t);
 }
 
+/* ---- kernel page sizes ---------------------------------------------------- */
+
+static const long page_sizes[] = { 4096, 16384, 65536 };
+
+/* The guest's bytes from grant address a on, len of them, against what
+ * iov[0..n) hold; returns the bytes compared. */
+static size_t check_iov_pattern(uint64_t a, const struct iovec *iov, unsigned n)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *p = iov[i].iov_base;
+
+		for (size_t j = 0; j < iov[i].iov_len; j++, done++) {
+			uint64_t g = (a & ~G) + done;
+
+			assert_int_equal(p[j], pat(g >> 12, (unsigned)(g & 0xfff)));
+		}
+	}
+	return done;
+}
+
+/*
+ * Per-request buffers under each page size.  With 4 KiB pages: one call
+ * per direction, one iovec per buffer.  With 16/64 KiB pages gntdev maps
+ * one grant per call and per kernel page: each buffer is cut at every
+ * 4 KiB grant boundary into its own iovec, each piece mapped alone --
+ * and the fake refuses any map of more than one grant, and faults on a
+ * read past a grant's 4 KiB.
+ */
+static void test_page_sizes_requests(void **state)
+{
+	for (unsigned ps = 0; ps < 3; ps++) {
+		/* Readable: 0x800 into ref 10, 2 pages + 0x100: refs 10..12.
+		 * Writable: 0x200 bytes from 0xf00 into ref 20: refs 20, 21. */
+		struct gm_region_desc d = xdesc(GA(0, 0), 64 * PG, 0, 0xa);
+		struct gm_buf rd = { GA(10, 0x800), 2 * PG + 0x100 };
+		struct gm_buf wr = { GA(20, 0xf00), 0x200 };
+		const uint32_t r3[] = { 10, 11, 12 }, w2[] = { 20, 21 };
+		bool big = page_sizes[ps] > (long)PG;
+		struct gm_mapping m;
+		struct iovec iov[8];
+		unsigned nr, nw;
+		uint8_t buf[3 * PG];
+		struct gm_table *t;
+
+		X.page = page_sizes[ps];
+		t = set_table(&d, 1);
+		if (!big) {
+			expect_gnt_map(3, PROT_READ, r3, 0);
+			expect_gnt_map(2, RW, w2, 0);
+		} else {
+			for (unsigned i = 0; i < 3; i++)
+				expect_gnt_map(1, PROT_READ, &r3[i], 0);
+			for (unsigned i = 0; i < 2; i++)
+				expect_gnt_map(1, RW, &w2[i], 0);
+		}
+		assert_int_equal(gm_map_chain(t, &rd, 1, &wr, 1, iov, 8, &nr, &nw, &m), 0);
+		assert_int_equal(nr, big ? 3 : 1);
+		assert_int_equal(nw, big ? 2 : 1);
+		assert_int_equal(X.nlive, big ? 5 : 2);
+		if (big) {
+			/* Pieces end at the grant boundaries. */
+			assert_int_equal(iov[0].iov_len, PG - 0x800);
+			assert_int_equal(iov[1].iov_len, PG);
+			assert_int_equal(iov[2].iov_len, 0x900);
+			assert_int_equal(iov[3].iov_len, 0x100);
+			assert_int_equal(iov[4].iov_len, 0x100);
+		}
+		assert_int_equal(check_iov_pattern(rd.addr, iov, nr), rd.len);
+		/* The device writes: it lands in the guest's pages 20, 21. */
+		for (unsigned i = nr; i < nr + nw; i++)
+			memset(iov[i].iov_base, 0xa5, iov[i].iov_len);
+		gm_unmap_chain(&m);
+		assert_int_equal(X.nlive, 0);
+		for (unsigned o = 0xf00; o < 0x1100; o++)
+			assert_int_equal(X.ram[20 * PG + o], 0xa5);
+		assert_int_equal(X.ram[20 * PG + 0xeff], pat(20, 0xeff));
+		assert_int_equal(X.ram[21 * PG + 0x100], pat(21, 0x100));
+		for (unsigned o = 0; o < 2 * PG; o++)
+			X.ram[20 * PG + o] = pat(20 + o / PG, o % PG);
+
+		/* gm_read (indirect tables) across 4 grants: 0xff0 into ref
+		 * 30, 3 pages: refs 30..33. */
+		if (!big) {
+			const uint32_t r4[] = { 30, 31, 32, 33 };
+
+			expect_gnt_map(4, PROT_READ, r4, 0);
+		} else {
+			for (uint32_t ref = 30; ref < 34; ref++)
+				expect_gnt_map(1, PROT_READ, &ref, 0);
+		}
+		assert_int_equal(gm_read(t, GA(30, 0xff0), buf, sizeof(buf)), 0);
+		for (unsigned o = 0; o < sizeof(buf); o++)
+			assert_int_equal(buf[o], pat(30 + (0xff0 + o) / PG, (0xff0 + o) % PG));
+		assert_int_equal(X.nlive, 0);
+		gm_table_unref(t);
+		assert_int_equal(X.gnt_closes, ps + 1);
+	}
+	X.page = 0;
+}
+
+/* A failed piece (the guest revoked one grant of three) under 64 KiB
+ * pages: the request fails and the pieces mapped before are unmapped. */
+static void test_page_sizes_piece_fails(void **state)
+{
+	struct gm_region_desc d = xdesc(GA(0, 0), 64 * PG, 0, 0xa);
+	struct gm_buf rd = { GA(10, 0), 3 * PG };
+	const uint32_t r3[] = { 10, 11, 12 };
+	struct gm_mapping m;
+	struct iovec iov[8];
+	unsigned nr, nw;
+	struct gm_table *t;
+
+	X.page = 65536;
+	t = set_table(&d, 1);
+	expect_gnt_map(1, PROT_READ, &r3[0], 0);
+	expect_gnt_map(1, PROT_READ, &r3[1], 0);
+	expect_gnt_map(1, PROT_READ, &r3[2], EINVAL);
+	assert_int_equal(gm_map_chain(t, &rd, 1, NULL, 0, iov, 8, &nr, &nw, &m), -EINVAL);
+	assert_int_equal(X.nlive, 0);
+	assert_int_equal(X.maps, X.unmaps);
+	gm_table_unref(t);
+	X.page = 0;
+}
+
+/*
+ * Grant regions mapped in advance (vrings): inside one grant they work
+ * under every page size; spanning grants they work with 4 KiB pages and
+ * are refused with larger ones (they cannot be contiguous), before any
+ * libxen call.  Foreign regions are dense under every page size: the
+ * same single call, the same addresses.
+ */
+static void test_page_sizes_in_advance_and_foreign(void **state)
+{
+	for (unsigned ps = 0; ps < 3; ps++) {
+		struct gm_region_desc one = xdesc(GA(40, 0x100), 0x800, 0x7f0000000100, 0x2);
+		struct gm_region_desc two = xdesc(GA(40, 0x100), PG, 0x7f0000000100, 0x2);
+		struct gm_region_desc fm = xdesc(((FGN_BASE + 4) << 12) + 0x234, 2 * PG,
+						 0x10000234, 0x1);
+		const uint32_t r1[] = { 40 }, r2[] = { 40, 41 };
+		bool big = page_sizes[ps] > (long)PG;
+		struct gm_table *t;
+		uint8_t *p;
+
+		X.page = page_sizes[ps];
+		expect_gnt_map(1, RW, r1, 0);
+		t = set_table(&one, 1);
+		p = gm_uva_to_ptr(t, 0x7f0000000100, 0x800);
+		assert_non_null(p);
+		assert_int_equal(p[0], pat(40, 0x100));
+		assert_int_equal(p[0x7ff], pat(40, 0x8ff));
+		gm_table_unref(t);
+
+		if (!big) {
+			expect_gnt_map(2, RW, r2, 0);
+			t = set_table(&two, 1);
+			p = gm_uva_to_ptr(t, 0x7f0000000100, PG);
+			assert_int_equal(p[PG - 1], pat(41, 0xff));
+			gm_table_unref(t);
+		} else {
+			unsigned maps = X.maps;
+
+			expect_set_fails(&two, 1, -EINVAL);
+			assert_int_equal(X.maps, maps);
+		}
+
+		expect_fm_map(3, FGN_BASE + 4);
+		t = set_table(&fm, 1);
+		p = gm_uva_to_ptr(t, 0x10000234, 2 * PG);
+		assert_non_null(p);
+		assert_int_equal(p[0], pat(4, 0x234));
+		assert_int_equal(p[PG], pat(5, 0x234));
+		assert_int_equal(p[2 * PG - 1], pat(6, 0x233));
+		gm_table_unref(t);
+	}
+	X.page = 0;
+}
+
+/* A page size the code does not know how to serve: the first map
+ * refuses, naming it, before libxen is opened. */
+static void test_page_size_unsupported(void **state)
+{
+	struct gm_region_desc d = xdesc(GA(0, 0), 64 * PG, 0, 0xa);
+
+	X.page = 8192 + 4096;
+	expect_set_fails(&d, 1, -EOPNOTSUPP);
+	assert_int_equal(X.gnt_opens, 0);
+	X.page = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1063,6 +1289,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_32_regions_add_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mixed_with_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_before_used_published, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_sizes_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_sizes_piece_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_sizes_in_advance_and_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_size_unsupported, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

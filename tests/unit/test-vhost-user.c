@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "unit-util.h"
+#include "../ctrunc-probe.h"
 
 #include "vhost-user/msg.h"
 #include "vhost-user/vu-dev.h"
@@ -447,6 +448,11 @@ static void test_too_many_fds_closed(void **state)
 			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
+	/* The backend can only see the cut through the flag. */
+	if (!tests_ctrunc_reported()) {
+		print_message("SKIP: recvmsg here does not report MSG_CTRUNC for fds that did not fit (QEMU user-mode emulation?): a cut cannot be detected; this test runs on the native build\n");
+		skip();
+	}
 	for (unsigned i = 0; i < VHU_MAX_FDS + 8; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
 	c->cmsg_level = SOL_SOCKET;
