@@ -245,11 +245,47 @@ static void iov_skip(struct iovec **iov, unsigned *n, size_t skip)
 	}
 }
 
+static int pread_all(int fd, uint8_t *b, size_t n, uint64_t off);
+static int pwrite_all(int fd, const uint8_t *b, size_t n, uint64_t off);
+static void *bounce_alloc(size_t n);
+
+/* The kernel could not reach a guest buffer (-EFAULT: the frontend cut
+ * its memory file under the mapping).  Do the rest of the transfer here
+ * through a bounce buffer: our own accesses to such memory are caught by
+ * the core's guard (docs/architecture.md), which logs the loss, so the
+ * request completes as with any other device.  0 or -errno. */
+static int req_bounce(struct scsi_req *r)
+{
+	uint8_t *b = bounce_alloc(r->left);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if (r->cmd.io == SCSI_IO_READ) {
+		rc = pread_all(r->d->fd, b, r->left, r->off);
+		if (rc == 0)
+			iov_from_buf(r->iov, r->niov, 0, b, r->left);
+	} else {
+		iov_to_buf(r->iov, r->niov, 0, b, r->left);
+		rc = pwrite_all(r->d->fd, b, r->left, r->off);
+		if (rc == 0 && r->cmd.fua && fdatasync(r->d->fd) < 0)
+			rc = -errno;
+	}
+	free(b);
+	return rc;
+}
+
 /* One completion: true when r is finished. */
 static bool req_io_done(struct scsi_rq *rq, struct scsi_req *r, int res)
 {
 	bool writing = r->cmd.io == SCSI_IO_WRITE;
 
+	if (res == -EFAULT && r->cmd.io != SCSI_IO_FLUSH) {
+		res = req_bounce(r);
+		if (res < 0)
+			scsi_sense_errno(&r->cmd, -res, writing);
+		return true;
+	}
 	if (res == -EINTR || res == -EAGAIN)
 		return rq_prep(rq, r) < 0 ? (scsi_sense_errno(&r->cmd, EIO, writing), true) : false;
 	if (res < 0) {
