@@ -41,18 +41,31 @@ void vhu_scsi_lun(uint8_t out[8], unsigned target, unsigned lun)
 int vhu_scsi_open(const char *path, int connect_ms, unsigned queue_size, size_t mem_size,
 		  struct vhu_scsi **out, char *err, size_t errlen)
 {
+	struct vhu_scsi_opts o = { .path = path, .connect_ms = connect_ms,
+				   .queue_size = queue_size, .mem_size = mem_size };
+
+	return vhu_scsi_open_opts(&o, out, err, errlen);
+}
+
+int vhu_scsi_open_opts(const struct vhu_scsi_opts *o, struct vhu_scsi **out, char *err,
+		       size_t errlen)
+{
 	struct vhu_session_opts so;
 	struct vhu_scsi *d = calloc(1, sizeof(*d));
 	int r;
 
 	if (!d)
 		return -ENOMEM;
-	vhu_session_defaults(&so, path);
-	so.connect_ms = connect_ms;
-	so.vq.num = queue_size;
+	vhu_session_defaults(&so, o->path);
+	so.connect_ms = o->connect_ms;
+	so.vq.num = o->queue_size;
 	so.vq.max_indirect = 0;
-	so.mem_size = mem_size ? mem_size : 16u << 20;
+	so.mem_size = o->mem_size ? o->mem_size : 16u << 20;
 	so.nqueues = 3;
+	if (o->xen_mmap)
+		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
+	so.send_mem = o->send_mem;
+	so.send_mem_opaque = o->send_mem_opaque;
 	r = vhu_session_open(&so, &d->s, err, errlen);
 	if (r < 0) {
 		free(d);

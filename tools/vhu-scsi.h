@@ -55,6 +55,20 @@ void vhu_scsi_lun(uint8_t out[8], unsigned target, unsigned lun);
  * bytes of guest memory (0: 16 MiB). */
 int vhu_scsi_open(const char *path, int connect_ms, unsigned queue_size, size_t mem_size,
 		  struct vhu_scsi **out, char *err, size_t errlen);
+
+/* The same with Xen memory: XEN_MMAP wanted, and send_mem describes the
+ * memory (vhu_session_opts.send_mem: grant tables). */
+struct vhu_scsi_opts {
+	const char *path;
+	int connect_ms;
+	unsigned queue_size;
+	size_t mem_size;
+	bool xen_mmap;
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
+};
+int vhu_scsi_open_opts(const struct vhu_scsi_opts *o, struct vhu_scsi **out, char *err,
+		       size_t errlen);
 void vhu_scsi_close(struct vhu_scsi *d);
 struct vhu_session *vhu_scsi_session(struct vhu_scsi *d);
 
