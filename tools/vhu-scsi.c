@@ -22,6 +22,7 @@ struct slot {
 
 struct vhu_scsi {
 	struct vhu_session *s;
+	unsigned nreq;             /* request queues */
 	struct slot sl[VHU_SCSI_MAX_POSTED];
 	unsigned nposted, nfree;
 	size_t mark;
@@ -61,7 +62,11 @@ int vhu_scsi_open_opts(const struct vhu_scsi_opts *o, struct vhu_scsi **out, cha
 	so.vq.num = o->queue_size;
 	so.vq.max_indirect = 0;
 	so.mem_size = o->mem_size ? o->mem_size : 16u << 20;
-	so.nqueues = 3;
+	so.nqueues = 2 + (o->request_queues ? o->request_queues : 1);
+	if (so.nqueues > 8) {
+		free(d);
+		return -EINVAL;
+	}
 	if (o->xen_mmap)
 		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
 	so.send_mem = o->send_mem;
@@ -71,6 +76,7 @@ int vhu_scsi_open_opts(const struct vhu_scsi_opts *o, struct vhu_scsi **out, cha
 		free(d);
 		return r;
 	}
+	d->nreq = so.nqueues - 2;
 	d->tmf_buf = vhu_mem_alloc(d->s->m, 64, 8);
 	d->mark = vhu_mem_mark(d->s->m);
 	*out = d;
@@ -107,7 +113,7 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 		vhu_mem_release(m, d->mark);
 		d->nposted = d->nfree = 0;
 	}
-	if (d->nposted >= VHU_SCSI_MAX_POSTED)
+	if (d->nposted >= VHU_SCSI_MAX_POSTED || c->queue >= d->nreq)
 		return -ENOSPC;
 	sl = &d->sl[d->nposted];
 	memset(sl, 0, sizeof(*sl));
@@ -138,7 +144,7 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 	if (c->in_len)
 		i[ni++] = (struct vhu_sg){ vhu_mem_gpa(m, sl->in), c->in_len };
 	c->done = false;
-	r = vhu_vq_add(d->s->vq[REQ_Q], o, no, i, ni, sl, false);
+	r = vhu_vq_add(d->s->vq[REQ_Q + c->queue], o, no, i, ni, sl, false);
 	if (r < 0)
 		return r;
 	d->nposted++;
@@ -147,9 +153,13 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 
 int vhu_scsi_kick(struct vhu_scsi *d)
 {
-	int r = vhu_vq_publish_kick(d->s->vq[REQ_Q], false);
+	for (unsigned i = 0; i < d->nreq; i++) {
+		int r = vhu_vq_publish_kick(d->s->vq[REQ_Q + i], false);
 
-	return r < 0 ? r : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -162,9 +172,12 @@ static uint32_t le32(const uint8_t *p)
 
 int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout_ms)
 {
-	struct vhu_vq *q = d->s->vq[REQ_Q];
+	/* With one queue, sleep on its call fd; with several, wait on each
+	 * in turn for a slice (the timeout stays a failure bound). */
+	int slice = d->nreq > 1 ? 10 : timeout_ms, waited = 0;
 
-	for (;;) {
+	for (unsigned qi = 0;; qi = (qi + 1) % d->nreq) {
+		struct vhu_vq *q = d->s->vq[REQ_Q + qi];
 		uint32_t len;
 		void *tok;
 		struct slot *sl;
@@ -174,10 +187,15 @@ int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout
 		if (r < 0)
 			return r;
 		if (r == 0) {
-			r = vhu_vq_wait(q, timeout_ms, 0);
+			if (d->nreq > 1 && qi + 1 < d->nreq)
+				continue;       /* look at the others first */
+			if (timeout_ms >= 0 && waited >= timeout_ms)
+				return -ETIMEDOUT;
+			r = vhu_vq_wait(q, slice, 0);
+			waited += slice;
 			if (r < 0)
 				return r;
-			if (r == 0)
+			if (r == 0 && d->nreq == 1)
 				return -ETIMEDOUT;
 			continue;
 		}

@@ -37,6 +37,7 @@ struct vhu_scsi_cmd {
 	uint32_t out_len;
 	void *in;                  /* data-in capacity in_len (caller's memory) */
 	uint32_t in_len;
+	unsigned queue;            /* request queue 0.. (virtqueue 2 + queue) */
 	/* Results. */
 	bool done;
 	uint32_t used_len;
@@ -63,6 +64,7 @@ struct vhu_scsi_opts {
 	int connect_ms;
 	unsigned queue_size;
 	size_t mem_size;
+	unsigned request_queues;   /* 0: 1 */
 	bool xen_mmap;
 	int (*send_mem)(void *opaque, struct vhu_session *s);
 	void *send_mem_opaque;
@@ -72,10 +74,11 @@ int vhu_scsi_open_opts(const struct vhu_scsi_opts *o, struct vhu_scsi **out, cha
 void vhu_scsi_close(struct vhu_scsi *d);
 struct vhu_session *vhu_scsi_session(struct vhu_scsi *d);
 
-/* Add one command's chain (not yet visible); vhu_scsi_kick publishes. */
+/* Add one command's chain on its queue (not yet visible); vhu_scsi_kick
+ * publishes and kicks every request queue. */
 int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c);
 int vhu_scsi_kick(struct vhu_scsi *d);
-/* Collect one completion of the request queue: *done = the command. */
+/* Collect one completion of any request queue: *done = the command. */
 int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout_ms);
 /* Post one command and wait for it. */
 int vhu_scsi_run(struct vhu_scsi *d, struct vhu_scsi_cmd *c, int timeout_ms);

@@ -488,6 +488,15 @@ static const struct profile profiles[] = {
 		.max_queue_size = 1024, .config_size = 0,
 		.post = scsi_post, .check = scsi_check, .post_at = scsi_post_at,
 	},
+	{
+		/* Two request queues, each on a queue thread. */
+		.name = "scsi-threads", .binary = "vhost-device-scsi", .sock = SOCK_OPTION,
+		.args = { "-s", "{socket}", "--num-queues", "2", "{file}", NULL },
+		.file_size = 1 << 20,
+		.nqueues = 4, .q = 2, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 0,
+		.post = scsi_post, .check = scsi_check, .post_at = scsi_post_at,
+	},
 };
 
 /* One valid request on q, answered within timeout_ms: 0, else -ETIMEDOUT

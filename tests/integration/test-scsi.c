@@ -61,9 +61,11 @@ static int make_image(const char *path, off_t size)
 	return 0;
 }
 
-static int start(struct fixture *f, bool read_only)
+static int start(struct fixture *f, bool read_only, unsigned nreq)
 {
 	const char *args[10];
+	struct vhu_scsi_opts o = { .path = f->be.base, .connect_ms = TMO, .queue_size = 128,
+				   .mem_size = 64u << 20, .request_queues = nreq };
 	const char *wait_for[2] = { f->be.base, NULL };
 	unsigned n = 0;
 	char err[256] = "";
@@ -78,12 +80,16 @@ static int start(struct fixture *f, bool read_only)
 	args[n++] = f->be.base;
 	if (read_only)
 		args[n++] = "-r";
+	if (nreq > 1) {
+		args[n++] = "--num-queues";
+		args[n++] = nreq == 2 ? "2" : "3";
+	}
 	args[n++] = f->img[0];
 	args[n++] = f->img[1];
 	args[n] = NULL;
 	if (backend_spawn(&f->be, "vhost-device-scsi", args, wait_for) < 0)
 		return -1;
-	if (vhu_scsi_open(f->be.base, TMO, 128, 64u << 20, &f->d, err, sizeof(err)) < 0) {
+	if (vhu_scsi_open_opts(&o, &f->d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "open: %s\n", err);
 		return -1;
 	}
@@ -94,7 +100,17 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || start(f, false) < 0)
+	if (!f || start(f, false, 1) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int setup_mq(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || start(f, false, 2) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -104,7 +120,7 @@ static int setup_ro(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || start(f, true) < 0)
+	if (!f || start(f, true, 1) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -589,6 +605,83 @@ static void test_stop_in_flight(void **state)
 	free(buf);
 }
 
+/* --num-queues 2: both request queues on threads of their own, commands
+ * in flight on both, a TMF covering both, and a stop of each with
+ * commands in flight. */
+static void test_two_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = vhu_scsi_session(f->d);
+	struct vhu_scsi_cmd c[32], *done;
+	uint8_t *buf = calloc(32, 65536), *chk = malloc(65536), lun[8], resp = 0xff;
+	uint16_t base[2] = { 0, 0 };
+	unsigned got = 0;
+
+	assert_non_null(buf);
+	assert_non_null(chk);
+	for (unsigned i = 0; i < 32; i++) {
+		fill(buf + i * 65536, 65536, 200 + i);
+		rw16(&c[i], 0, true, i * 128, 128, buf + i * 65536, false);
+		c[i].queue = i & 1;
+		assert_int_equal(vhu_scsi_add(f->d, &c[i]), 0);
+	}
+	assert_int_equal(vhu_scsi_kick(f->d), 0);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(vhu_scsi_collect(f->d, &done, TMO), 0);
+		check_good(done);
+	}
+	memset(buf, 0, 32 * 65536);
+	for (unsigned i = 0; i < 32; i++) {
+		rw16(&c[i], 0, false, i * 128, 128, buf + i * 65536, false);
+		c[i].queue = (i >> 2) & 1;
+		c[i].tag = 500 + i;
+		assert_int_equal(vhu_scsi_add(f->d, &c[i]), 0);
+	}
+	assert_int_equal(vhu_scsi_kick(f->d), 0);
+	vhu_scsi_lun(lun, 0, 0);
+	assert_int_equal(vhu_scsi_tmf_post(f->d, TMF_ABORT_TASK_SET, lun, 0), 0);
+	assert_int_equal(vhu_scsi_tmf_wait(f->d, &resp, TMO), 0);
+	assert_int_equal(resp, S_FUNCTION_COMPLETE);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(vhu_scsi_collect(f->d, &done, TMO), 0);
+		assert_true(done->response == S_OK || done->response == S_ABORTED);
+		assert_int_equal(done->status, 0);
+	}
+	/* Aborted or not, the reads were done: the data is there. */
+	for (unsigned i = 0; i < 32; i++) {
+		fill(chk, 65536, 200 + i);
+		assert_memory_equal(buf + i * 65536, chk, 65536);
+	}
+	/* Stop both request queues with commands in flight. */
+	for (unsigned i = 0; i < 32; i++) {
+		rw16(&c[i], 0, false, i * 128, 128, buf + i * 65536, false);
+		c[i].queue = i & 1;
+		assert_int_equal(vhu_scsi_add(f->d, &c[i]), 0);
+	}
+	assert_int_equal(vhu_scsi_kick(f->d), 0);
+	assert_int_equal(vhu_vq_stop(s->vq[2], &base[0]), 0);
+	assert_int_equal(vhu_vq_stop(s->vq[3], &base[1]), 0);
+	while (vhu_vq_has_used(s->vq[2]) || vhu_vq_has_used(s->vq[3])) {
+		assert_int_equal(vhu_scsi_collect(f->d, &done, TMO), 0);
+		check_good(done);
+		got++;
+	}
+	/* 32 chains per queue before this batch: used = popped = base - 32. */
+	assert_int_equal(got, (unsigned)base[0] - 32 + (unsigned)base[1] - 32);
+	assert_int_equal(vhu_vq_start(s->vq[2]), 0);
+	assert_int_equal(vhu_vq_start(s->vq[3]), 0);
+	assert_int_equal(vhu_scsi_kick(f->d), 0);
+	assert_true(vhu_vq_publish_kick(s->vq[2], true) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[3], true) >= 0);
+	while (got < 32) {
+		assert_int_equal(vhu_scsi_collect(f->d, &done, TMO), 0);
+		check_good(done);
+		got++;
+	}
+	free(buf);
+	free(chk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_same_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_queues, setup_mq, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@
 #include <liburing.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_scsi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,21 +84,29 @@ struct scsi_req {
 	struct scsi_tmf *tmf;      /* the TMF waiting for this one */
 };
 
-/* A request queue of one connection. */
+/* A request queue of one connection: used on its queue's thread (or by
+ * the worker while that thread is parked, vhost-device.h "Threads"),
+ * except `head` and the requests' aborted/tmf, which the control queue's
+ * TMFs read and mark from the worker: those under `lock`. */
 struct scsi_rq {
 	struct scsi_dev *s;
 	unsigned q;
 	bool up;                   /* ring and eventfd made */
 	struct io_uring ring;
 	struct vhd_handler h;      /* the ring's completion eventfd */
+	pthread_mutex_t lock;
 	struct scsi_req *head;     /* in flight */
 	unsigned inflight;         /* sqes not yet reaped */
+	unsigned log_budget;
 	uint8_t buf[SCSI_DATA_IN_MAX];
 };
 
 /* A task management function waiting for the tasks it aborts. */
 struct scsi_tmf {
+	struct scsi_tmf *next;
 	struct vq_elem *e;
+	/* Tasks not yet completed, plus one while they are being marked
+	 * (atomic: tasks complete on their queues' threads). */
 	unsigned waiting;
 };
 
@@ -108,7 +117,13 @@ struct scsi_dev {
 	struct scsi_rq rq[SCSI_MAX_REQ_QUEUES];
 	struct vq_elem **events;   /* event queue buffers, held */
 	unsigned nevents;
-	unsigned log_budget;
+	unsigned log_budget;       /* the worker's (control, event queues) */
+	/* TMFs whose last task completed, on whatever thread: the worker
+	 * completes them (the control queue is its), woken by tmf_h. */
+	pthread_mutex_t tmf_lock;
+	struct scsi_tmf *tmf_done;
+	struct vhd_handler tmf_h;
+	bool tmf_h_up;
 };
 
 /* ---- LUN addressing (virtio 5.6.6.1) ----------------------------------- */
@@ -169,29 +184,35 @@ static void write_resp(struct vq_elem *e, uint8_t response, const struct scsi_cm
 	iov_from_buf(e->wr, e->n_wr, 0, &r, sizeof(r));
 }
 
-static void tmf_done(struct scsi_dev *s, struct scsi_tmf *t);
+static void tmf_release(struct scsi_dev *s, struct scsi_tmf *t);
 
 static void req_complete(struct scsi_rq *rq, struct scsi_req *r)
 {
 	struct virtqueue *q = vu_dev_queue(rq->s->dev, rq->q);
 	uint32_t written = RESP_HDR;
+	struct scsi_tmf *t;
+	bool aborted;
 
-	if (r->cmd.status != SCSI_STATUS_GOOD)
-		r->resid = r->cmd.dir == SCSI_DIR_IN
-			   ? r->e->wr_len - (uint32_t)RESP_HDR : r->resid;
-	else if (r->cmd.dir == SCSI_DIR_IN)
-		written += r->cmd.xfer;
-	write_resp(r->e, r->aborted ? VIRTIO_SCSI_S_ABORTED : VIRTIO_SCSI_S_OK, &r->cmd,
-		   r->resid);
+	pthread_mutex_lock(&rq->lock);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
 		rq->head = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	t = r->tmf;
+	aborted = r->aborted;
+	pthread_mutex_unlock(&rq->lock);
+	if (r->cmd.status != SCSI_STATUS_GOOD)
+		r->resid = r->cmd.dir == SCSI_DIR_IN
+			   ? r->e->wr_len - (uint32_t)RESP_HDR : r->resid;
+	else if (r->cmd.dir == SCSI_DIR_IN)
+		written += r->cmd.xfer;
+	write_resp(r->e, aborted ? VIRTIO_SCSI_S_ABORTED : VIRTIO_SCSI_S_OK, &r->cmd, r->resid);
 	vq_push(q, r->e, written);
-	if (r->tmf && --r->tmf->waiting == 0)
-		tmf_done(rq->s, r->tmf);
+	/* The TMF completes after this task's used entry is visible. */
+	if (t)
+		tmf_release(rq->s, t);
 	free(r->iov);
 	free(r);
 }
@@ -677,7 +698,7 @@ static bool handle_cmd(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 
 	if (e->rd_len < REQ_HDR || e->wr_len < RESP_HDR) {
 		/* Not a virtio-scsi request (5.6.6.1 fixes both headers). */
-		vhd_log_ratelimited(&s->log_budget, 5, VHD_LOG_WARN,
+		vhd_log_ratelimited(&rq->log_budget, 5, VHD_LOG_WARN,
 				    "%s: q%u: request with %u readable / %u writable bytes, "
 				    "expected at least %zu / %zu", vu_dev_name(dev), q->index,
 				    e->rd_len, e->wr_len, REQ_HDR, RESP_HDR);
@@ -758,10 +779,12 @@ static bool handle_cmd(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 		answer(q, e, VIRTIO_SCSI_S_OK, &cmd, in_len + out_len, 0);
 		return true;
 	}
+	pthread_mutex_lock(&rq->lock);
 	r->next = rq->head;
 	if (rq->head)
 		rq->head->prev = r;
 	rq->head = r;
+	pthread_mutex_unlock(&rq->lock);
 	return true;
 }
 
@@ -779,15 +802,53 @@ static void rq_kick(struct scsi_dev *s, unsigned q)
 
 /* ---- control queue (virtio 5.6.6.2) -------------------------------------- */
 
-static void tmf_done(struct scsi_dev *s, struct scsi_tmf *t)
+/* Complete the TMFs whose tasks all completed (on the worker). */
+static void tmf_flush(struct scsi_dev *s)
 {
 	struct virtqueue *q = vu_dev_queue(s->dev, SCSI_CTRL_Q);
 	uint8_t resp = VIRTIO_SCSI_S_FUNCTION_COMPLETE;
+	struct scsi_tmf *t;
 
-	iov_from_buf(t->e->wr, t->e->n_wr, 0, &resp, 1);
-	vq_push(q, t->e, 1);
+	pthread_mutex_lock(&s->tmf_lock);
+	t = s->tmf_done;
+	s->tmf_done = NULL;
+	pthread_mutex_unlock(&s->tmf_lock);
+	if (!t)
+		return;
+	while (t) {
+		struct scsi_tmf *next = t->next;
+
+		iov_from_buf(t->e->wr, t->e->n_wr, 0, &resp, 1);
+		vq_push(q, t->e, 1);
+		free(t);
+		t = next;
+	}
 	vq_notify(q);
-	free(t);
+}
+
+static void tmf_event(struct vhd_handler *h, uint32_t events)
+{
+	uint64_t v;
+
+	(void)events;
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_WARN("TMF eventfd: %s", strerror(errno));
+	tmf_flush(h->opaque);
+}
+
+/* Drop one of t's references; the last one hands t to the worker. */
+static void tmf_release(struct scsi_dev *s, struct scsi_tmf *t)
+{
+	uint64_t one = 1;
+
+	if (__atomic_sub_fetch(&t->waiting, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&s->tmf_lock);
+	t->next = s->tmf_done;
+	s->tmf_done = t;
+	pthread_mutex_unlock(&s->tmf_lock);
+	if (s->tmf_h_up && write(s->tmf_h.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG_WARN("TMF eventfd: %s", strerror(errno));
 }
 
 /* Mark the tasks a TMF aborts (all LUNs when lun < 0, one tag when
@@ -797,8 +858,11 @@ static unsigned mark_tasks(struct scsi_dev *s, int lun, bool has_tag, uint64_t t
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++)
-		for (struct scsi_req *r = s->rq[i].head; r; r = r->next) {
+	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++) {
+		struct scsi_rq *rq = &s->rq[i];
+
+		pthread_mutex_lock(&rq->lock);
+		for (struct scsi_req *r = rq->head; r; r = r->next) {
 			if ((lun >= 0 && r->lun != (unsigned)lun) || (has_tag && r->tag != tag))
 				continue;
 			if (r->tmf)     /* already awaited by another TMF */
@@ -807,9 +871,11 @@ static unsigned mark_tasks(struct scsi_dev *s, int lun, bool has_tag, uint64_t t
 			if (t) {
 				r->aborted = true;
 				r->tmf = t;
-				t->waiting++;
+				__atomic_add_fetch(&t->waiting, 1, __ATOMIC_RELAXED);
 			}
 		}
+		pthread_mutex_unlock(&rq->lock);
+	}
 	return n;
 }
 
@@ -866,8 +932,13 @@ static void handle_tmf(struct scsi_dev *s, struct virtqueue *q, struct vq_elem *
 		goto reply;
 	}
 	t->e = e;
-	if (mark_tasks(s, scope, le32toh(req.subtype) == VIRTIO_SCSI_T_TMF_ABORT_TASK, tag, t))
-		return;         /* held until its tasks complete */
+	t->waiting = 1;         /* ours, while marking */
+	if (mark_tasks(s, scope, le32toh(req.subtype) == VIRTIO_SCSI_T_TMF_ABORT_TASK, tag, t)) {
+		/* Held until its tasks complete (maybe already, on their
+		 * threads: then the eventfd brings it back here). */
+		tmf_release(s, t);
+		return;
+	}
 	free(t);
 reply:
 	iov_from_buf(e->wr, e->n_wr, 0, &resp, 1);
@@ -935,7 +1006,6 @@ static void scsi_queue_kick(struct vu_dev *dev, unsigned q)
 {
 	struct scsi_dev *s = vu_dev_priv(dev);
 
-	s->dev = dev;
 	if (q == SCSI_CTRL_Q)
 		vu_queue_process(dev, q, handle_ctrl, s);
 	else if (q == SCSI_EVENT_Q)
@@ -955,6 +1025,7 @@ static void scsi_queue_stop(struct vu_dev *dev, unsigned q)
 		 * they complete before their queue goes. */
 		for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++)
 			rq_drain(&s->rq[i]);
+		tmf_flush(s);
 	}
 }
 
@@ -976,8 +1047,19 @@ static uint32_t scsi_elem_cancel(struct vu_dev *dev, unsigned q, struct vq_elem 
 static void scsi_connected(struct vu_dev *dev)
 {
 	struct scsi_dev *s = vu_dev_priv(dev);
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
 	s->dev = dev;
+	s->tmf_h.fd = fd;
+	s->tmf_h.cb = tmf_event;
+	s->tmf_h.opaque = s;
+	s->tmf_h_up = fd >= 0 && vhd_loop_add(vu_dev_loop(dev), &s->tmf_h, EPOLLIN) == 0;
+	if (!s->tmf_h_up) {
+		/* TMFs then complete when the control queue stops. */
+		LOG_ERR("%s: TMF eventfd: %s", vu_dev_name(dev), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 static void scsi_reset(struct vu_dev *dev)
@@ -986,6 +1068,11 @@ static void scsi_reset(struct vu_dev *dev)
 
 	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++)
 		rq_teardown(&s->rq[i]);
+	if (s->tmf_h_up) {
+		vhd_loop_del(&s->tmf_h);
+		close(s->tmf_h.fd);
+		s->tmf_h_up = false;
+	}
 	free(s->events);
 	s->events = NULL;
 	s->nevents = 0;
@@ -1005,6 +1092,9 @@ static int scsi_instance_new(void *ctx, unsigned index, unsigned count, void **p
 		return -1;
 	s->o = o;
 	s->tgt.nluns = o->nimages;
+	pthread_mutex_init(&s->tmf_lock, NULL);
+	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++)
+		pthread_mutex_init(&s->rq[i].lock, NULL);
 	*priv = s;
 	return 0;
 }
@@ -1013,10 +1103,22 @@ static void scsi_instance_free(void *priv)
 {
 	struct scsi_dev *s = priv;
 
-	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++)
+	for (unsigned i = 0; i < SCSI_MAX_REQ_QUEUES; i++) {
 		rq_teardown(&s->rq[i]);
+		pthread_mutex_destroy(&s->rq[i].lock);
+	}
+	pthread_mutex_destroy(&s->tmf_lock);
 	free(s->events);
 	free(s);
+}
+
+/* With several request queues, each on a thread of its own
+ * (vhost-device.h, "Threads"); control and event queues on the worker. */
+static unsigned scsi_queue_thread(void *priv, unsigned q)
+{
+	const struct scsi_dev *s = priv;
+
+	return q >= SCSI_FIRST_REQ_Q && s->o->num_queues > 1 ? q - 1 : 0;
 }
 
 enum {
@@ -1150,6 +1252,7 @@ static const struct vu_device_ops scsi_ops = {
 	.check_options = scsi_check_options,
 	.instance_new = scsi_instance_new,
 	.instance_free = scsi_instance_free,
+	.queue_thread = scsi_queue_thread,
 	.connected = scsi_connected,
 	.reset = scsi_reset,
 	.queue_kick = scsi_queue_kick,
