@@ -15,16 +15,18 @@
 #define REQ_HDR 51        /* lun 8, tag 8, attr, prio, crn, cdb 32 */
 #define RESP_HDR 108      /* sense_len 4, resid 4, qualifier 2, status, response, sense 96 */
 
+/* A chain's guest memory, reused by later commands that fit. */
 struct slot {
-	struct vhu_scsi_cmd *c;
+	struct vhu_scsi_cmd *c;    /* in flight, or NULL */
 	uint8_t *hdr, *resp, *out, *in;
+	uint32_t out_cap, in_cap;
 };
 
 struct vhu_scsi {
 	struct vhu_session *s;
 	unsigned nreq;             /* request queues */
 	struct slot sl[VHU_SCSI_MAX_POSTED];
-	unsigned nposted, nfree;
+	unsigned nslots, inflight;
 	size_t mark;
 	uint8_t *tmf_buf;          /* 28 + 1 bytes, in guest memory */
 	bool tmf_pending;
@@ -98,7 +100,7 @@ struct vhu_session *vhu_scsi_session(struct vhu_scsi *d)
 
 unsigned vhu_scsi_in_flight(const struct vhu_scsi *d)
 {
-	return d->nposted - d->nfree;
+	return d->inflight;
 }
 
 int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
@@ -109,21 +111,31 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 	unsigned no = 0, ni = 0;
 	int r;
 
-	if (d->nposted == d->nfree) {   /* nothing in flight: reuse the memory */
-		vhu_mem_release(m, d->mark);
-		d->nposted = d->nfree = 0;
+	if (c->queue >= d->nreq)
+		return -EINVAL;
+	sl = NULL;
+	for (unsigned k = 0; k < d->nslots && !sl; k++)
+		if (!d->sl[k].c && d->sl[k].out_cap >= c->out_len && d->sl[k].in_cap >= c->in_len)
+			sl = &d->sl[k];
+	if (!sl) {
+		if (!d->inflight) {     /* nothing in flight: start the memory afresh */
+			vhu_mem_release(m, d->mark);
+			d->nslots = 0;
+		}
+		if (d->nslots >= VHU_SCSI_MAX_POSTED)
+			return -ENOSPC;
+		sl = &d->sl[d->nslots];
+		memset(sl, 0, sizeof(*sl));
+		sl->hdr = vhu_mem_alloc(m, REQ_HDR, 8);
+		sl->resp = vhu_mem_alloc(m, RESP_HDR, 8);
+		sl->out = c->out_len ? vhu_mem_alloc(m, c->out_len, 4096) : NULL;
+		sl->in = c->in_len ? vhu_mem_alloc(m, c->in_len, 4096) : NULL;
+		if (!sl->hdr || !sl->resp || (c->out_len && !sl->out) || (c->in_len && !sl->in))
+			return -ENOSPC;
+		sl->out_cap = c->out_len;
+		sl->in_cap = c->in_len;
+		d->nslots++;
 	}
-	if (d->nposted >= VHU_SCSI_MAX_POSTED || c->queue >= d->nreq)
-		return -ENOSPC;
-	sl = &d->sl[d->nposted];
-	memset(sl, 0, sizeof(*sl));
-	sl->c = c;
-	sl->hdr = vhu_mem_alloc(m, REQ_HDR, 8);
-	sl->resp = vhu_mem_alloc(m, RESP_HDR, 8);
-	sl->out = c->out_len ? vhu_mem_alloc(m, c->out_len, 4096) : NULL;
-	sl->in = c->in_len ? vhu_mem_alloc(m, c->in_len, 4096) : NULL;
-	if (!sl->hdr || !sl->resp || (c->out_len && !sl->out) || (c->in_len && !sl->in))
-		return -ENOSPC;
 	memcpy(sl->hdr, c->lun, 8);
 	{
 		uint64_t tag = htole64(c->tag);
@@ -137,7 +149,8 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 	memset(sl->resp, 0xee, RESP_HDR);
 	o[no++] = (struct vhu_sg){ vhu_mem_gpa(m, sl->hdr), REQ_HDR };
 	if (c->out_len) {
-		memcpy(sl->out, c->out, c->out_len);
+		if (c->out)
+			memcpy(sl->out, c->out, c->out_len);
 		o[no++] = (struct vhu_sg){ vhu_mem_gpa(m, sl->out), c->out_len };
 	}
 	i[ni++] = (struct vhu_sg){ vhu_mem_gpa(m, sl->resp), RESP_HDR };
@@ -147,7 +160,8 @@ int vhu_scsi_add(struct vhu_scsi *d, struct vhu_scsi_cmd *c)
 	r = vhu_vq_add(d->s->vq[REQ_Q + c->queue], o, no, i, ni, sl, false);
 	if (r < 0)
 		return r;
-	d->nposted++;
+	sl->c = c;
+	d->inflight++;
 	return 0;
 }
 
@@ -200,7 +214,7 @@ int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout
 			continue;
 		}
 		sl = tok;
-		if (sl < d->sl || sl >= d->sl + d->nposted || !sl->c || sl->c->done)
+		if (sl < d->sl || sl >= d->sl + d->nslots || !sl->c || sl->c->done)
 			return -EPROTO;
 		c = sl->c;
 		c->done = true;
@@ -210,10 +224,10 @@ int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout
 		c->status = sl->resp[10];
 		c->response = sl->resp[11];
 		memcpy(c->sense, sl->resp + 12, VHU_SCSI_SENSE_MAX);
-		if (c->in_len)
+		if (c->in_len && c->in)
 			memcpy(c->in, sl->in, c->in_len);
 		sl->c = NULL;
-		d->nfree++;
+		d->inflight--;
 		*done = c;
 		return 0;
 	}

@@ -33,9 +33,12 @@ struct vhu_scsi_cmd {
 	uint8_t lun[8];            /* virtio LUN bytes; vhu_scsi_lun() fills them */
 	uint64_t tag;
 	uint8_t cdb[32];
-	const void *out;           /* data-out, out_len bytes (caller's memory) */
+	/* Data-out, out_len bytes, and data-in capacity in_len, in the
+	 * caller's memory (copied to and from guest memory); NULL with a
+	 * length: guest memory only, no copy (load generators). */
+	const void *out;
 	uint32_t out_len;
-	void *in;                  /* data-in capacity in_len (caller's memory) */
+	void *in;
 	uint32_t in_len;
 	unsigned queue;            /* request queue 0.. (virtqueue 2 + queue) */
 	/* Results. */
