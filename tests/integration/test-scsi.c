@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -682,9 +683,119 @@ static void test_two_queues(void **state)
 	free(chk);
 }
 
+/* Run the binary with args; its exit status, stderr in err. */
+static int run_binary(const char *const *args, char *err, size_t errlen)
+{
+	char bin[512], log[] = "/tmp/vhd-scsi-err-XXXXXX";
+	const char *argv[16];
+	int fd = mkstemp(log), st = -1;
+	unsigned n = 0;
+	ssize_t got;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	snprintf(bin, sizeof(bin), "%s/vhost-device-scsi", VHD_BUILDDIR);
+	argv[n++] = bin;
+	for (; args[n - 1] && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fd, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	got = pread(fd, err, errlen - 1, 0);
+	err[got > 0 ? got : 0] = 0;
+	close(fd);
+	unlink(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Images that cannot be served: exit status 1, a message naming the path
+ * and the reason, and no socket. */
+static void test_bad_images(void **state)
+{
+	struct backend be;
+	char sock[160], dir[160], odd[160], empty[160], good[160], odd6k[160], err[1024];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(backend_init(&be), 0);
+	backend_file(&be, "s.sock", sock, sizeof(sock));
+	backend_file(&be, "d", dir, sizeof(dir));
+	backend_file(&be, "odd.img", odd, sizeof(odd));
+	backend_file(&be, "empty.img", empty, sizeof(empty));
+	backend_file(&be, "good.img", good, sizeof(good));
+	backend_file(&be, "6k.img", odd6k, sizeof(odd6k));
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(make_image(odd, 1000), 0);
+	assert_int_equal(make_image(empty, 0), 0);
+	assert_int_equal(make_image(good, 8192), 0);
+	assert_int_equal(make_image(odd6k, 6144), 0);
+	{
+		const char *a[] = { "-s", sock, good, "/nonexistent/x.img", NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "LUN 1: '/nonexistent/x.img': No such file"));
+	}
+	{
+		const char *a[] = { "-s", sock, dir, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "is a directory"));
+	}
+	{
+		const char *a[] = { "-s", sock, odd, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "not a multiple of the block size (512)"));
+	}
+	{
+		const char *a[] = { "-s", sock, "--block-size", "4096", good, odd6k, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "not a multiple of the block size (4096)"));
+	}
+	{
+		const char *a[] = { "-s", sock, empty, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "is zero"));
+	}
+	{
+		const char *a[] = { "-s", sock, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "no image given"));
+	}
+	{
+		const char *a[] = { "-s", sock, "--block-size", "1024", good, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "expected 512 or 4096"));
+	}
+	{
+		const char *a[] = { "-s", sock, "-c", "2", good, NULL };
+
+		assert_int_equal(run_binary(a, err, sizeof(err)), 1);
+		assert_non_null(strstr(err, "--socket-count must be 1"));
+	}
+	assert_int_equal(stat(sock, &st), -1);     /* never created */
+	unlink(odd);
+	unlink(empty);
+	unlink(good);
+	unlink(odd6k);
+	rmdir(dir);
+	backend_stop(&be);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_images),
 		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_flight, setup, teardown),
