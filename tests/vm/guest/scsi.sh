@@ -5,7 +5,8 @@
 # 1: SCSI_SIZE1, SCSI_SER1), one with a read-only LUN (SCSI_SIZER,
 # SCSI_SERR, its first MiB filled with 'Z').  The PASS line carries the
 # SHA-256 of the first 64 MiB the guest wrote to LUN 0, which the host
-# compares with the image.
+# compares with the image.  With SCSI_VERIFY_SUM (a second guest on the same
+# backends) it only checks that LUN 0 still holds those 64 MiB.
 . /vhd/lib.sh
 
 serial() { sg_vpd -p sn "/dev/$1" 2>/dev/null | sed -n 's/.*Unit serial number: *//p'; }
@@ -35,6 +36,14 @@ expect "size of $D1" "$SCSI_SIZE1" $(( $(cat /sys/block/$D1/size) * 512 ))
 expect "size of $DR" "$SCSI_SIZER" $(( $(cat /sys/block/$DR/size) * 512 ))
 expect "$D0 read-only" 0 "$(cat /sys/block/$D0/ro)"
 expect "$DR read-only" 1 "$(cat /sys/block/$DR/ro)"
+# A second guest on the same backends (a restarted QEMU reattaching):
+# LUN 0 still holds what the first guest wrote.
+if [ -n "${SCSI_VERIFY_SUM:-}" ]; then
+	sum=$(dd if=/dev/$D0 bs=1M count=64 2>/dev/null | sha256sum | cut -d' ' -f1)
+	expect "first 64 MiB of $D0 after the reconnect" "$SCSI_VERIFY_SUM" "$sum"
+	pass "reattached: $D0 holds the first guest's 64 MiB"
+fi
+
 # LUN 0 and LUN 1 of one target.
 h0=$(readlink /sys/block/$D0/device | sed 's,.*/,,')
 h1=$(readlink /sys/block/$D1/device | sed 's,.*/,,')
