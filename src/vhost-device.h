@@ -174,6 +174,12 @@ struct vu_device_ops {
 	/* One option.  Return 0, or -1 after printing what is wrong.
 	 * Required when there are options. */
 	int (*parse_option)(void *ctx, int key, const char *arg);
+	/* Operands: the arguments that are not options (scsi's image paths),
+	 * given in order after the options were parsed.  NULL: operands are
+	 * refused.  `operands_usage` ("IMAGE...") follows the usage line of
+	 * --help; required with parse_operand.  0, or -1 after printing. */
+	const char *operands_usage;
+	int (*parse_operand)(void *ctx, const char *arg);
 	/* All options parsed; socket_count known.  Check combinations and
 	 * open shared host resources.  Return 0, or -1 after printing. */
 	int (*check_options)(void *ctx, unsigned socket_count);

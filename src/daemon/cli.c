@@ -78,14 +78,18 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 			prog, prog, prog, ops->summary);
 	else
 		fprintf(f,
-			"Usage: %s -s PATH [-c N] [options]\n"
-			"       %s --fd FD [options]\n"
+			"Usage: %s -s PATH [-c N] [options]%s%s\n"
+			"       %s --fd FD [options]%s%s\n"
 			"       %s --print-capabilities\n"
 			"\n%s\n\n"
 			"Common options:\n"
 			"  -s, --socket-path PATH   vhost-user Unix socket to listen on%s\n"
 			"  -c, --socket-count N     serve N guests on N sockets, PATH0..PATH<N-1> (default 1)\n",
-			prog, prog, prog, ops->summary,
+			prog, ops->operands_usage ? " " : "",
+			ops->operands_usage ? ops->operands_usage : "",
+			prog, ops->operands_usage ? " " : "",
+			ops->operands_usage ? ops->operands_usage : "",
+			prog, ops->summary,
 			ops->socket_naming == VU_SOCKETS_SUFFIXED
 				? ";\n                           the index is appended: PATH0, PATH1, ..."
 				: "");
@@ -295,11 +299,14 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 			break;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && !ops->parse_operand) {
 		fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", prog,
 			argv[optind], prog);
 		goto fail;
 	}
+	for (; optind < argc; optind++)
+		if (ops->parse_operand(ctx, argv[optind]) < 0)
+			goto fail;
 	if (level >= 0)
 		vhd_log_set_level((enum vhd_log_level)level);
 	else if (verbosity)

@@ -184,6 +184,8 @@ static int check_command_line(const struct vu_device_ops *ops, char *err, size_t
 
 	if (any && !ops->parse_option)
 		return fault(err, errlen, ops, "options without parse_option");
+	if (!ops->parse_operand != !ops->operands_usage)
+		return fault(err, errlen, ops, "parse_operand and operands_usage go together");
 	if (ops->options && ops->options[0].name && !ops->options_help)
 		return fault(err, errlen, ops, "options without options_help (--help would hide them)");
 	if (check_long_options(ops, err, errlen) < 0)

@@ -61,6 +61,8 @@ struct profile {
 				     * "{socket}" is the socket path and
 				     * "{file}" a spare path in the
 				     * backend's directory */
+	off_t file_size;            /* non-zero: "{file}" is created this
+				     * large first (scsi's image) */
 	unsigned nqueues;           /* queues a session starts (0..n-1) */
 	unsigned q;                 /* the queue of valid and corrupted
 				     * requests: one the device pops from as
@@ -424,6 +426,69 @@ static uint32_t can_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return 1;
 }
 
+/*
+ * scsi: READ(10) of one block of the (zero) image on request queue 0
+ * (virtqueue 2): request header | response header, 512 bytes of data.
+ * Good status, used length 108 + 512, also when the data buffer is gone
+ * (post_at: the kernel cannot fill it, the device bounces the data).
+ */
+#define SCSI_REQ 51
+#define SCSI_RESP 108
+
+static void scsi_req(uint8_t *h, uint32_t blocks)
+{
+	memset(h, 0, SCSI_REQ);
+	h[0] = 1;                               /* target 0, LUN 0 */
+	h[2] = 0x40;
+	h[19] = 0x28;                           /* READ(10), LBA 0 */
+	h[19 + 7] = (uint8_t)(blocks >> 8);
+	h[19 + 8] = (uint8_t)blocks;
+}
+
+static void *scsi_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 64 + SCSI_RESP + 512, 64);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), SCSI_REQ };
+	struct vhu_sg in[2] = { { vhu_mem_gpa(s->m, b + 64), SCSI_RESP },
+				{ vhu_mem_gpa(s->m, b + 64 + SCSI_RESP), 512 } };
+
+	assert_non_null(b);
+	scsi_req(b, 1);
+	memset(b + 64, 0xee, SCSI_RESP + 512);
+	assert_true(vhu_vq_add(pq(s), &out, 1, in, 2, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void scsi_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+	uint8_t zero[512] = { 0 };
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, SCSI_RESP + 512);
+	assert_int_equal(b[64 + 10], 0);        /* status GOOD */
+	assert_int_equal(b[64 + 11], 0);        /* VIRTIO_SCSI_S_OK */
+	assert_memory_equal(b + 64 + SCSI_RESP, zero, 512);
+}
+
+static uint32_t scsi_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 64 + SCSI_RESP, 64);
+	struct vring_desc d[3] = {
+		{ .addr = vhu_mem_gpa(s->m, b), .len = SCSI_REQ },
+		{ .addr = vhu_mem_gpa(s->m, b + 64), .len = SCSI_RESP, .flags = VRING_DESC_F_WRITE },
+		{ .addr = gpa, .len = len, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	scsi_req(b, len / 512);
+	assert_true(vhu_vq_add_raw(pq(s), d, 3, NULL) >= 0);
+	kick(pq(s));
+	return SCSI_RESP + len;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -476,6 +541,22 @@ static const struct profile profiles[] = {
 		.nqueues = 1, .q = 0, .dir = 0,
 		.max_queue_size = 1024, .config_size = 2,
 		.post = can_post, .check = can_check, .post_at = can_post_at,
+	},
+	{
+		.name = "scsi", .binary = "vhost-device-scsi", .sock = SOCK_OPTION,
+		.args = { "-s", "{socket}", "{file}", NULL }, .file_size = 1 << 20,
+		.nqueues = 3, .q = 2, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 0,
+		.post = scsi_post, .check = scsi_check, .post_at = scsi_post_at,
+	},
+	{
+		/* Two request queues, each on a queue thread. */
+		.name = "scsi-threads", .binary = "vhost-device-scsi", .sock = SOCK_OPTION,
+		.args = { "-s", "{socket}", "--num-queues", "2", "{file}", NULL },
+		.file_size = 1 << 20,
+		.nqueues = 4, .q = 2, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 0,
+		.post = scsi_post, .check = scsi_check, .post_at = scsi_post_at,
 	},
 };
 
@@ -538,6 +619,16 @@ static int start_profile(struct fixture *f)
 		return -1;
 	backend_socket(&f->be, false, 0, f->sock, sizeof(f->sock));
 	backend_file(&f->be, "other", other, sizeof(other));
+	if (P->file_size) {
+		int fd = open(other, O_CREAT | O_RDWR | O_TRUNC, 0644);
+
+		if (fd < 0 || ftruncate(fd, P->file_size) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
 	for (; P->args[n] && n < 15; n++)
 		args[n] = !strcmp(P->args[n], "{socket}") ? f->sock
 			: !strcmp(P->args[n], "{file}") ? other : P->args[n];

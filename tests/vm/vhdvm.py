@@ -185,11 +185,13 @@ class Proc:
 class Backend:
     """One of our backend daemons serving vhost-user sockets."""
 
-    def __init__(self, test, name, binary, args, socket_base, nsockets):
+    def __init__(self, test, name, binary, args, socket_base, nsockets,
+                 exact=False):
         self.test = test
         self.name = name
         self.socket_base = socket_base
         self.nsockets = nsockets
+        self.exact = exact
         argv = [binary, "-s", socket_base]
         if nsockets != 1:
             argv += ["-c", str(nsockets)]
@@ -215,7 +217,10 @@ class Backend:
             time.sleep(0.05)
 
     def socket(self, index):
-        # The backend always appends the socket index to -s PATH.
+        # The backend appends the socket index to -s PATH, unless it names
+        # its one socket PATH exactly (VU_SOCKETS_EXACT: scsi).
+        if self.exact:
+            return self.socket_base
         return "%s%d" % (self.socket_base, index)
 
     def check_alive(self, when):
@@ -606,9 +611,10 @@ class Test:
             raise Skip("%s has no '%s' device" % (self.qemu, frontend))
 
     # -- building blocks -----------------------------------------------------
-    def backend(self, name, binary_name, args=(), nsockets=1):
+    def backend(self, name, binary_name, args=(), nsockets=1, exact=False):
         """Start $VHD_BUILDDIR/<binary_name> (or binary_name itself if it
-        is a path) as: BINARY -s <tmp>/<name>.sock [args].
+        is a path) as: BINARY -s <tmp>/<name>.sock [args]; exact: the
+        backend names its socket PATH itself (no index appended).
         VHD_<NAME>_BACKEND replaces the binary, VHD_<NAME>_BACKEND_ARGS
         adds arguments (NAME upper-cased)."""
         env_name = "VHD_%s_BACKEND" % name.upper().replace("-", "_")
@@ -624,7 +630,8 @@ class Test:
                           "points there)" % binary)
         extra = shlex.split(os.environ.get(env_name + "_ARGS", ""))
         return Backend(self, name, binary, list(args) + extra,
-                       os.path.join(self.dir, name + ".sock"), nsockets)
+                       os.path.join(self.dir, name + ".sock"), nsockets,
+                       exact)
 
     def vm(self, machine, devices, script, params, extra_args=(),
            helpers=()):

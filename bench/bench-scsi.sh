@@ -1,0 +1,67 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# SCSI throughput through vhost-user, beside io_uring straight on the image.
+#
+# A 256 MiB image, read once so it sits in the page cache; the figures are
+# then what the path costs, not the disk.  For each pattern,
+# bench/scsi-load plays the guest of vhost-device-scsi (libvhu-frontend's
+# virtio-scsi driver) for BENCH_SECONDS (default 3), then does the same I/O
+# on the image with its own io_uring for the same time, in the same run:
+#   4 KiB random read, queue depth 32    target ratio >= 0.70
+#   1 MiB sequential read, depth 8       target ratio >= 0.90
+#   1 MiB sequential write, depth 8      target ratio >= 0.90
+# Printed: both throughputs (MiB/s and IOPS) and their ratio.
+# BENCH_STRICT=1 makes a missed target fail the script.
+set -eu
+
+B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
+SECS=${BENCH_SECONDS:-3}
+STRICT=${BENCH_STRICT:-0}
+SCSI=$B/vhost-device-scsi
+LOAD=$B/bench/scsi-load
+for f in "$SCSI" "$LOAD"; do
+	[ -x "$f" ] || { echo "bench-scsi: $f not built (run 'make bench')" >&2; exit 1; }
+done
+
+T=$(mktemp -d /tmp/vhd-bench-XXXXXX)
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+SIZE=$((256 << 20))
+dd if=/dev/urandom of="$T/disk.img" bs=1M count=256 status=none
+cat "$T/disk.img" >/dev/null
+"$SCSI" -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
+PID=$!
+i=0
+while [ ! -S "$T/scsi.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+[ -S "$T/scsi.sock" ] || { echo "bench-scsi: the backend did not start" >&2; cat "$T/backend.log" >&2; exit 1; }
+
+missed=0
+echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache"
+figure() { # NAME MODE BS QD TARGET
+	set -- $(echo "$@")
+	v=$("$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SECS")
+	r=$("$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SECS")
+	line=$(echo "$v $r" | awk -v name="$1" -v target="$5" '{
+		vm = $2 / $4 / 1048576; rm = $8 / $10 / 1048576; ratio = vm / rm
+		ok = ratio >= target
+		printf "scsi %-22s vhost %8.1f MiB/s %8.0f IOPS   io_uring %8.1f MiB/s %8.0f IOPS   ratio %.2f (target >= %.2f)%s\n",
+			name, vm, $6 / $4, rm, $12 / $10, ratio, target, ok ? "" : "  MISSED"
+		exit ok ? 0 : 3
+	}') && rc=0 || rc=$?
+	echo "$line"
+	[ "$rc" -eq 0 ] || missed=$((missed + 1))
+}
+figure "4k-randread-qd32" randread 4096 32 0.70
+figure "1m-seqread-qd8" seqread 1048576 8 0.90
+figure "1m-seqwrite-qd8" seqwrite 1048576 8 0.90
+if [ "$missed" -ne 0 ]; then
+	echo "bench-scsi: $missed figure(s) missed their target"
+	[ "$STRICT" = 1 ] && exit 1
+fi
+exit 0
