@@ -101,6 +101,20 @@ int backend_init(struct backend *b)
 	return 0;
 }
 
+/* Does the file start with "#!"? */
+static bool is_script(const char *path)
+{
+	char head[2] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool r;
+
+	if (fd < 0)
+		return false;
+	r = read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+	close(fd);
+	return r;
+}
+
 int backend_spawn(struct backend *b, const char *binary, const char *const *args,
 		  const char *const *wait_for)
 {
@@ -121,8 +135,10 @@ int backend_spawn(struct backend *b, const char *binary, const char *const *args
 	/* $VHD_TEST_EXEC_WRAPPER: a program that runs the backend, as in
 	 * "WRAPPER PROG ARGS..." -- the emulator when the binaries are for
 	 * another architecture (scripts/arm64-check.sh: qemu-aarch64 user
-	 * emulation, without binfmt_misc). */
-	if (wrapper && *wrapper)
+	 * emulation, without binfmt_misc).  Not for a script (a generated
+	 * wrapper such as tests/integration/test-can-fakeif): the host's
+	 * shell runs it, and it applies the wrapper to the binary it execs. */
+	if (wrapper && *wrapper && !is_script(prog))
 		argv[argc++] = wrapper;
 	argv[argc++] = prog;
 	for (unsigned i = 0; args && args[i]; i++) {
