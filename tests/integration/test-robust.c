@@ -1256,12 +1256,20 @@ struct soak_sample {
 	long threads, rss_anon_kib;
 };
 
+/* As probe_fds: read while exactly one connection (ours, synced) is
+ * open, so the previous one is torn down and this one's queue threads
+ * (created with the connection) are counted every time. */
 static void soak_sample(struct fixture *f, struct soak_sample *m)
 {
-	m->fds = probe_fds(f);
+	struct vhu_conn *c;
+
+	assert_int_equal(vhu_connect(f->sock, 30000, &c), 0);
+	assert_int_equal(vhu_ping(c), 0);
+	m->fds = proc_fd_count(f->be.pid);
 	m->threads = proc_status(f->be.pid, "Threads:");
 	m->rss_anon_kib = proc_status(f->be.pid, "RssAnon:");
-	assert_true(m->threads > 0 && m->rss_anon_kib > 0);
+	vhu_close(c);
+	assert_true(m->fds > 0 && m->threads > 0 && m->rss_anon_kib > 0);
 }
 
 /* Soak: VHD_SOAK_CYCLES frontends (default 1000; CI may bound it) leave
