@@ -63,6 +63,10 @@ extern const bool gpio_host_supported;
 int gpio_sim_open(unsigned n, const char *control, struct gpio_chip **out,
 		  char *err, size_t errlen);
 
+/* Drive the external level of a simulated chip's line, as the control
+ * socket's "set" does (unit tests). */
+void gpio_sim_drive(struct gpio_chip *c, unsigned line, int v);
+
 void gpio_chip_close(struct gpio_chip *c);
 /* Size of the names blob (every name with its NUL) or 0 if no line has a
  * name (virtio "Device configuration layout": 0 = no names). */

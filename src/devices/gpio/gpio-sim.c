@@ -151,6 +151,11 @@ static void sim_drive(struct sim_chip *s, unsigned line, int v)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void gpio_sim_drive(struct gpio_chip *c, unsigned line, int v)
+{
+	sim_drive(c->impl, line, v);
+}
+
 static const char *const mode_names[] = {
 	[GPIO_MODE_NONE] = "none", [GPIO_MODE_IN] = "in",
 	[GPIO_MODE_OUT] = "out", [GPIO_MODE_IN_EDGES] = "edges",
