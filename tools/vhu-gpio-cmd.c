@@ -9,8 +9,10 @@
  *   get LINE          make LINE an input, print its value
  *   set LINE=0|1      make LINE an output driving the value
  *   wait LINE TYPE [N]  enable LINE's interrupt (rising, falling, both,
- *                     high, low), print "LINE event" for each of N
- *                     interrupts (default 1), then disable it
+ *                     high, low), print "LINE armed" once it is enabled
+ *                     (a script may make its edge from then on), then
+ *                     "LINE event" for each of N interrupts (default 1),
+ *                     then disable it
  *   hold              wait until stdin reaches end of file (the lines
  *                     keep their state meanwhile)
  *
@@ -36,8 +38,9 @@ static void usage(FILE *f)
 		"  get LINE             make LINE an input and print its value\n"
 		"  set LINE=0|1         make LINE an output driving the value\n"
 		"  wait LINE TYPE [N]   enable LINE's interrupt of TYPE (rising, falling,\n"
-		"                       both, high, low), print 'LINE event' for each of N\n"
-		"                       interrupts (default 1), then disable it\n"
+		"                       both, high, low), print 'LINE armed' once enabled,\n"
+		"                       'LINE event' for each of N interrupts (default 1),\n"
+		"                       then disable it\n"
 		"  hold                 keep the lines as they are until stdin is closed\n"
 		"Options:\n"
 		"  --timeout MS         give up after MS ms without an answer or, for\n"
@@ -125,6 +128,10 @@ static int step_wait(struct run *x, uint16_t line, uint32_t type, unsigned long 
 	if ((r = req(x, VHU_GPIO_SET_DIRECTION, line, VHU_GPIO_DIR_IN, NULL, "SET_DIRECTION")) ||
 	    (r = req(x, VHU_GPIO_SET_IRQ_TYPE, line, type, NULL, "SET_IRQ_TYPE")))
 		return r;
+	/* From here on an edge is latched: a script waiting for this line
+	 * may make it. */
+	printf("%u armed\n", line);
+	fflush(stdout);
 	for (unsigned long i = 0; i < n; i++) {
 		uint32_t got;
 		uint8_t st;

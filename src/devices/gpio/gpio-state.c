@@ -225,6 +225,7 @@ int gpio_irq_unmask(struct gpio_state *s, uint32_t line, void *buf)
 	if (l->held || l->irq_type == VIRTIO_GPIO_IRQ_TYPE_NONE)
 		return -1;
 	l->held = buf;
+	LOG_DEBUG("gpio line %u: unmasked (%s)", line, l->latched ? "an edge is latched" : "waiting");
 	deliver(s, line);
 	return 0;
 }
@@ -240,6 +241,8 @@ void gpio_irq_events(struct gpio_state *s, unsigned line)
 		unwatch(s, line);
 		return;
 	}
+	LOG_DEBUG("gpio line %u: %u rising, %u falling edges (interrupt type %u, %s)", line,
+		  rising, falling, l->irq_type, l->held ? "unmasked" : "masked");
 	if (((l->irq_type & VIRTIO_GPIO_IRQ_TYPE_EDGE_RISING) && rising) ||
 	    ((l->irq_type & VIRTIO_GPIO_IRQ_TYPE_EDGE_FALLING) && falling))
 		if (is_edge(l->irq_type))
