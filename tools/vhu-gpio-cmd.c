@@ -15,6 +15,11 @@
  *                     then disable it
  *   hold              wait until stdin reaches end of file (the lines
  *                     keep their state meanwhile)
+ *   latency LINE N CTL  interrupt latency against a simulated chip whose
+ *                     control socket is CTL (vhost-device-gpio
+ *                     --sim-socket): N edges on LINE, each from the "set"
+ *                     sent on CTL to the completed interrupt buffer, beside
+ *                     the control socket's own round trip
  *
  * Exit status 0, 1 (command line), 2 (the device refused or failed).
  */
@@ -26,6 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #define PROG "vhost-user-frontend gpio"
 
@@ -42,6 +51,10 @@ static void usage(FILE *f)
 		"                       'LINE event' for each of N interrupts (default 1),\n"
 		"                       then disable it\n"
 		"  hold                 keep the lines as they are until stdin is closed\n"
+		"  latency LINE N CTL   N edges on LINE made through the simulated chip's\n"
+		"                       control socket CTL: print the interrupt latency\n"
+		"                       (median, 99th percentile) beside the control\n"
+		"                       socket's round trip\n"
 		"Options:\n"
 		"  --timeout MS         give up after MS ms without an answer or, for\n"
 		"                       wait, without an interrupt (default 5000; 0: wait\n"
@@ -155,6 +168,90 @@ static int step_wait(struct run *x, uint16_t line, uint32_t type, unsigned long 
 	return req(x, VHU_GPIO_SET_IRQ_TYPE, line, VHU_GPIO_IRQ_NONE, NULL, "SET_IRQ_TYPE");
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One "set" on the control connection; 0 when it answered "ok". */
+static int ctl_set(int fd, unsigned line, int v)
+{
+	char cmd[32], ans[16];
+	int n = snprintf(cmd, sizeof(cmd), "set %u %d\n", line, v);
+	size_t got = 0;
+
+	if (write(fd, cmd, (size_t)n) != n)
+		return -1;
+	while (got < 3) {
+		ssize_t r = read(fd, ans + got, sizeof(ans) - got);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return memcmp(ans, "ok\n", 3) ? -1 : 0;
+}
+
+static int step_latency(struct run *x, uint16_t line, unsigned long n, const char *ctlpath)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	uint64_t *irq = calloc(n, sizeof(*irq)), *rt = calloc(n, sizeof(*rt));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 2;
+
+	if (!irq || !rt || fd < 0)
+		goto out;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ctlpath);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || ctl_set(fd, line, 0) < 0) {
+		fprintf(stderr, PROG ": %s: cannot drive the line through it\n", ctlpath);
+		goto out;
+	}
+	if ((r = req(x, VHU_GPIO_SET_DIRECTION, line, VHU_GPIO_DIR_IN, NULL, "SET_DIRECTION")) ||
+	    (r = req(x, VHU_GPIO_SET_IRQ_TYPE, line, VHU_GPIO_IRQ_EDGE_BOTH, NULL, "SET_IRQ_TYPE")))
+		goto out;
+	r = 2;
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t t0, t1;
+		uint32_t got;
+		uint8_t st;
+
+		if (vhu_gpio_irq_unmask(x->d, line) < 0)
+			goto out;
+		t0 = now_ns();
+		if (ctl_set(fd, line, (int)((i + 1) & 1)) < 0)
+			goto out;
+		t1 = now_ns();
+		if (vhu_gpio_irq_wait(x->d, x->timeout ? x->timeout : -1, &got, &st) < 0 ||
+		    st != VHU_GPIO_IRQ_VALID) {
+			fprintf(stderr, PROG ": edge %lu: no interrupt\n", i);
+			goto out;
+		}
+		irq[i] = now_ns() - t0;
+		rt[i] = t1 - t0;
+	}
+	qsort(irq, n, sizeof(*irq), cmp_u64);
+	qsort(rt, n, sizeof(*rt), cmp_u64);
+	printf("edges %lu: interrupt latency median %.1f us, p99 %.1f us; control round trip "
+	       "median %.1f us; ratio %.2f\n", n, irq[n / 2] / 1e3, irq[n * 99 / 100] / 1e3,
+	       rt[n / 2] / 1e3, (double)irq[n / 2] / (double)rt[n / 2]);
+	r = req(x, VHU_GPIO_SET_IRQ_TYPE, line, VHU_GPIO_IRQ_NONE, NULL, "SET_IRQ_TYPE");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(irq);
+	free(rt);
+	return r;
+}
+
 static int run_steps(struct run *x, char **argv, int argc)
 {
 	for (int i = 0; i < argc; i++) {
@@ -202,6 +299,12 @@ static int run_steps(struct run *x, char **argv, int argc)
 			    number(argv[++i], 1000000, &n) < 0)
 				return bad("bad count", argv[i]);
 			r = step_wait(x, (uint16_t)line, irq_types[t].type, n);
+		} else if (!strcmp(argv[i], "latency") && i + 3 < argc) {
+			if (number(argv[i + 1], 65534, &line) < 0 ||
+			    number(argv[i + 2], 10000000, &n) < 0 || n == 0)
+				return bad("expected latency LINE N CTL, not", argv[i + 1]);
+			r = step_latency(x, (uint16_t)line, n, argv[i + 3]);
+			i += 3;
 		} else {
 			return bad("unknown or incomplete step", argv[i]);
 		}
