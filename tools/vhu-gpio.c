@@ -326,6 +326,7 @@ int vhu_gpio_irq_unmask_raw(struct vhu_gpio *d, unsigned k, uint16_t gpio)
 int vhu_gpio_irq_wait(struct vhu_gpio *d, int timeout_ms, uint32_t *line, uint8_t *status)
 {
 	struct vhu_vq *q = d->s->vq[1];
+	struct irq_slot *sl;
 	uint32_t used;
 	void *tok;
 	int r;
@@ -342,8 +343,7 @@ int vhu_gpio_irq_wait(struct vhu_gpio *d, int timeout_ms, uint32_t *line, uint8_
 		if (r == 0)
 			return -ETIMEDOUT;
 	}
-	struct irq_slot *sl = tok;
-
+	sl = tok;
 	sl->queued = false;
 	d->irq_in_flight--;
 	*line = sl->line;
