@@ -11,7 +11,9 @@
 #      and UndefinedBehaviorSanitizer (the guests then talk to sanitized
 #      backends),
 #   3. 'make distcheck' with --enable-xen (the tarball builds and passes
-#      its tests).
+#      its tests),
+#   4. vhost-device-gpio built against libgpiod 2.1 from bookworm-backports
+#      (unpacked into a prefix, scripts/test-libgpiod2.sh) and its tests.
 # Guest tests may not SKIP here (VHD_VM_REQUIRE=1): CI must prove them.
 # Run it as root (or with sudo available) from the source tree.
 set -eu
@@ -59,5 +61,8 @@ step "make distcheck"
 cd "$BUILD/werror"
 make -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-xen >"$BUILD/distcheck.log" 2>&1 || { tail -80 "$BUILD/distcheck.log"; exit 1; }
 grep -A3 'archives ready for distribution' "$BUILD/distcheck.log" || true
+
+step "vhost-device-gpio with libgpiod 2 ($BUILD/libgpiod2)"
+"$SRC/scripts/test-libgpiod2.sh" "$BUILD/libgpiod2" || fail_log "$BUILD/libgpiod2/build"
 
 step "all tests passed"

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * A GPIO chip as the device sees it: the one internal interface behind
- * which a host chip (libgpiod, gpio-gpiod1.c; a libgpiod v2 module would
- * be a second implementation of the same ops) and the simulated chip
- * (gpio-sim.c) live.
+ * which a host chip (libgpiod: gpio-gpiod1.c for the 1.x API, gpio-gpiod2.c
+ * for 2.x, configure picks one) and the simulated chip (gpio-sim.c) live.
  *
  * Promises:
  *  - lines are numbered 0..nlines-1; names[i] is never NULL ("" when the
