@@ -18,7 +18,9 @@
 #   5. the arm64 pass (scripts/arm64-check.sh): a cross-build for aarch64
 #      with --enable-xen and -Werror, its unit and integration tests under
 #      qemu-aarch64 user emulation (the arm64 libraries and QEMU are
-#      fetched once into /var/cache/vhost-device-c/arm64).
+#      fetched once into /var/cache/vhost-device-c/arm64),
+#   6. vhost-device-gpio built against libgpiod 2.1 from bookworm-backports
+#      (unpacked into a prefix, scripts/test-libgpiod2.sh) and its tests.
 # Guest tests may not SKIP here (VHD_VM_REQUIRE=1): CI must prove them.
 # Run it as root (or with sudo available) from the source tree.
 set -eu
@@ -73,6 +75,9 @@ step "make distcheck"
 cd "$BUILD/werror"
 make -j"$JOBS" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-xen >"$BUILD/distcheck.log" 2>&1 || { tail -80 "$BUILD/distcheck.log"; exit 1; }
 grep -A3 'archives ready for distribution' "$BUILD/distcheck.log" || true
+
+step "vhost-device-gpio with libgpiod 2 ($BUILD/libgpiod2)"
+"$SRC/scripts/test-libgpiod2.sh" "$BUILD/libgpiod2" || fail_log "$BUILD/libgpiod2/build"
 
 step "arm64: cross-build, unit and integration tests under qemu-aarch64 ($BUILD/arm64)"
 VHD_BUILD_ROOT=$BUILD VHD_JOBS=$JOBS "$SRC/scripts/arm64-check.sh"

@@ -11,6 +11,8 @@
  *                 (vhu-i2c-cmd.c; see 'i2c --help')
  *   can SOCKET [FRAME...]  CAN frames out (cansend(1) syntax) and in
  *                 (vhu-can-cmd.c; see 'can --help')
+ *   gpio SOCKET STEP...  play a virtio-gpio guest: list lines, get/set
+ *                 values, wait for interrupts (vhu-gpio-cmd.c; 'gpio --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 		"       " PROG " vsock SOCKET --uds-path PATH [options]   (see 'vsock --help')\n"
 		"       " PROG " i2c SOCKET MSG...   (one I2C transfer; see 'i2c --help')\n"
 		"       " PROG " can SOCKET [FRAME...] (CAN frames; see 'can --help')\n"
+		"       " PROG " gpio SOCKET STEP... (GPIO lines and interrupts; see 'gpio --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -332,6 +335,7 @@ done:
 int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
 int vhu_i2c_cmd(int argc, char **argv);     /* vhu-i2c-cmd.c */
 int vhu_can_cmd(int argc, char **argv);     /* vhu-can-cmd.c */
+int vhu_gpio_cmd(int argc, char **argv);    /* vhu-gpio-cmd.c */
 
 /* Take the operands (COMMAND, then SOCKET) at optind: up to the next
  * option, or all of them.  0, or bad_usage()'s exit status on a third. */
@@ -364,6 +368,8 @@ int main(int argc, char **argv)
 		return vhu_i2c_cmd(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "can"))
 		return vhu_can_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "gpio"))
+		return vhu_gpio_cmd(argc - 1, argv + 1);
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {

@@ -489,6 +489,54 @@ static uint32_t scsi_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return SCSI_RESP + len;
 }
 
+/*
+ * gpio (-l s8): GET_DIRECTION of line 3, one chain of the 8-byte request
+ * and the 2-byte response (virtio spec, "GPIO Device"): status OK,
+ * direction NONE, used length 2.  The cut range is the response buffer.
+ */
+static void *gpio_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 10, 64);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 8 };
+	struct vhu_sg in = { vhu_mem_gpa(s->m, b + 8), 2 };
+
+	assert_non_null(b);
+	memset(b, 0, 8);
+	b[0] = 2;                               /* VIRTIO_GPIO_MSG_GET_DIRECTION */
+	b[2] = 3;                               /* line 3 */
+	b[8] = b[9] = 0xee;
+	assert_true(vhu_vq_add(pq(s), &out, 1, &in, 1, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void gpio_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, 2);
+	assert_int_equal(b[8], 0);              /* VIRTIO_GPIO_STATUS_OK */
+	assert_int_equal(b[9], 0);              /* VIRTIO_GPIO_DIRECTION_NONE */
+}
+
+static uint32_t gpio_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 8, 64);
+	struct vring_desc d[2] = {
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 8 },
+		{ .addr = gpa, .len = len, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	memset(b, 0, 8);
+	b[0] = 2;
+	assert_true(vhu_vq_add_raw(pq(s), d, 2, NULL) >= 0);
+	kick(pq(s));
+	return 2;           /* status and value */
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -557,6 +605,13 @@ static const struct profile profiles[] = {
 		.nqueues = 4, .q = 2, .dir = VRING_DESC_F_WRITE,
 		.max_queue_size = 1024, .config_size = 0,
 		.post = scsi_post, .check = scsi_check, .post_at = scsi_post_at,
+	},
+	{
+		.name = "gpio", .binary = "vhost-device-gpio", .sock = SOCK_SUFFIXED,
+		.args = { "-l", "s8", NULL },
+		.nqueues = 2, .q = 0, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 256, .config_size = 8,
+		.post = gpio_post, .check = gpio_check, .post_at = gpio_post_at,
 	},
 };
 
