@@ -1360,9 +1360,16 @@ static void test_soak(void **state)
 	if (last.threads != first.threads)
 		fail_msg("backend threads went from %ld to %ld over %lu connections",
 			 first.threads, last.threads, cycles);
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer keeps freed memory in quarantine (256 MiB by
+	 * default), so RSS grows without a leak; LeakSanitizer checks the
+	 * backend's leaks at its exit instead (backend_stop). */
+	print_message("soak %s: memory growth not judged under AddressSanitizer\n", P->name);
+#else
 	if (last.rss_anon_kib > first.rss_anon_kib + 256)
 		fail_msg("backend private memory grew from %ld to %ld KiB over %lu connections",
 			 first.rss_anon_kib, last.rss_anon_kib, cycles);
+#endif
 }
 
 /* ---- the socket stays bound ---------------------------------------------- */
