@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause
+# vhost-device-sound as a program: argument errors exit 1
+# with a message and create no socket; --socket is used exactly, as the
+# Rust binary names it; SIGTERM removes it.
+set -u
+B=${VHD_BUILDDIR:-.}
+T=$(mktemp -d /tmp/vhd-sound-cli.XXXXXX)
+pass=0
+fail=0
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; }
+
+# expect_exit PROGRAM STATUS PATTERN ARGS...: status, message, no file in $T/s.
+expect_exit() {
+	prog=$1 want=$2 pat=$3
+	shift 3
+	rm -rf "$T/s"
+	mkdir -p "$T/s"
+	"$B/$prog" "$@" >"$T/out" 2>&1
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		bad "$prog '$*' exits $want (got $got: $(head -c 300 "$T/out"))"
+		return
+	fi
+	if ! grep -q -- "$pat" "$T/out"; then
+		bad "$prog '$*' says '$pat' (said: $(head -c 300 "$T/out"))"
+		return
+	fi
+	if [ -n "$(ls -A "$T/s")" ]; then
+		bad "$prog '$*' created no file (found: $(ls "$T/s"))"
+		return
+	fi
+	ok "$prog '$*' exits $want saying '$pat'"
+}
+
+# Wait for the file (the event); 30 s is only the failure bound.
+wait_for() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+
+# run_and_stop PROGRAM DESCRIPTION FILES ARGS...
+run_and_stop() {
+	prog=$1 d=$2 files=$3
+	shift 3
+	rm -rf "$T/s"
+	mkdir -p "$T/s"
+	"$B/$prog" "$@" 2>"$T/log" &
+	pid=$!
+	for f in $files; do
+		if ! wait_for "$f"; then
+			bad "$d: $f did not appear ($(head -c 300 "$T/log"))"
+			kill -9 "$pid"
+			pid=""
+			return
+		fi
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	st=$?
+	pid=""
+	if [ "$st" -ne 0 ]; then
+		bad "$d: exit status $st on SIGTERM ($(head -c 300 "$T/log"))"
+		return
+	fi
+	for f in $files; do
+		if [ -e "$f" ]; then
+			bad "$d: $f left behind"
+			return
+		fi
+	done
+	ok "$d"
+}
+
+S=$T/s
+P=vhost-device-sound
+expect_exit $P 0 "--output-streams N" --help
+expect_exit $P 0 "pipewire and" --help
+expect_exit $P 0 '"type": "sound"' --print-capabilities
+expect_exit $P 1 "missing --backend" --socket "$S/a.sock"
+expect_exit $P 1 "missing --socket" --backend null
+expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend alsa
+expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend pipewire
+expect_exit $P 1 "expected null, alsa" --socket "$S/a.sock" --backend oss
+expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd 0 --backend null
+expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd=0 --backend null
+expect_exit $P 1 "no streams" --socket "$S/a.sock" --backend null --output-streams 0 --input-streams 0
+expect_exit $P 1 "expected 0..16" --socket "$S/a.sock" --backend null --output-streams 17
+expect_exit $P 1 "expected 0..16" --socket "$S/a.sock" --backend null --input-streams -1
+expect_exit $P 1 "bad rate '7'" --socket "$S/a.sock" --backend null --rates 44100,7
+expect_exit $P 1 "bad format 'u16'" --socket "$S/a.sock" --backend null --formats s16,u16
+expect_exit $P 1 "bad format" --socket "$S/a.sock" --backend null --formats s16,
+expect_exit $P 1 "socket-path" -s "$S/a.sock" --backend null
+run_and_stop $P "sound --socket: exactly a.sock, removed on SIGTERM" \
+	"$S/a.sock" --socket "$S/a.sock" --backend null
+run_and_stop $P "sound with 2 outputs, no input, s16 at 48000 Hz" \
+	"$S/b.sock" --socket "$S/b.sock" --backend null --output-streams 2 --input-streams 0 \
+	--formats s16 --rates 48000
+
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
