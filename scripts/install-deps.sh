@@ -7,7 +7,7 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libcmocka-dev libyaml-dev libxen-dev
-      qemu-system-x86 busybox-static i2c-tools linux-source-6.1
+      qemu-system-x86 busybox-static i2c-tools alsa-utils linux-source-6.1
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3
       clang libclang-rt-14-dev"
 missing=""
