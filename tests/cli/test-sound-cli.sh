@@ -106,5 +106,28 @@ run_and_stop $P "sound with 2 outputs, no input, s16 at 48000 Hz" \
 	"$S/b.sock" --socket "$S/b.sock" --backend null --output-streams 2 --input-streams 0 \
 	--formats s16 --rates 48000
 
+# --socket-fd: an inherited listening socket (as a service manager passes
+# it) is served; the Rust flag is the core's --fd.
+rm -rf "$S" && mkdir -p "$S"
+python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+if s.fileno() != 3: os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execv(sys.argv[2], [sys.argv[2], "--socket-fd", "3", "--backend", "null"])
+' "$S/fd.sock" "$B/$P" 2>"$T/log" &
+pid=$!
+if wait_for "$S/fd.sock" &&
+   "$B/tools/vhost-user-frontend" info "$S/fd.sock" --config-size 16 >"$T/out" 2>&1 &&
+   grep -q "00 00 00 00 02 00 00 00 02 00 00 00 00 00 00 00" "$T/out"; then
+	ok "sound --socket-fd 3: served (config: 0 jacks, 2 streams, 2 chmaps)"
+else
+	bad "sound --socket-fd 3: $(head -c 300 "$T/out") $(head -c 300 "$T/log")"
+fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+pid=""
+
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
