@@ -6,7 +6,7 @@
 # README.md ("Dependencies") says why each package is here.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libcmocka-dev libyaml-dev libxen-dev
+      libcmocka-dev libyaml-dev libxen-dev libasound2-dev
       qemu-system-x86 busybox-static i2c-tools alsa-utils linux-source-6.1
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3
       clang libclang-rt-14-dev"

@@ -88,8 +88,10 @@ expect_exit $P 0 "pipewire and" --help
 expect_exit $P 0 '"type": "sound"' --print-capabilities
 expect_exit $P 1 "missing --backend" --socket "$S/a.sock"
 expect_exit $P 1 "missing --socket" --backend null
-expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend alsa
+expect_exit $P 1 "needs --backend alsa" --socket "$S/a.sock" --backend null --alsa-device hw:0
+expect_exit $P 1 "empty PCM name" --socket "$S/a.sock" --backend alsa --alsa-device ""
 expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend pipewire
+expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend gstreamer
 expect_exit $P 1 "expected null, alsa" --socket "$S/a.sock" --backend oss
 expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd 0 --backend null
 expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd=0 --backend null
@@ -102,6 +104,14 @@ expect_exit $P 1 "bad format" --socket "$S/a.sock" --backend null --formats s16,
 expect_exit $P 1 "socket-path" -s "$S/a.sock" --backend null
 run_and_stop $P "sound --socket: exactly a.sock, removed on SIGTERM" \
 	"$S/a.sock" --socket "$S/a.sock" --backend null
+# --backend alsa opens nothing before a stream is prepared (or this build
+# has no ALSA, which it says).
+if ! "$B/$P" --socket "$S/x.sock" --backend alsa --output-streams 99 2>&1 | grep -q "no ALSA"; then
+	run_and_stop $P "sound --backend alsa --alsa-device null: starts without opening the PCM" \
+		"$S/c.sock" --socket "$S/c.sock" --backend alsa --alsa-device null
+else
+	expect_exit $P 1 "no ALSA" --socket "$S/a.sock" --backend alsa
+fi
 run_and_stop $P "sound with 2 outputs, no input, s16 at 48000 Hz" \
 	"$S/b.sock" --socket "$S/b.sock" --backend null --output-streams 2 --input-streams 0 \
 	--formats s16 --rates 48000

@@ -471,6 +471,114 @@ static void test_queue_stop(void **state)
 	vhu_session_close(s);
 }
 
+#ifdef VHD_SOUND_ALSA
+/*
+ * --backend alsa against ALSA's null PCM (an ALSA_CONFIG_PATH of our own
+ * where "default" is a null PCM and "broken" a hw PCM of a card that does
+ * not exist).  The null PCM takes and gives frames at once, so this checks
+ * the data path and the statuses, not the timing.
+ */
+static int setup_alsa_args(void **state, const char *device)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char conf[200];
+	FILE *cf;
+	const char *args[] = { "--backend", "alsa", "--socket", NULL, "--alsa-device", device,
+			       NULL };
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_file(&f->be, "alsa.conf", conf, sizeof(conf));
+	cf = fopen(conf, "w");
+	if (!cf)
+		return -1;
+	fprintf(cf, "pcm.default { type null }\n"
+		    "pcm.broken { type hw card 31 device 0 }\n");
+	fclose(cf);
+	setenv("ALSA_CONFIG_PATH", conf, 1);
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup_alsa(void **state) { return setup_alsa_args(state, "default"); }
+static int setup_alsa_broken(void **state) { return setup_alsa_args(state, "broken"); }
+
+static void test_alsa_playback_capture(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+	struct io out[4], in[2];
+	uint32_t used;
+
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 4; i++)
+		post_io(s, Q_TX, 0, PERIOD, &out[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	for (int i = 0; i < 2; i++)
+		post_io(s, Q_RX, 1, PERIOD, &in[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_RX], false) >= 0);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_ptr_equal(next_used(s, Q_TX, &used), &out[i]);
+		assert_int_equal(used, 8);
+		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_ptr_equal(next_used(s, Q_RX, &used), &in[i]);
+		assert_int_equal(used, PERIOD + 8);
+		assert_int_equal(le32toh(in[i].st->status), VIRTIO_SND_S_OK);
+		for (uint32_t k = 0; k < PERIOD; k++)
+			if (in[i].data[k] != 0)
+				fail_msg("capture byte %u: 0x%02x, not silence", k, in[i].data[k]);
+	}
+	/* STOP, START again, RELEASE; then the stream can be prepared anew. */
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	post_io(s, Q_TX, 0, PERIOD, &out[0]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	assert_ptr_equal(next_used(s, Q_TX, &used), &out[0]);
+	assert_int_equal(le32toh(out[0].st->status), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	/* A reconnect closes the PCMs and starts afresh. */
+	s = open_snd(f);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_BAD_MSG);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+
+/* A PCM that cannot be opened: PREPARE answers IO_ERR, the stream stays
+ * where it was. */
+static void test_alsa_broken(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_IO_ERR);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_44100), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +589,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_stop, setup, teardown),
+#ifdef VHD_SOUND_ALSA
+		cmocka_unit_test_setup_teardown(test_alsa_playback_capture, setup_alsa, teardown),
+		cmocka_unit_test_setup_teardown(test_alsa_broken, setup_alsa_broken, teardown),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,18 +46,18 @@ static void record(void *opaque, unsigned stream, uint8_t dir, void *cookie, uin
 }
 
 struct fx {
-	struct snd_model m;
+	struct vsnd_model m;
 	struct done d;
 };
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct snd_caps c = { 1, 1, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES };
+	struct vsnd_caps c = { 1, 1, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES };
 
 	if (!f)
 		return -1;
-	snd_model_init(&f->m, &c, record, &f->d);
+	vsnd_model_init(&f->m, &c, record, &f->d);
 	*state = f;
 	return 0;
 }
@@ -70,10 +70,10 @@ static int teardown(void **state)
 
 static uint32_t ctl(struct fx *f, const void *req, size_t len, uint64_t now)
 {
-	size_t n = snd_ctl(&f->m, req, len, 4096, now);
+	size_t n = vsnd_ctl(&f->m, req, len, 4096, now);
 
 	assert_true(n >= 4);
-	return snd_resp_status(&f->m);
+	return vsnd_resp_status(&f->m);
 }
 
 static uint32_t pcm(struct fx *f, uint32_t code, uint32_t stream, uint64_t now)
@@ -105,7 +105,7 @@ static size_t query(struct fx *f, uint32_t code, uint32_t start, uint32_t count,
 	struct virtio_snd_query_info q = { { htole32(code) }, htole32(start), htole32(count),
 					   htole32(size) };
 
-	return snd_ctl(&f->m, (const uint8_t *)&q, sizeof(q), wr_cap, 0);
+	return vsnd_ctl(&f->m, (const uint8_t *)&q, sizeof(q), wr_cap, 0);
 }
 
 static void test_lists(void **state)
@@ -114,37 +114,37 @@ static void test_lists(void **state)
 	const char *bad;
 
 	(void)state;
-	assert_int_equal(snd_parse_list("44100,48000", true, &map, &bad), 0);
+	assert_int_equal(vsnd_parse_list("44100,48000", true, &map, &bad), 0);
 	assert_int_equal(map, (1ull << VIRTIO_SND_PCM_RATE_44100) | (1ull << VIRTIO_SND_PCM_RATE_48000));
-	assert_int_equal(snd_parse_list("s16,u8", false, &map, &bad), 0);
+	assert_int_equal(vsnd_parse_list("s16,u8", false, &map, &bad), 0);
 	assert_int_equal(map, (1ull << VIRTIO_SND_PCM_FMT_S16) | (1ull << VIRTIO_SND_PCM_FMT_U8));
-	assert_int_equal(snd_parse_list("44100,7", true, &map, &bad), -1);
+	assert_int_equal(vsnd_parse_list("44100,7", true, &map, &bad), -1);
 	assert_string_equal(bad, "7");
-	assert_int_equal(snd_parse_list("", true, &map, &bad), -1);
-	assert_int_equal(snd_parse_list("s16,", false, &map, &bad), -1);
-	assert_int_equal(snd_parse_list(",s16", false, &map, &bad), -1);
-	assert_int_equal(snd_parse_list("+8000", true, &map, &bad), -1);
-	assert_int_equal(snd_parse_list("u16", false, &map, &bad), -1);
-	assert_int_equal(snd_rate_hz(VIRTIO_SND_PCM_RATE_384000), 384000);
-	assert_int_equal(snd_rate_hz(99), 0);
+	assert_int_equal(vsnd_parse_list("", true, &map, &bad), -1);
+	assert_int_equal(vsnd_parse_list("s16,", false, &map, &bad), -1);
+	assert_int_equal(vsnd_parse_list(",s16", false, &map, &bad), -1);
+	assert_int_equal(vsnd_parse_list("+8000", true, &map, &bad), -1);
+	assert_int_equal(vsnd_parse_list("u16", false, &map, &bad), -1);
+	assert_int_equal(vsnd_rate_hz(VIRTIO_SND_PCM_RATE_384000), 384000);
+	assert_int_equal(vsnd_rate_hz(99), 0);
 }
 
 static void test_config_and_info(void **state)
 {
 	struct fx *f = *state;
-	struct snd_config c;
+	struct vsnd_config c;
 	struct virtio_snd_pcm_info pi[2];
 	struct virtio_snd_chmap_info ci;
 	size_t n;
 
-	snd_config(&f->m, &c);
+	vsnd_config(&f->m, &c);
 	assert_int_equal(le32toh(c.jacks), 0);
 	assert_int_equal(le32toh(c.streams), 2);
 	assert_int_equal(le32toh(c.chmaps), 2);
 
 	n = query(f, VIRTIO_SND_R_PCM_INFO, 0, 2, sizeof(pi[0]), 4096);
 	assert_int_equal(n, 4 + 2 * sizeof(pi[0]));
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_OK);
 	memcpy(pi, f->m.resp + 4, sizeof(pi));
 	assert_int_equal(pi[0].direction, VIRTIO_SND_D_OUTPUT);
 	assert_int_equal(pi[1].direction, VIRTIO_SND_D_INPUT);
@@ -170,9 +170,9 @@ static void test_config_and_info(void **state)
 
 	/* No jacks: an empty query is fine, any item is out of range. */
 	assert_int_equal(query(f, VIRTIO_SND_R_JACK_INFO, 0, 0, 24, 4096), 4);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_OK);
 	query(f, VIRTIO_SND_R_JACK_INFO, 0, 1, 24, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 }
 
 static void test_info_bad(void **state)
@@ -184,19 +184,19 @@ static void test_info_bad(void **state)
 	/* Out of range, overflowing start + count, too small or too large
 	 * an item, a response that does not fit, a short request. */
 	query(f, VIRTIO_SND_R_PCM_INFO, 0, 3, 32, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	query(f, VIRTIO_SND_R_PCM_INFO, 2, 1, 32, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	query(f, VIRTIO_SND_R_PCM_INFO, 1, 0xffffffffu, 32, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	query(f, VIRTIO_SND_R_PCM_INFO, 0xffffffffu, 2, 32, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	query(f, VIRTIO_SND_R_PCM_INFO, 0, 1, 31, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	query(f, VIRTIO_SND_R_PCM_INFO, 0, 1, 0xfffffff0u, 4096);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	assert_int_equal(query(f, VIRTIO_SND_R_PCM_INFO, 0, 2, 32, 67), 4);
-	assert_int_equal(snd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_resp_status(&f->m), VIRTIO_SND_S_BAD_MSG);
 	assert_int_equal(query(f, VIRTIO_SND_R_PCM_INFO, 0, 1, 32, 3), 0);
 	assert_int_equal(ctl(f, &q, sizeof(q) - 1, 0), VIRTIO_SND_S_BAD_MSG);
 	assert_int_equal(ctl(f, &q, 3, 0), VIRTIO_SND_S_BAD_MSG);
@@ -250,9 +250,9 @@ static void test_set_params(void **state)
 }
 
 /* Bring stream 0 to state st by an allowed path. */
-static void reach(struct fx *f, enum snd_state st)
+static void reach(struct fx *f, enum vsnd_state st)
 {
-	snd_model_reset(&f->m);
+	vsnd_model_reset(&f->m);
 	if (st == SND_ST_NONE)
 		return;
 	assert_int_equal(set_params(f, 0, 8192, 4096, 1, VIRTIO_SND_PCM_FMT_S16,
@@ -289,7 +289,7 @@ static void test_state_machine(void **state)
 		[SND_ST_STOPPED] = { false, false, true, false, true },
 		[SND_ST_RELEASED] = { true, true, false, false, false },
 	};
-	static const enum snd_state after[5] = {
+	static const enum vsnd_state after[5] = {
 		SND_ST_PARAMS, SND_ST_PREPARED, SND_ST_RUNNING, SND_ST_STOPPED, SND_ST_RELEASED,
 	};
 
@@ -328,36 +328,36 @@ static void test_io_rules(void **state)
 	int a, b;
 
 	/* Not prepared, wrong direction, bad stream. */
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
 	reach(f, SND_ST_PREPARED);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_INPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 1, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 9, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_INPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 1, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 9, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
 	/* Held before START, nothing due until START. */
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &b, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), UINT64_MAX);
-	assert_int_equal(snd_io_collect(&f->m, 1000 * MS), 0);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &b, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_next_due(&f->m), UINT64_MAX);
+	assert_int_equal(vsnd_io_collect(&f->m, 1000 * MS), 0);
 	/* RELEASE completes both, in order, OK. */
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_RELEASE, 0, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(f->d.n, 2);
 	assert_ptr_equal(f->d.cookie[0], &a);
 	assert_ptr_equal(f->d.cookie[1], &b);
 	assert_int_equal(f->d.status[1], VIRTIO_SND_S_OK);
-	assert_int_equal(snd_io_held(&f->m, 0), 0);
+	assert_int_equal(vsnd_io_held(&f->m, 0), 0);
 	/* Released: I/O refused. */
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &a, 0), VIRTIO_SND_S_BAD_MSG);
 	/* Forget (the core releases a held message): the others keep order. */
 	reach(f, SND_ST_PREPARED);
 	f->d.n = 0;
 	int c[3];
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &c[i], 0),
+		assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 100, &c[i], 0),
 				 VIRTIO_SND_S_OK);
 	unsigned st = 9;
-	assert_true(snd_io_forget(&f->m, &c[1], &st));
+	assert_true(vsnd_io_forget(&f->m, &c[1], &st));
 	assert_int_equal(st, 0);
-	assert_false(snd_io_forget(&f->m, &c[1], &st));
+	assert_false(vsnd_io_forget(&f->m, &c[1], &st));
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_RELEASE, 0, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(f->d.n, 2);
 	assert_ptr_equal(f->d.cookie[0], &c[0]);
@@ -374,34 +374,34 @@ static void test_clock(void **state)
 	reach(f, SND_ST_PREPARED);
 	f->d.n = 0;
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 2205, &p[i], 0),
+		assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 2205, &p[i], 0),
 				 VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_START, 0, t0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), t0 + 25 * MS);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 25 * MS - 1), 0);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 25 * MS), 1);
+	assert_int_equal(vsnd_next_due(&f->m), t0 + 25 * MS);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 25 * MS - 1), 0);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 25 * MS), 1);
 	assert_ptr_equal(f->d.cookie[0], &p[0]);
 	assert_int_equal(f->d.latency[0], 3 * 2205);     /* still queued behind it */
 	/* Late timer: everything consumed by then completes at once, in order. */
-	assert_int_equal(snd_io_collect(&f->m, t0 + 75 * MS), 2);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 75 * MS), 2);
 	assert_ptr_equal(f->d.cookie[2], &p[2]);
-	assert_int_equal(snd_next_due(&f->m), t0 + 100 * MS);
+	assert_int_equal(vsnd_next_due(&f->m), t0 + 100 * MS);
 	/* STOP freezes the clock: nothing due however late. */
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_STOP, 0, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), UINT64_MAX);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 1000 * MS), 0);
+	assert_int_equal(vsnd_next_due(&f->m), UINT64_MAX);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 1000 * MS), 0);
 	/* START again: the held message plays in full from then. */
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_START, 0, t0 + 2000 * MS), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), t0 + 2025 * MS);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 2025 * MS), 1);
+	assert_int_equal(vsnd_next_due(&f->m), t0 + 2025 * MS);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 2025 * MS), 1);
 	assert_int_equal(f->d.n, 4);
 	assert_int_equal(f->d.latency[3], 0);
 	/* Ran dry: a message arriving later plays from its arrival. */
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 8820, &p[0], t0 + 3000 * MS),
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 8820, &p[0], t0 + 3000 * MS),
 			 VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), t0 + 3100 * MS);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 3100 * MS - 1), 0);
-	assert_int_equal(snd_io_collect(&f->m, t0 + 3100 * MS), 1);
+	assert_int_equal(vsnd_next_due(&f->m), t0 + 3100 * MS);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 3100 * MS - 1), 0);
+	assert_int_equal(vsnd_io_collect(&f->m, t0 + 3100 * MS), 1);
 }
 
 /* Rounding is up: 1 byte at 8000 Hz U8 mono takes 125000 ns; 3 bytes at
@@ -411,15 +411,15 @@ static void test_clock_rounding(void **state)
 	struct fx *f = *state;
 	int a;
 
-	snd_model_reset(&f->m);
+	vsnd_model_reset(&f->m);
 	assert_int_equal(set_params(f, 0, 2, 1, 1, VIRTIO_SND_PCM_FMT_U8, VIRTIO_SND_PCM_RATE_44100),
 			 VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_PREPARE, 0, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_START, 0, 1000), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 3, &a, 1000), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), 1000 + 68028);
-	assert_int_equal(snd_silence_byte(VIRTIO_SND_PCM_FMT_U8), 0x80);
-	assert_int_equal(snd_silence_byte(VIRTIO_SND_PCM_FMT_S16), 0);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 3, &a, 1000), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_next_due(&f->m), 1000 + 68028);
+	assert_int_equal(vsnd_silence_byte(VIRTIO_SND_PCM_FMT_U8), 0x80);
+	assert_int_equal(vsnd_silence_byte(VIRTIO_SND_PCM_FMT_S16), 0);
 }
 
 /* Capture and playback streams run on their own clocks. */
@@ -428,7 +428,7 @@ static void test_two_streams(void **state)
 	struct fx *f = *state;
 	int out, in;
 
-	snd_model_reset(&f->m);
+	vsnd_model_reset(&f->m);
 	f->d.n = 0;
 	for (unsigned s = 0; s < 2; s++) {
 		assert_int_equal(set_params(f, s, 8000, 4000, 1, VIRTIO_SND_PCM_FMT_U8,
@@ -437,33 +437,33 @@ static void test_two_streams(void **state)
 		assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_PREPARE, s, 0), VIRTIO_SND_S_OK);
 		assert_int_equal(pcm(f, VIRTIO_SND_R_PCM_START, s, 0), VIRTIO_SND_S_OK);
 	}
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 4000, &out, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_io_add(&f->m, VIRTIO_SND_D_INPUT, 1, 4000, &in, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(snd_next_due(&f->m), 250 * MS);
-	assert_int_equal(snd_io_collect(&f->m, 250 * MS), 1);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_OUTPUT, 0, 4000, &out, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_io_add(&f->m, VIRTIO_SND_D_INPUT, 1, 4000, &in, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(vsnd_next_due(&f->m), 250 * MS);
+	assert_int_equal(vsnd_io_collect(&f->m, 250 * MS), 1);
 	assert_ptr_equal(f->d.cookie[0], &in);
 	assert_int_equal(f->d.stream[0], 1);
-	assert_int_equal(snd_io_collect(&f->m, 500 * MS), 1);
+	assert_int_equal(vsnd_io_collect(&f->m, 500 * MS), 1);
 	assert_ptr_equal(f->d.cookie[1], &out);
 }
 
 static void test_caps(void **state)
 {
-	struct snd_model *m = calloc(1, sizeof(*m));
-	struct snd_caps c = { 0, 3, 1ull << VIRTIO_SND_PCM_FMT_S16, 1ull << VIRTIO_SND_PCM_RATE_48000 };
-	struct snd_config cfg;
+	struct vsnd_model *m = calloc(1, sizeof(*m));
+	struct vsnd_caps c = { 0, 3, 1ull << VIRTIO_SND_PCM_FMT_S16, 1ull << VIRTIO_SND_PCM_RATE_48000 };
+	struct vsnd_config cfg;
 	struct virtio_snd_chmap_info ci;
 
 	(void)state;
 	assert_non_null(m);
-	snd_model_init(m, &c, record, NULL);
-	snd_config(m, &cfg);
+	vsnd_model_init(m, &c, record, NULL);
+	vsnd_config(m, &cfg);
 	assert_int_equal(le32toh(cfg.streams), 3);
 	assert_int_equal(le32toh(cfg.chmaps), 1);
 	{
 		struct virtio_snd_query_info q = { { htole32(VIRTIO_SND_R_CHMAP_INFO) }, 0,
 						   htole32(1), htole32(sizeof(ci)) };
-		assert_int_equal(snd_ctl(m, (const uint8_t *)&q, sizeof(q), 4096, 0), 4 + sizeof(ci));
+		assert_int_equal(vsnd_ctl(m, (const uint8_t *)&q, sizeof(q), 4096, 0), 4 + sizeof(ci));
 		memcpy(&ci, m->resp + 4, sizeof(ci));
 		assert_int_equal(ci.direction, VIRTIO_SND_D_INPUT);
 	}

@@ -37,7 +37,7 @@ static const unsigned rates_hz[] = {
 };
 #define N_RATES (sizeof(rates_hz) / sizeof(rates_hz[0]))
 
-int snd_format_parse(const char *name)
+int vsnd_format_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (!strcmp(name, formats[i].name))
@@ -45,7 +45,7 @@ int snd_format_parse(const char *name)
 	return -1;
 }
 
-unsigned snd_format_bytes(unsigned code)
+unsigned vsnd_format_bytes(unsigned code)
 {
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (formats[i].code == code)
@@ -53,12 +53,12 @@ unsigned snd_format_bytes(unsigned code)
 	return 0;
 }
 
-uint8_t snd_silence_byte(unsigned format)
+uint8_t vsnd_silence_byte(unsigned format)
 {
 	return format == VIRTIO_SND_PCM_FMT_U8 ? 0x80 : 0;
 }
 
-int snd_rate_parse(const char *hz)
+int vsnd_rate_parse(const char *hz)
 {
 	unsigned long v = 0;
 
@@ -76,12 +76,12 @@ int snd_rate_parse(const char *hz)
 	return -1;
 }
 
-unsigned snd_rate_hz(unsigned code)
+unsigned vsnd_rate_hz(unsigned code)
 {
 	return code < N_RATES ? rates_hz[code] : 0;
 }
 
-int snd_parse_list(const char *list, bool rates, uint64_t *out, const char **bad)
+int vsnd_parse_list(const char *list, bool rates, uint64_t *out, const char **bad)
 {
 	static char tok[64];
 	const char *p = list;
@@ -99,7 +99,7 @@ int snd_parse_list(const char *list, bool rates, uint64_t *out, const char **bad
 		}
 		memcpy(tok, p, len);
 		tok[len] = 0;
-		code = rates ? snd_rate_parse(tok) : snd_format_parse(tok);
+		code = rates ? vsnd_rate_parse(tok) : vsnd_format_parse(tok);
 		if (code < 0) {
 			*bad = tok;
 			return -1;
@@ -117,8 +117,8 @@ int snd_parse_list(const char *list, bool rates, uint64_t *out, const char **bad
 	return 0;
 }
 
-void snd_model_init(struct snd_model *m, const struct snd_caps *caps,
-		    snd_complete_fn complete, void *opaque)
+void vsnd_model_init(struct vsnd_model *m, const struct vsnd_caps *caps,
+		    vsnd_complete_fn complete, void *opaque)
 {
 	memset(m, 0, sizeof(*m));
 	m->caps = *caps;
@@ -129,10 +129,10 @@ void snd_model_init(struct snd_model *m, const struct snd_caps *caps,
 		m->s[i].dir = i < caps->n_out ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
 }
 
-void snd_model_reset(struct snd_model *m)
+void vsnd_model_reset(struct vsnd_model *m)
 {
 	for (unsigned i = 0; i < m->nstreams; i++) {
-		struct snd_stream *s = &m->s[i];
+		struct vsnd_stream *s = &m->s[i];
 		uint8_t dir = s->dir;
 
 		memset(s, 0, sizeof(*s));
@@ -142,20 +142,20 @@ void snd_model_reset(struct snd_model *m)
 
 /* One channel map per direction that has streams: stereo (FL, FR), as
  * the Rust backend describes its streams. */
-unsigned snd_chmaps(const struct snd_model *m)
+unsigned vsnd_chmaps(const struct vsnd_model *m)
 {
 	return (m->caps.n_out ? 1 : 0) + (m->caps.n_in ? 1 : 0);
 }
 
-void snd_config(const struct snd_model *m, struct snd_config *c)
+void vsnd_config(const struct vsnd_model *m, struct vsnd_config *c)
 {
 	c->jacks = htole32(0);
 	c->streams = htole32(m->nstreams);
-	c->chmaps = htole32(snd_chmaps(m));
+	c->chmaps = htole32(vsnd_chmaps(m));
 	c->controls = htole32(0);
 }
 
-static size_t resp_status(struct snd_model *m, uint32_t status)
+static size_t resp_status(struct vsnd_model *m, uint32_t status)
 {
 	uint32_t le = htole32(status);
 
@@ -163,7 +163,7 @@ static size_t resp_status(struct snd_model *m, uint32_t status)
 	return sizeof(le);
 }
 
-uint32_t snd_resp_status(const struct snd_model *m)
+uint32_t vsnd_resp_status(const struct vsnd_model *m)
 {
 	uint32_t le;
 
@@ -180,12 +180,12 @@ static uint32_t rd32(const uint8_t *p)
 }
 
 /* Complete every held message of stream i with status (RELEASE). */
-static void flush_stream(struct snd_model *m, unsigned i, uint32_t status)
+static void flush_stream(struct vsnd_model *m, unsigned i, uint32_t status)
 {
-	struct snd_stream *s = &m->s[i];
+	struct vsnd_stream *s = &m->s[i];
 
 	while (s->n) {
-		struct snd_io io = s->io[s->head];
+		struct vsnd_io io = s->io[s->head];
 
 		s->head = (s->head + 1) % SND_QUEUE_SIZE;
 		s->n--;
@@ -193,7 +193,7 @@ static void flush_stream(struct snd_model *m, unsigned i, uint32_t status)
 	}
 }
 
-static void fill_item(struct snd_model *m, uint32_t code, uint32_t id, uint8_t *out)
+static void fill_item(struct vsnd_model *m, uint32_t code, uint32_t id, uint8_t *out)
 {
 	if (code == VIRTIO_SND_R_PCM_INFO) {
 		struct virtio_snd_pcm_info pi;
@@ -219,7 +219,7 @@ static void fill_item(struct snd_model *m, uint32_t code, uint32_t id, uint8_t *
 }
 
 /* JACK_INFO, PCM_INFO, CHMAP_INFO (5.14.6.3 "Item Information Request"). */
-static size_t query(struct snd_model *m, uint32_t code, const uint8_t *req, size_t req_len,
+static size_t query(struct vsnd_model *m, uint32_t code, const uint8_t *req, size_t req_len,
 		    size_t wr_cap)
 {
 	uint32_t start, count, size, items, min_size;
@@ -240,7 +240,7 @@ static size_t query(struct snd_model *m, uint32_t code, const uint8_t *req, size
 		min_size = sizeof(struct virtio_snd_pcm_info);
 		break;
 	default:
-		items = snd_chmaps(m);
+		items = vsnd_chmaps(m);
 		min_size = sizeof(struct virtio_snd_chmap_info);
 		break;
 	}
@@ -257,7 +257,7 @@ static size_t query(struct snd_model *m, uint32_t code, const uint8_t *req, size
 	return need;
 }
 
-static uint32_t set_params(struct snd_model *m, struct snd_stream *s, const uint8_t *req,
+static uint32_t set_params(struct vsnd_model *m, struct vsnd_stream *s, const uint8_t *req,
 			   size_t req_len)
 {
 	struct virtio_snd_pcm_set_params p;
@@ -276,7 +276,7 @@ static uint32_t set_params(struct snd_model *m, struct snd_stream *s, const uint
 	    p.rate >= 64 || !(m->caps.rates & (1ull << p.rate)) ||
 	    p.channels < SND_CHANNELS_MIN || p.channels > SND_CHANNELS_MAX)
 		return VIRTIO_SND_S_NOT_SUPP;
-	bytes = snd_format_bytes(p.format);
+	bytes = vsnd_format_bytes(p.format);
 	if (le32toh(p.period_bytes) == 0 || le32toh(p.buffer_bytes) < le32toh(p.period_bytes))
 		return VIRTIO_SND_S_BAD_MSG;
 	s->buffer_bytes = le32toh(p.buffer_bytes);
@@ -284,7 +284,7 @@ static uint32_t set_params(struct snd_model *m, struct snd_stream *s, const uint
 	s->channels = p.channels;
 	s->format = p.format;
 	s->rate = p.rate;
-	s->byte_rate = (uint64_t)snd_rate_hz(p.rate) * p.channels * bytes;
+	s->byte_rate = (uint64_t)vsnd_rate_hz(p.rate) * p.channels * bytes;
 	s->state = SND_ST_PARAMS;
 	return VIRTIO_SND_S_OK;
 }
@@ -296,7 +296,7 @@ static uint32_t set_params(struct snd_model *m, struct snd_stream *s, const uint
  * START: after PREPARE or STOP; STOP: after START; RELEASE: after PREPARE
  * or STOP.  Anything else is BAD_MSG.
  */
-static bool allowed(uint32_t code, enum snd_state st)
+static bool allowed(uint32_t code, enum vsnd_state st)
 {
 	switch (code) {
 	case VIRTIO_SND_R_PCM_SET_PARAMS:
@@ -314,10 +314,10 @@ static bool allowed(uint32_t code, enum snd_state st)
 	return false;
 }
 
-static uint32_t pcm_command(struct snd_model *m, uint32_t code, const uint8_t *req,
+static uint32_t pcm_command(struct vsnd_model *m, uint32_t code, const uint8_t *req,
 			    size_t req_len, uint64_t now)
 {
-	struct snd_stream *s;
+	struct vsnd_stream *s;
 	uint32_t id;
 
 	if (req_len < sizeof(struct virtio_snd_pcm_hdr))
@@ -332,9 +332,14 @@ static uint32_t pcm_command(struct snd_model *m, uint32_t code, const uint8_t *r
 	case VIRTIO_SND_R_PCM_SET_PARAMS:
 		return set_params(m, s, req, req_len);
 	case VIRTIO_SND_R_PCM_PREPARE:
+		if (m->hooks && m->hooks->prepare(m->hooks_opaque, id) < 0)
+			return VIRTIO_SND_S_IO_ERR;
 		s->state = SND_ST_PREPARED;
+		s->head_off = 0;
 		break;
 	case VIRTIO_SND_R_PCM_START:
+		if (m->hooks && m->hooks->start(m->hooks_opaque, id) < 0)
+			return VIRTIO_SND_S_IO_ERR;
 		s->state = SND_ST_RUNNING;
 		/* A new run: the clock starts now.  Bytes of a message partly
 		 * consumed before a STOP count again, so a message never
@@ -343,19 +348,24 @@ static uint32_t pcm_command(struct snd_model *m, uint32_t code, const uint8_t *r
 		s->consumed = 0;
 		break;
 	case VIRTIO_SND_R_PCM_STOP:
+		if (m->hooks)
+			m->hooks->stop(m->hooks_opaque, id);
 		s->state = SND_ST_STOPPED;
 		break;
 	case VIRTIO_SND_R_PCM_RELEASE:
 		/* 5.14.6.6.5.1: the device completes every pending I/O
 		 * message of the stream before it answers RELEASE. */
+		if (m->hooks)
+			m->hooks->release(m->hooks_opaque, id);
 		flush_stream(m, id, VIRTIO_SND_S_OK);
+		s->head_off = 0;
 		s->state = SND_ST_RELEASED;
 		break;
 	}
 	return VIRTIO_SND_S_OK;
 }
 
-size_t snd_ctl(struct snd_model *m, const uint8_t *req, size_t req_len, size_t wr_cap,
+size_t vsnd_ctl(struct vsnd_model *m, const uint8_t *req, size_t req_len, size_t wr_cap,
 	       uint64_t now)
 {
 	uint32_t code;
@@ -385,10 +395,10 @@ size_t snd_ctl(struct snd_model *m, const uint8_t *req, size_t req_len, size_t w
 	return resp_status(m, VIRTIO_SND_S_NOT_SUPP);
 }
 
-uint32_t snd_io_add(struct snd_model *m, uint8_t dir, uint32_t stream_id, uint32_t bytes,
+uint32_t vsnd_io_add(struct vsnd_model *m, uint8_t dir, uint32_t stream_id, uint32_t bytes,
 		    void *cookie, uint64_t now)
 {
-	struct snd_stream *s;
+	struct vsnd_stream *s;
 
 	if (stream_id >= m->nstreams)
 		return VIRTIO_SND_S_BAD_MSG;
@@ -408,15 +418,17 @@ uint32_t snd_io_add(struct snd_model *m, uint8_t dir, uint32_t stream_id, uint32
 		s->t0_ns = now;
 		s->consumed = 0;
 	}
-	s->io[(s->head + s->n) % SND_QUEUE_SIZE] = (struct snd_io){ cookie, bytes };
+	s->io[(s->head + s->n) % SND_QUEUE_SIZE] = (struct vsnd_io){ cookie, bytes };
 	s->n++;
+	if (m->hooks && s->state == SND_ST_RUNNING)
+		m->hooks->queued(m->hooks_opaque, stream_id);
 	return VIRTIO_SND_S_OK;
 }
 
 /* When the head message of a running stream has been consumed: the
  * first nanosecond at which t0 + (consumed + bytes) / byte_rate has
  * passed (rounded up, so never early). */
-static uint64_t head_due(const struct snd_stream *s)
+static uint64_t head_due(const struct vsnd_stream *s)
 {
 	unsigned __int128 ns;
 
@@ -429,7 +441,7 @@ static uint64_t head_due(const struct snd_stream *s)
 	return s->t0_ns + (uint64_t)ns;
 }
 
-static uint32_t held_bytes(const struct snd_stream *s)
+static uint32_t held_bytes(const struct vsnd_stream *s)
 {
 	uint64_t sum = 0;
 
@@ -438,15 +450,17 @@ static uint32_t held_bytes(const struct snd_stream *s)
 	return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
 }
 
-unsigned snd_io_collect(struct snd_model *m, uint64_t now)
+unsigned vsnd_io_collect(struct vsnd_model *m, uint64_t now)
 {
 	unsigned done = 0;
 
+	if (m->hooks)
+		return 0;       /* a host backend moves the messages */
 	for (unsigned i = 0; i < m->nstreams; i++) {
-		struct snd_stream *s = &m->s[i];
+		struct vsnd_stream *s = &m->s[i];
 
 		while (head_due(s) <= now) {
-			struct snd_io io = s->io[s->head];
+			struct vsnd_io io = s->io[s->head];
 
 			s->head = (s->head + 1) % SND_QUEUE_SIZE;
 			s->n--;
@@ -458,10 +472,12 @@ unsigned snd_io_collect(struct snd_model *m, uint64_t now)
 	return done;
 }
 
-uint64_t snd_next_due(const struct snd_model *m)
+uint64_t vsnd_next_due(const struct vsnd_model *m)
 {
 	uint64_t first = UINT64_MAX;
 
+	if (m->hooks)
+		return UINT64_MAX;
 	for (unsigned i = 0; i < m->nstreams; i++) {
 		uint64_t d = head_due(&m->s[i]);
 
@@ -471,16 +487,18 @@ uint64_t snd_next_due(const struct snd_model *m)
 	return first;
 }
 
-bool snd_io_forget(struct snd_model *m, void *cookie, unsigned *stream)
+bool vsnd_io_forget(struct vsnd_model *m, void *cookie, unsigned *stream)
 {
 	for (unsigned i = 0; i < m->nstreams; i++) {
-		struct snd_stream *s = &m->s[i];
+		struct vsnd_stream *s = &m->s[i];
 
 		for (unsigned k = 0; k < s->n; k++) {
 			unsigned at = (s->head + k) % SND_QUEUE_SIZE;
 
 			if (s->io[at].cookie != cookie)
 				continue;
+			if (k == 0)
+				s->head_off = 0;   /* the new head starts afresh */
 			/* Close the gap: shift the later ones down. */
 			for (unsigned j = k; j + 1 < s->n; j++)
 				s->io[(s->head + j) % SND_QUEUE_SIZE] =
@@ -494,7 +512,34 @@ bool snd_io_forget(struct snd_model *m, void *cookie, unsigned *stream)
 	return false;
 }
 
-unsigned snd_io_held(const struct snd_model *m, unsigned stream)
+unsigned vsnd_io_held(const struct vsnd_model *m, unsigned stream)
 {
 	return stream < m->nstreams ? m->s[stream].n : 0;
+}
+
+struct vsnd_io *vsnd_io_head(struct vsnd_model *m, unsigned stream)
+{
+	struct vsnd_stream *s = &m->s[stream];
+
+	return s->n ? &s->io[s->head] : NULL;
+}
+
+void vsnd_io_pop(struct vsnd_model *m, unsigned stream, uint32_t status, uint32_t latency)
+{
+	struct vsnd_stream *s = &m->s[stream];
+	struct vsnd_io io;
+
+	if (!s->n)
+		return;
+	io = s->io[s->head];
+	s->head = (s->head + 1) % SND_QUEUE_SIZE;
+	s->n--;
+	s->head_off = 0;
+	m->complete(m->opaque, stream, s->dir, io.cookie, status, latency);
+}
+
+void vsnd_model_set_hooks(struct vsnd_model *m, const struct vsnd_hooks *h, void *opaque)
+{
+	m->hooks = h;
+	m->hooks_opaque = opaque;
 }

@@ -20,12 +20,16 @@
  * completes the stream's pending messages (5.14.6.6.5.1); requests in a
  * state the state machine forbids are answered BAD_MSG.
  *
- * Backends: null (a clock: playback discarded, capture returns silence).
- * ALSA, PipeWire and GStreamer are not yet available in this program.
+ * Backends: null (a clock: playback discarded, capture returns silence)
+ * and ALSA (sound-alsa.c, when configure found libasound2-dev).
+ * PipeWire and GStreamer are not yet available in this program.
  */
 #include "config.h"
 #include "vhost-device.h"
 #include "sound-pcm.h"
+#ifdef VHD_SOUND_ALSA
+#include "sound-alsa.h"
+#endif
 
 #include <endian.h>
 #include <stdarg.h>
@@ -44,6 +48,7 @@ enum {
 	OPT_IN_STREAMS,
 	OPT_FORMATS,
 	OPT_RATES,
+	OPT_ALSA_DEVICE,
 };
 
 /* The options (vhd_main's ctx). */
@@ -51,7 +56,9 @@ struct sound_opts {
 	const char *socket;
 	bool fd_given;               /* --socket-fd (or the core's --fd) */
 	const char *backend;
-	struct snd_caps caps;
+	bool alsa;                   /* --backend alsa */
+	const char *alsa_device;     /* --alsa-device, default "default" */
+	struct vsnd_caps caps;
 };
 
 struct sound_dev {
@@ -60,7 +67,10 @@ struct sound_dev {
 	struct vhd_timer *timer;
 	bool notify[SND_NUM_QUEUES];
 	unsigned log_budget;
-	struct snd_model m;
+#ifdef VHD_SOUND_ALSA
+	struct vsnd_alsa *alsa;       /* per connection, with --backend alsa */
+#endif
+	struct vsnd_model m;
 };
 
 static uint64_t now_ns(void)
@@ -109,7 +119,7 @@ static void complete_io(void *opaque, unsigned stream, uint8_t dir, void *cookie
 	struct vq_elem *e = cookie;
 
 	vq_push(vu_dev_queue(sd->dev, q), e,
-		io_finish(e, dir, snd_silence_byte(sd->m.s[stream].format), status, latency));
+		io_finish(e, dir, vsnd_silence_byte(sd->m.s[stream].format), status, latency));
 	sd->notify[q] = true;
 }
 
@@ -124,7 +134,7 @@ static void flush_notify(struct sound_dev *sd)
 
 static void rearm(struct sound_dev *sd)
 {
-	uint64_t due = snd_next_due(&sd->m), now;
+	uint64_t due = vsnd_next_due(&sd->m), now;
 
 	if (!sd->timer)
 		return;
@@ -141,7 +151,7 @@ static void timer_cb(struct vhd_timer *t, void *opaque)
 	struct sound_dev *sd = opaque;
 
 	(void)t;
-	snd_io_collect(&sd->m, now_ns());
+	vsnd_io_collect(&sd->m, now_ns());
 	flush_notify(sd);
 	rearm(sd);
 }
@@ -151,14 +161,14 @@ static bool handle_ctl(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 	struct sound_dev *sd = opaque;
 	uint8_t req[64];
 	size_t len = iov_to_buf(e->rd, e->n_rd, 0, req, sizeof(req));
-	size_t n = snd_ctl(&sd->m, req, len, e->wr_len, now_ns());
+	size_t n = vsnd_ctl(&sd->m, req, len, e->wr_len, now_ns());
 
 	if (n == 0)
 		vhd_log_ratelimited(&sd->log_budget, 5, VHD_LOG_WARN,
 				    "%s: control request without room for a status", vu_dev_name(dev));
 	else
 		LOG_DEBUG("%s: control request 0x%x: status 0x%x", vu_dev_name(dev),
-			  len >= 4 ? le32toh(*(uint32_t *)req) : 0, snd_resp_status(&sd->m));
+			  len >= 4 ? le32toh(*(uint32_t *)req) : 0, vsnd_resp_status(&sd->m));
 	iov_from_buf(e->wr, e->n_wr, 0, sd->m.resp, n);
 	vq_push(q, e, (uint32_t)n);
 	return true;
@@ -185,7 +195,7 @@ static bool handle_io(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *e
 	}
 	iov_to_buf(e->rd, e->n_rd, 0, &le, sizeof(le));
 	bytes = dir == VIRTIO_SND_D_OUTPUT ? e->rd_len - (uint32_t)sizeof(le) : e->wr_len - st_size;
-	status = snd_io_add(&sd->m, dir, le32toh(le), bytes, e, now_ns());
+	status = vsnd_io_add(&sd->m, dir, le32toh(le), bytes, e, now_ns());
 	if (status != VIRTIO_SND_S_OK)
 		vq_push(q, e, io_finish(e, dir, 0, status, 0));
 	return true;
@@ -216,6 +226,11 @@ static void sound_queue_kick(struct vu_dev *dev, unsigned q)
 		vu_queue_process(dev, q, handle_io, sd);
 		break;
 	}
+#ifdef VHD_SOUND_ALSA
+	/* START: ALSA takes the held messages now. */
+	if (sd->alsa && q == VIRTIO_SND_VQ_CONTROL)
+		vsnd_alsa_service_all(sd->alsa);
+#endif
 	/* RELEASE completed I/O messages; START or new messages moved the
 	 * next due time. */
 	flush_notify(sd);
@@ -229,7 +244,12 @@ static void sound_queue_stop(struct vu_dev *dev, unsigned q)
 	/* The core's stop rule (vhost-device.h, "Held requests"): what has
 	 * been played is completed; the rest is released by the core. */
 	if (q == VIRTIO_SND_VQ_TX || q == VIRTIO_SND_VQ_RX) {
-		snd_io_collect(&sd->m, now_ns());
+		vsnd_io_collect(&sd->m, now_ns());
+#ifdef VHD_SOUND_ALSA
+		if (sd->alsa)
+			vsnd_alsa_quiesce(sd->alsa, q == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT
+									  : VIRTIO_SND_D_INPUT);
+#endif
 		flush_notify(sd);
 	}
 }
@@ -242,9 +262,9 @@ static uint32_t sound_elem_cancel(struct vu_dev *dev, unsigned q, struct vq_elem
 
 	if (q != VIRTIO_SND_VQ_TX && q != VIRTIO_SND_VQ_RX)
 		return 0;
-	if (!snd_io_forget(&sd->m, e, &stream) || give_back)
+	if (!vsnd_io_forget(&sd->m, e, &stream) || give_back)
 		return 0;
-	return io_finish(e, sd->m.s[stream].dir, snd_silence_byte(sd->m.s[stream].format),
+	return io_finish(e, sd->m.s[stream].dir, vsnd_silence_byte(sd->m.s[stream].format),
 			 VIRTIO_SND_S_IO_ERR, 0);
 }
 
@@ -253,8 +273,19 @@ static void sound_connected(struct vu_dev *dev)
 	struct sound_dev *sd = vu_dev_priv(dev);
 
 	sd->dev = dev;
-	snd_model_reset(&sd->m);
+	vsnd_model_reset(&sd->m);
 	sd->timer = vhd_timer_new(vu_dev_loop(dev), timer_cb, sd);
+#ifdef VHD_SOUND_ALSA
+	if (sd->opt->alsa && sd->timer) {
+		sd->alsa = vsnd_alsa_new(&sd->m, sd->opt->alsa_device, vu_dev_loop(dev));
+		if (!sd->alsa) {
+			vhd_timer_free(sd->timer);
+			sd->timer = NULL;
+		} else {
+			vsnd_model_set_hooks(&sd->m, &vsnd_alsa_hooks, sd->alsa);
+		}
+	}
+#endif
 	if (!sd->timer)
 		LOG_ERR("%s: out of memory: PCM I/O will not be served", vu_dev_name(dev));
 }
@@ -267,16 +298,21 @@ static void sound_reset(struct vu_dev *dev)
 	 * back to their initial state (a reset device, virtio 1.2 2.4). */
 	vhd_timer_free(sd->timer);
 	sd->timer = NULL;
-	snd_model_reset(&sd->m);
+#ifdef VHD_SOUND_ALSA
+	vsnd_alsa_free(sd->alsa);
+	sd->alsa = NULL;
+	vsnd_model_set_hooks(&sd->m, NULL, NULL);
+#endif
+	vsnd_model_reset(&sd->m);
 	memset(sd->notify, 0, sizeof(sd->notify));
 }
 
 static int sound_get_config(struct vu_dev *dev, uint8_t *buf)
 {
 	struct sound_dev *sd = vu_dev_priv(dev);
-	struct snd_config c;
+	struct vsnd_config c;
 
-	snd_config(&sd->m, &c);
+	vsnd_config(&sd->m, &c);
 	memcpy(buf, &c, sizeof(c));
 	return 0;
 }
@@ -290,7 +326,7 @@ static int sound_instance_new(void *ctx, unsigned index, unsigned count, void **
 	if (!sd)
 		return -1;
 	sd->opt = opt;
-	snd_model_init(&sd->m, &opt->caps, complete_io, sd);
+	vsnd_model_init(&sd->m, &opt->caps, complete_io, sd);
 	*priv = sd;
 	return 0;
 }
@@ -300,6 +336,9 @@ static void sound_instance_free(void *priv)
 	struct sound_dev *sd = priv;
 
 	vhd_timer_free(sd->timer);
+#ifdef VHD_SOUND_ALSA
+	vsnd_alsa_free(sd->alsa);
+#endif
 	free(sd);
 }
 
@@ -331,11 +370,22 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 		return 0;
 	case OPT_BACKEND:
 		if (!strcmp(arg, "null")) {
-			o->backend = arg;
+			o->backend = arg;       /* the last --backend wins */
+			o->alsa = false;
 			return 0;
 		}
-		if (!strcmp(arg, "alsa") || !strcmp(arg, "pipewire") || !strcmp(arg, "gstreamer")) {
-			sound_err("--backend %s: not yet available in this program (only null)", arg);
+		if (!strcmp(arg, "alsa")) {
+#ifdef VHD_SOUND_ALSA
+			o->backend = arg;
+			o->alsa = true;
+			return 0;
+#else
+			sound_err("--backend alsa: this build has no ALSA (configure found no libasound2-dev)");
+			return -1;
+#endif
+		}
+		if (!strcmp(arg, "pipewire") || !strcmp(arg, "gstreamer")) {
+			sound_err("--backend %s: not yet available in this program (null or alsa)", arg);
 			return -1;
 		}
 		sound_err("--backend '%s': expected null, alsa, pipewire or gstreamer", arg);
@@ -353,15 +403,22 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 		else
 			o->caps.n_in = (unsigned)v;
 		return 0;
+	case OPT_ALSA_DEVICE:
+		if (!*arg) {
+			sound_err("--alsa-device: empty PCM name");
+			return -1;
+		}
+		o->alsa_device = arg;
+		return 0;
 	case OPT_FORMATS:
-		if (snd_parse_list(arg, false, &o->caps.formats, &bad) < 0) {
+		if (vsnd_parse_list(arg, false, &o->caps.formats, &bad) < 0) {
 			sound_err("--formats: bad format '%s' (expected a comma-separated list of "
 				  "s8, u8, s16, s24, s32, float, float64)", bad);
 			return -1;
 		}
 		return 0;
 	case OPT_RATES:
-		if (snd_parse_list(arg, true, &o->caps.rates, &bad) < 0) {
+		if (vsnd_parse_list(arg, true, &o->caps.rates, &bad) < 0) {
 			sound_err("--rates: bad rate '%s' (expected a comma-separated list of "
 				  "5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000, 64000, "
 				  "88200, 96000, 176400, 192000, 384000)", bad);
@@ -385,6 +442,12 @@ static int sound_check_options(void *ctx, unsigned socket_count)
 		sound_err("--socket and --socket-fd exclude each other");
 		return -1;
 	}
+	if (o->alsa_device && !o->alsa) {
+		sound_err("--alsa-device needs --backend alsa");
+		return -1;
+	}
+	if (!o->alsa_device)
+		o->alsa_device = "default";
 	if (!o->caps.n_out && !o->caps.n_in) {
 		sound_err("no streams: --output-streams and --input-streams are both 0");
 		return -1;
@@ -418,6 +481,7 @@ static const struct option sound_options[] = {
 	{ "input-streams", required_argument, NULL, OPT_IN_STREAMS },
 	{ "formats", required_argument, NULL, OPT_FORMATS },
 	{ "rates", required_argument, NULL, OPT_RATES },
+	{ "alsa-device", required_argument, NULL, OPT_ALSA_DEVICE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -436,8 +500,10 @@ static const struct vu_device_ops sound_ops = {
 		"      --socket PATH        vhost-user Unix socket to listen on\n"
 		"      --socket-fd FD       an inherited listening socket instead of --socket\n"
 		"                           (the same as the common --fd)\n"
-		"      --backend NAME       audio backend: null (required; alsa, pipewire and\n"
-		"                           gstreamer are not yet available)\n"
+		"      --backend NAME       audio backend, required: null (a clock: playback\n"
+		"                           discarded, capture silent) or alsa; pipewire and\n"
+		"                           gstreamer are not yet available\n"
+		"      --alsa-device PCM    the ALSA PCM of every stream (default \"default\")\n"
 		"      --output-streams N   playback streams offered, 0..16 (default 1)\n"
 		"      --input-streams N    capture streams offered, 0..16 (default 1)\n"
 		"      --formats LIST       sample formats offered: s8,u8,s16,s24,s32,float,float64\n"
