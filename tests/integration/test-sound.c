@@ -511,6 +511,98 @@ static int setup_alsa_args(void **state, const char *device)
 }
 
 static int setup_alsa(void **state) { return setup_alsa_args(state, "default"); }
+
+/* VHD_SOUND_ALSA_REAL=PCM (tests/vm/sound-alsa-loop.test, inside a guest
+ * with snd-aloop): a PCM that runs at its rate; ALSA_CONFIG_PATH is the
+ * caller's. */
+static int setup_alsa_real(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *args[] = { "--backend", "alsa", "--socket", NULL, "--alsa-device",
+			       getenv("VHD_SOUND_ALSA_REAL"), NULL };
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+/*
+ * At the PCM's rate: 20 periods of playback (1 s) cannot all be taken
+ * before ALSA's buffer (about 4 periods) has room for the last, so the
+ * last completes no earlier than 20 - 8 periods after START (8: room for
+ * a buffer rounded up by the PCM); 10 periods of capture cannot be filled
+ * before they have been captured (10 periods).  Each direction's poll
+ * descriptors must wake the backend for this to finish at all, and each
+ * completion must be notified: a run lasting 20 s (the frontend's wait
+ * gives up on the call eventfd at 30 s and finds the entries anyway) is a
+ * failure.
+ */
+#define REAL_BOUND_NS 20000000000ll
+static void test_alsa_real_rate(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+	enum { NOUT = 20, NIN = 10 };
+	struct io out[NOUT], in[NIN];
+	uint32_t used;
+	int64_t t_start, el;
+
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++)
+		post_io(s, Q_TX, 0, PERIOD, &out[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		assert_ptr_equal(next_used(s, Q_TX, &used), &out[i]);
+		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
+	}
+	el = now_ns() - t_start;
+	print_message("playback of %d periods of 50 ms: last taken after %lld ms\n", NOUT,
+		      (long long)(el / 1000000));
+	if (el < (NOUT - 8) * PERIOD_NS)
+		fail_msg("%d periods taken in %lld ns: not at the PCM's rate", NOUT, (long long)el);
+	if (el > REAL_BOUND_NS)
+		fail_msg("%d periods took %lld ns: completions not notified", NOUT, (long long)el);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+
+	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++)
+		post_io(s, Q_RX, 1, PERIOD, &in[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_RX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++) {
+		assert_ptr_equal(next_used(s, Q_RX, &used), &in[i]);
+		assert_int_equal(used, PERIOD + 8);
+		assert_int_equal(le32toh(in[i].st->status), VIRTIO_SND_S_OK);
+	}
+	el = now_ns() - t_start;
+	print_message("capture of %d periods of 50 ms: %lld ms\n", NIN, (long long)(el / 1000000));
+	if (el < NIN * PERIOD_NS)
+		fail_msg("%d periods captured in %lld ns: faster than the PCM's rate", NIN,
+			 (long long)el);
+	if (el > REAL_BOUND_NS)
+		fail_msg("%d periods took %lld ns: completions not notified", NIN, (long long)el);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 1), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 1), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
 static int setup_alsa_broken(void **state) { return setup_alsa_args(state, "broken"); }
 
 static void test_alsa_playback_capture(void **state)
@@ -595,5 +687,14 @@ int main(void)
 #endif
 	};
 
+#ifdef VHD_SOUND_ALSA
+	if (getenv("VHD_SOUND_ALSA_REAL")) {
+		const struct CMUnitTest real[] = {
+			cmocka_unit_test_setup_teardown(test_alsa_real_rate, setup_alsa_real,
+							teardown),
+		};
+		return cmocka_run_group_tests(real, NULL, NULL);
+	}
+#endif
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

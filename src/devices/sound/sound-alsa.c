@@ -34,6 +34,8 @@ struct vsnd_alsa {
 	struct vsnd_model *m;
 	const char *name;
 	struct vhd_loop *loop;
+	void (*notify)(void *opaque);
+	void *opaque;
 	struct alsa_stream s[SND_MAX_STREAMS];
 };
 
@@ -68,6 +70,7 @@ static void on_poll(struct vhd_handler *h, uint32_t events)
 
 	(void)events;
 	service(st);
+	st->a->notify(st->a->opaque);
 }
 
 static void watch(struct alsa_stream *st)
@@ -276,7 +279,8 @@ const struct vsnd_hooks vsnd_alsa_hooks = {
 	.queued = alsa_queued,
 };
 
-struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, struct vhd_loop *loop)
+struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, struct vhd_loop *loop,
+			      void (*notify)(void *opaque), void *opaque)
 {
 	struct vsnd_alsa *a = calloc(1, sizeof(*a));
 
@@ -285,6 +289,8 @@ struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, stru
 	a->m = m;
 	a->name = pcm_name;
 	a->loop = loop;
+	a->notify = notify;
+	a->opaque = opaque;
 	for (unsigned i = 0; i < SND_MAX_STREAMS; i++) {
 		a->s[i].a = a;
 		a->s[i].id = i;

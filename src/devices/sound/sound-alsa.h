@@ -18,8 +18,11 @@
 
 struct vsnd_alsa;
 
-/* Per connection: streams of model m on loop. */
-struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, struct vhd_loop *loop);
+/* Per connection: streams of model m on loop.  notify(opaque) runs after
+ * the backend moved messages from a poll event (the device notifies the
+ * driver of what was completed). */
+struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, struct vhd_loop *loop,
+			      void (*notify)(void *opaque), void *opaque);
 /* Close every PCM and drop every watch (connection end). */
 void vsnd_alsa_free(struct vsnd_alsa *a);
 /* Move data for every running stream (after control requests). */

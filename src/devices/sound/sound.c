@@ -132,6 +132,13 @@ static void flush_notify(struct sound_dev *sd)
 		}
 }
 
+#ifdef VHD_SOUND_ALSA
+static void alsa_notify(void *opaque)
+{
+	flush_notify(opaque);
+}
+#endif
+
 static void rearm(struct sound_dev *sd)
 {
 	uint64_t due = vsnd_next_due(&sd->m), now;
@@ -277,7 +284,8 @@ static void sound_connected(struct vu_dev *dev)
 	sd->timer = vhd_timer_new(vu_dev_loop(dev), timer_cb, sd);
 #ifdef VHD_SOUND_ALSA
 	if (sd->opt->alsa && sd->timer) {
-		sd->alsa = vsnd_alsa_new(&sd->m, sd->opt->alsa_device, vu_dev_loop(dev));
+		sd->alsa = vsnd_alsa_new(&sd->m, sd->opt->alsa_device, vu_dev_loop(dev),
+					 alsa_notify, sd);
 		if (!sd->alsa) {
 			vhd_timer_free(sd->timer);
 			sd->timer = NULL;
