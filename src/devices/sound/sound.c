@@ -173,9 +173,13 @@ static bool handle_ctl(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 	if (n == 0)
 		vhd_log_ratelimited(&sd->log_budget, 5, VHD_LOG_WARN,
 				    "%s: control request without room for a status", vu_dev_name(dev));
-	else
+	else if (len >= 4) {
+		uint32_t code;
+
+		memcpy(&code, req, sizeof(code));
 		LOG_DEBUG("%s: control request 0x%x: status 0x%x", vu_dev_name(dev),
-			  len >= 4 ? le32toh(*(uint32_t *)req) : 0, vsnd_resp_status(&sd->m));
+			  le32toh(code), vsnd_resp_status(&sd->m));
+	}
 	iov_from_buf(e->wr, e->n_wr, 0, sd->m.resp, n);
 	vq_push(q, e, (uint32_t)n);
 	return true;
