@@ -149,3 +149,39 @@ s += bytes([1, 2]) + b"hi" + bytes([3]) + struct.pack("<H", 100)
 s += bytes([2 | 8])                                       # host closes
 s += bytes([3]) + struct.pack("<H", 64)
 write("vsock", "host-initiated", s)
+
+# ---- sound ---------------------------------------------------------------
+def snd_ctl(req, cap=4096):
+    return bytes([0, len(req)]) + struct.pack("<H", cap) + req
+
+
+def snd_pcm(code, sid):
+    return snd_ctl(struct.pack("<II", code, sid))
+
+
+def snd_params(sid, fmt=5, rate=7, ch=1, buf=4800 * 4, per=4800):
+    return snd_ctl(struct.pack("<IIIIIBBBB", 0x101, sid, buf, per, 0, ch, fmt, rate, 0))
+
+
+def snd_io(d, sid, n):
+    return bytes([1, d, sid]) + struct.pack("<I", n)
+
+
+def snd_tick(t):
+    return bytes([2]) + struct.pack("<H", t)
+
+
+SND = bytes([0, 1])     # 1 output stream, 1 input stream
+write("sound", "playback", SND + snd_params(0) + snd_pcm(0x102, 0) + snd_io(0, 0, 4800) * 3 +
+      snd_pcm(0x104, 0) + snd_tick(200) + snd_tick(300) + bytes([3]) + struct.pack("<H", 2) +
+      snd_pcm(0x105, 0) + snd_pcm(0x103, 0))
+write("sound", "capture", SND + snd_params(1, fmt=4, rate=1) + snd_pcm(0x102, 1) +
+      snd_io(1, 1, 400) * 2 + snd_pcm(0x104, 1) + snd_tick(600) + snd_io(1, 1, 400) +
+      snd_tick(60000))
+write("sound", "info", SND + snd_ctl(struct.pack("<IIII", 0x100, 0, 2, 32)) +
+      snd_ctl(struct.pack("<IIII", 0x200, 0, 2, 24)) +
+      snd_ctl(struct.pack("<IIII", 1, 0, 1, 24)) +
+      snd_ctl(struct.pack("<IIII", 0x100, 1, 0xffffffff, 32), 70) +
+      snd_ctl(b"\x02\x00\x00\x00", 3))
+write("sound", "bad-order", SND + snd_pcm(0x104, 0) + snd_pcm(0x102, 9) + snd_io(0, 0, 10) +
+      snd_params(0, fmt=200) + snd_params(0, rate=13) + snd_pcm(0x105, 0))

@@ -537,6 +537,57 @@ static uint32_t gpio_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return 2;           /* status and value */
 }
 
+/*
+ * sound (--backend null): a PCM_INFO query for stream 0 on the control
+ * queue (virtio spec, "Sound Device"): status OK and the output stream's
+ * info, used length 4 + 32.  The cut range is the request itself (read as
+ * zeros: code 0 is unknown, answered NOT_SUPP in 4 bytes).
+ */
+#define SND_INFO_RESP (4 + 32)
+
+static void *snd_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 16 + SND_INFO_RESP, 64);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 16 };
+	struct vhu_sg in = { vhu_mem_gpa(s->m, b + 16), SND_INFO_RESP };
+	const uint32_t q[4] = { htole32(0x100), 0, htole32(1), htole32(32) };
+
+	assert_non_null(b);
+	memcpy(b, q, sizeof(q));
+	memset(b + 16, 0xee, SND_INFO_RESP);
+	assert_true(vhu_vq_add(pq(s), &out, 1, &in, 1, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void snd_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+	uint32_t st;
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, SND_INFO_RESP);
+	memcpy(&st, b + 16, 4);
+	assert_int_equal(le32toh(st), 0x8000);          /* VIRTIO_SND_S_OK */
+	assert_int_equal(b[16 + 4 + 24], 0);            /* direction: output */
+	assert_int_equal(b[16 + 4 + 25], 1);            /* channels_min */
+}
+
+static uint32_t snd_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 4, 64);
+	struct vring_desc d[2] = {
+		{ .addr = gpa, .len = len },
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 4, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	assert_true(vhu_vq_add_raw(pq(s), d, 2, NULL) >= 0);
+	kick(pq(s));
+	return 4;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -612,6 +663,14 @@ static const struct profile profiles[] = {
 		.nqueues = 2, .q = 0, .dir = VRING_DESC_F_WRITE,
 		.max_queue_size = 256, .config_size = 8,
 		.post = gpio_post, .check = gpio_check, .post_at = gpio_post_at,
+	},
+	{
+		/* The control queue: answered at once (I/O waits for time). */
+		.name = "sound", .binary = "vhost-device-sound", .sock = SOCK_OPTION,
+		.args = { "--socket", "{socket}", "--backend", "null", NULL },
+		.nqueues = 4, .q = 0, .dir = 0,
+		.max_queue_size = 64, .config_size = 16,
+		.post = snd_post, .check = snd_check, .post_at = snd_post_at,
 	},
 };
 

@@ -69,6 +69,8 @@ FRONTENDS = {
     "rng": ("vhost-user-rng-pci", "vhost-user-rng"),
     "gpio": ("vhost-user-gpio-pci", "vhost-user-gpio-device"),
     "i2c": ("vhost-user-i2c-pci", "vhost-user-i2c-device"),
+    # QEMU 10.0 only (tests/vm/vm.am, vm_qemu10_tests).
+    "sound": ("vhost-user-snd-pci", "vhost-user-snd"),
     "vsock": ("vhost-user-vsock-pci", "vhost-user-vsock-device"),
     "scsi": ("vhost-user-scsi-pci", "vhost-user-scsi"),
     # Refuses to realize under TCG in QEMU 7.2 ("requires kvm").

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The ALSA backend of vhost-device-sound (sound-alsa.h).  Everything runs
+ * on the connection's worker: PCMs are non-blocking, and a stream's poll
+ * descriptors are in the event loop only while it runs with a message
+ * held (a playback PCM is writable most of the time: watching it with
+ * nothing to write would spin).
+ */
+#include "config.h"
+#include "vhost-device.h"
+#include "sound-alsa.h"
+
+#include <alsa/asoundlib.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PFDS 4
+#define CHUNK 4096
+
+struct alsa_stream {
+	struct vsnd_alsa *a;
+	unsigned id;
+	snd_pcm_t *pcm;
+	unsigned frame_bytes;
+	struct pollfd pfd[MAX_PFDS];
+	struct vhd_handler h[MAX_PFDS];
+	unsigned npfd;
+	bool watched;
+	unsigned log_budget;
+};
+
+struct vsnd_alsa {
+	struct vsnd_model *m;
+	const char *name;
+	struct vhd_loop *loop;
+	void (*notify)(void *opaque);
+	void *opaque;
+	struct alsa_stream s[SND_MAX_STREAMS];
+};
+
+static snd_pcm_format_t alsa_format(uint8_t f)
+{
+	switch (f) {
+	case VIRTIO_SND_PCM_FMT_S8: return SND_PCM_FORMAT_S8;
+	case VIRTIO_SND_PCM_FMT_U8: return SND_PCM_FORMAT_U8;
+	case VIRTIO_SND_PCM_FMT_S16: return SND_PCM_FORMAT_S16_LE;
+	case VIRTIO_SND_PCM_FMT_S24: return SND_PCM_FORMAT_S24_LE;
+	case VIRTIO_SND_PCM_FMT_S32: return SND_PCM_FORMAT_S32_LE;
+	case VIRTIO_SND_PCM_FMT_FLOAT: return SND_PCM_FORMAT_FLOAT_LE;
+	case VIRTIO_SND_PCM_FMT_FLOAT64: return SND_PCM_FORMAT_FLOAT64_LE;
+	}
+	return SND_PCM_FORMAT_UNKNOWN;
+}
+
+static void unwatch(struct alsa_stream *st)
+{
+	if (!st->watched)
+		return;
+	for (unsigned i = 0; i < st->npfd; i++)
+		vhd_loop_del(&st->h[i]);
+	st->watched = false;
+}
+
+static void service(struct alsa_stream *st);
+
+static void on_poll(struct vhd_handler *h, uint32_t events)
+{
+	struct alsa_stream *st = h->opaque;
+
+	(void)events;
+	service(st);
+	st->a->notify(st->a->opaque);
+}
+
+static void watch(struct alsa_stream *st)
+{
+	if (st->watched || !st->pcm)
+		return;
+	for (unsigned i = 0; i < st->npfd; i++) {
+		st->h[i].fd = st->pfd[i].fd;
+		st->h[i].cb = on_poll;
+		st->h[i].opaque = st;
+		if (vhd_loop_add(st->a->loop, &st->h[i], (uint32_t)st->pfd[i].events) < 0)
+			st->h[i].loop = NULL;       /* a shared fd: watched once */
+	}
+	st->watched = true;
+}
+
+static void close_pcm(struct alsa_stream *st)
+{
+	unwatch(st);
+	if (st->pcm) {
+		snd_pcm_close(st->pcm);
+		st->pcm = NULL;
+	}
+}
+
+static uint32_t latency_bytes(struct alsa_stream *st)
+{
+	snd_pcm_sframes_t d = 0;
+
+	if (snd_pcm_delay(st->pcm, &d) < 0 || d < 0)
+		return 0;
+	return (uint32_t)d * st->frame_bytes;
+}
+
+/* An xrun or a suspend: recover and go on (a capture PCM must be
+ * started again).  false if ALSA cannot. */
+static bool recover(struct alsa_stream *st, int err)
+{
+	struct vsnd_stream *s = &st->a->m->s[st->id];
+
+	vhd_log_ratelimited(&st->log_budget, 5, VHD_LOG_INFO, "sound: stream %u: %s, recovering",
+			    st->id, snd_strerror(err));
+	if (snd_pcm_recover(st->pcm, err, 1) < 0)
+		return false;
+	if (s->dir == VIRTIO_SND_D_INPUT)
+		snd_pcm_start(st->pcm);
+	return true;
+}
+
+/* Move as much as ALSA takes (playback) or has (capture) right now. */
+static void service(struct alsa_stream *st)
+{
+	struct vsnd_model *m = st->a->m;
+	struct vsnd_stream *s = &m->s[st->id];
+	uint8_t buf[CHUNK];
+
+	if (!st->pcm || s->state != SND_ST_RUNNING) {
+		unwatch(st);
+		return;
+	}
+	for (;;) {
+		struct vsnd_io *io = vsnd_io_head(m, st->id);
+		struct vq_elem *e;
+		uint32_t left, n;
+		snd_pcm_sframes_t r;
+
+		if (!io) {
+			unwatch(st);
+			return;
+		}
+		e = io->cookie;
+		left = io->bytes - s->head_off;
+		if (left < st->frame_bytes) {
+			/* Done (a trailing partial frame is not a frame). */
+			vsnd_io_pop(m, st->id, VIRTIO_SND_S_OK, latency_bytes(st));
+			continue;
+		}
+		n = left < CHUNK ? left : CHUNK;
+		n -= n % st->frame_bytes;
+		if (s->dir == VIRTIO_SND_D_OUTPUT) {
+			iov_to_buf(e->rd, e->n_rd, sizeof(struct virtio_snd_pcm_xfer) + s->head_off,
+				   buf, n);
+			r = snd_pcm_writei(st->pcm, buf, n / st->frame_bytes);
+		} else {
+			r = snd_pcm_readi(st->pcm, buf, n / st->frame_bytes);
+			if (r > 0)
+				iov_from_buf(e->wr, e->n_wr, s->head_off, buf,
+					     (size_t)r * st->frame_bytes);
+		}
+		if (r == -EAGAIN) {
+			watch(st);
+			return;
+		}
+		if (r == -EPIPE || r == -ESTRPIPE || r == -EINTR) {
+			if (recover(st, (int)r))
+				continue;
+		}
+		if (r < 0) {
+			vhd_log_ratelimited(&st->log_budget, 5, VHD_LOG_WARN,
+					    "sound: stream %u: %s", st->id, snd_strerror((int)r));
+			vsnd_io_pop(m, st->id, VIRTIO_SND_S_IO_ERR, 0);
+			continue;
+		}
+		s->head_off += (uint32_t)r * st->frame_bytes;
+	}
+}
+
+static int alsa_prepare(void *opaque, unsigned id)
+{
+	struct vsnd_alsa *a = opaque;
+	struct alsa_stream *st = &a->s[id];
+	struct vsnd_stream *s = &a->m->s[id];
+	snd_pcm_hw_params_t *hw;
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t period, buffer;
+	unsigned rate = vsnd_rate_hz(s->rate);
+	int err, n;
+
+	close_pcm(st);
+	st->frame_bytes = vsnd_format_bytes(s->format) * s->channels;
+	err = snd_pcm_open(&st->pcm, a->name,
+			   s->dir == VIRTIO_SND_D_OUTPUT ? SND_PCM_STREAM_PLAYBACK
+							 : SND_PCM_STREAM_CAPTURE,
+			   SND_PCM_NONBLOCK);
+	if (err < 0) {
+		st->pcm = NULL;
+		LOG_WARN("sound: stream %u: cannot open ALSA PCM '%s': %s", id, a->name,
+			 snd_strerror(err));
+		return err;
+	}
+	period = s->period_bytes / st->frame_bytes;
+	buffer = s->buffer_bytes / st->frame_bytes;
+	snd_pcm_hw_params_alloca(&hw);
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_hw_params_any(st->pcm, hw)) < 0 ||
+	    (err = snd_pcm_hw_params_set_access(st->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
+	    (err = snd_pcm_hw_params_set_format(st->pcm, hw, alsa_format(s->format))) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels(st->pcm, hw, s->channels)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate(st->pcm, hw, rate, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_period_size_near(st->pcm, hw, &period, NULL)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size_near(st->pcm, hw, &buffer)) < 0 ||
+	    (err = snd_pcm_hw_params(st->pcm, hw)) < 0 ||
+	    (err = snd_pcm_sw_params_current(st->pcm, sw)) < 0 ||
+	    /* Playback starts with the first frames written after START. */
+	    (err = snd_pcm_sw_params_set_start_threshold(st->pcm, sw, 1)) < 0 ||
+	    (err = snd_pcm_sw_params(st->pcm, sw)) < 0 ||
+	    (err = snd_pcm_prepare(st->pcm)) < 0) {
+		LOG_WARN("sound: stream %u: ALSA PCM '%s' refuses the parameters: %s", id,
+			 a->name, snd_strerror(err));
+		close_pcm(st);
+		return err;
+	}
+	n = snd_pcm_poll_descriptors(st->pcm, st->pfd, MAX_PFDS);
+	if (n <= 0) {
+		close_pcm(st);
+		return -EIO;
+	}
+	st->npfd = (unsigned)n;
+	return 0;
+}
+
+static int alsa_start(void *opaque, unsigned id)
+{
+	struct vsnd_alsa *a = opaque;
+	struct alsa_stream *st = &a->s[id];
+
+	if (!st->pcm)
+		return -EIO;
+	/* After a STOP (snd_pcm_drop) the PCM must be prepared again. */
+	if (snd_pcm_state(st->pcm) != SND_PCM_STATE_PREPARED && snd_pcm_prepare(st->pcm) < 0)
+		return -EIO;
+	if (a->m->s[id].dir == VIRTIO_SND_D_INPUT && snd_pcm_start(st->pcm) < 0)
+		return -EIO;
+	return 0;
+}
+
+static void alsa_stop(void *opaque, unsigned id)
+{
+	struct vsnd_alsa *a = opaque;
+	struct alsa_stream *st = &a->s[id];
+
+	unwatch(st);
+	if (st->pcm)
+		snd_pcm_drop(st->pcm);
+}
+
+static void alsa_release(void *opaque, unsigned id)
+{
+	struct vsnd_alsa *a = opaque;
+
+	close_pcm(&a->s[id]);
+}
+
+static void alsa_queued(void *opaque, unsigned id)
+{
+	struct vsnd_alsa *a = opaque;
+
+	service(&a->s[id]);
+}
+
+const struct vsnd_hooks vsnd_alsa_hooks = {
+	.prepare = alsa_prepare,
+	.start = alsa_start,
+	.stop = alsa_stop,
+	.release = alsa_release,
+	.queued = alsa_queued,
+};
+
+struct vsnd_alsa *vsnd_alsa_new(struct vsnd_model *m, const char *pcm_name, struct vhd_loop *loop,
+			      void (*notify)(void *opaque), void *opaque)
+{
+	struct vsnd_alsa *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->m = m;
+	a->name = pcm_name;
+	a->loop = loop;
+	a->notify = notify;
+	a->opaque = opaque;
+	for (unsigned i = 0; i < SND_MAX_STREAMS; i++) {
+		a->s[i].a = a;
+		a->s[i].id = i;
+	}
+	return a;
+}
+
+void vsnd_alsa_free(struct vsnd_alsa *a)
+{
+	if (!a)
+		return;
+	for (unsigned i = 0; i < SND_MAX_STREAMS; i++)
+		close_pcm(&a->s[i]);
+	free(a);
+}
+
+void vsnd_alsa_service_all(struct vsnd_alsa *a)
+{
+	for (unsigned i = 0; i < a->m->nstreams; i++)
+		if (a->s[i].pcm && a->m->s[i].state == SND_ST_RUNNING)
+			service(&a->s[i]);
+}
+
+void vsnd_alsa_quiesce(struct vsnd_alsa *a, uint8_t dir)
+{
+	for (unsigned i = 0; i < a->m->nstreams; i++)
+		if (a->m->s[i].dir == dir)
+			unwatch(&a->s[i]);
+}
