@@ -201,6 +201,9 @@ if [ ! -f Makefile ] || [ "$(cat .arm64-config 2>/dev/null)" != "$stamp" ]; then
 	echo "$stamp" >.arm64-config
 fi
 make -j"$JOBS" >/dev/null
+# The ring's barriers in the generated arm64 code (docs/architecture.md,
+# "Ring memory ordering").
+"$SRC/scripts/check-arm64-barriers.sh" "$BUILD" || die "the ring code lost a barrier (above)"
 make -j"$JOBS" check TESTS= >/dev/null
 t1=$(date +%s)
 
