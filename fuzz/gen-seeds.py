@@ -49,7 +49,21 @@ def ring_image():
     return bytes(desc) + avail
 
 
-def session(extra=b"", features=(1 << 32) | (1 << 30)):
+def packed_ring_image():
+    """The same region for a packed ring (virtio 1.2, 2.8): descriptors at
+    gpa 0 (16 bytes: addr, len, id, flags), the driver event structure at
+    128, the device's at 4096.  A writable buffer (id 0), then a list of a
+    readable and a writable one (id 1), both available in the first lap
+    (AVAIL = wrap counter 1, USED = 0)."""
+    AVAIL, NEXT, WRITE = 1 << 7, 1, 2
+    desc = bytearray(128)
+    struct.pack_into("<QIHH", desc, 0, 0x8000, 64, 0, AVAIL | WRITE)
+    struct.pack_into("<QIHH", desc, 16, 0x9000, 16, 1, AVAIL | NEXT)
+    struct.pack_into("<QIHH", desc, 32, 0xa000, 32, 1, AVAIL | WRITE)
+    return bytes(desc) + struct.pack("<HH", 0, 0)
+
+
+def session(extra=b"", features=(1 << 32) | (1 << 30), image=None):
     s = b""
     s += msg(1)                                  # GET_FEATURES
     s += msg(3)                                  # SET_OWNER
@@ -58,7 +72,7 @@ def session(extra=b"", features=(1 << 32) | (1 << 30)):
     s += msg(2, u64(features))                   # SET_FEATURES
     region = struct.pack("<II", 1, 0) + u64(0) + u64(256 * 1024) + \
         u64(0x10000000) + u64(0)
-    s += msg(5, region, fds=1, memfd=True, mem=ring_image())  # SET_MEM_TABLE
+    s += msg(5, region, fds=1, memfd=True, mem=image or ring_image())  # SET_MEM_TABLE
     s += msg(8, struct.pack("<II", 0, 8))        # SET_VRING_NUM
     s += msg(9, struct.pack("<II", 0, 0) + u64(0x10000000) +
              u64(0x10000000 + 4096) + u64(0x10000000 + 128) + u64(0))
@@ -79,6 +93,11 @@ write("session", "config", msg(1) + msg(3) + msg(15) + msg(16, u64(0x200)) +
       msg(24, struct.pack("<III", 0, 16, 0) + bytes(16)) +
       msg(25, struct.pack("<III", 4, 4, 0) + b"\x01\x02\x03\x04"))
 write("session", "event-idx", session(features=(1 << 32) | (1 << 30) | (1 << 29) | (1 << 28)))
+write("session", "packed", session(features=(1 << 34) | (1 << 32) | (1 << 30),
+                                   image=packed_ring_image()))
+write("session", "packed-event-idx",
+      session(features=(1 << 34) | (1 << 32) | (1 << 30) | (1 << 29) | (1 << 28),
+              image=packed_ring_image(), extra=bytes([2 | (1 << 2), 1])))
 
 # ---- i2c ----------------------------------------------------------------
 
