@@ -18,7 +18,8 @@
  *  - an --event-list entry may be an evemu recording (input-evemu.h),
  *    replayed into the guest with its timing: input where the host has
  *    no input device;
- *  - -g/--grab takes the device for the guest alone (EVIOCGRAB);
+ *  - -g/--grab takes the device for the guest alone (EVIOCGRAB), and QEMU's
+ *    --evdev-path/--no-grab conventions are understood (grab by default);
  *  - events are delivered with or without EVENT_IDX.
  *
  * One instance per socket; its evdev fd (or replay timer) lives on the
@@ -55,6 +56,8 @@
 #define INPUT_READ_BUDGET 1024
 
 #define OPT_MAX_PENDING 0x100
+#define OPT_EVDEV_PATH 0x101
+#define OPT_NO_GRAB 0x102
 
 /* One --event-list entry, opened at start-up and shared by nobody: each
  * socket has its own. */
@@ -70,6 +73,10 @@ struct input_src {
 struct input_opts {
 	char *list;                     /* the --event-list entries, joined */
 	bool grab;
+	/* QEMU's vhost-user.rst "Input backend" conventions: --evdev-path
+	 * names one device, grabbed unless --no-grab. */
+	bool evdev_path;
+	bool no_grab;
 	unsigned long long max_pending;
 	struct input_src src[INPUT_MAX_SOURCES];
 	unsigned nsrc;
@@ -442,6 +449,26 @@ static void input_instance_free(void *priv)
 	free(d);
 }
 
+/* "builtin:keyboard": a keyboard that sends nothing (its LEDs still
+ * reach the log), so a service unit starts before it is configured. */
+#define INPUT_BUILTIN_KEYBOARD "builtin:keyboard"
+
+static int builtin_keyboard(struct input_recording *r, char *err, size_t errlen)
+{
+	char text[1024];
+	int n = snprintf(text, sizeof(text),
+			 "N: vhost-device-input keyboard\n"
+			 "I: 0006 0000 0000 0001\n"      /* BUS_VIRTUAL */
+			 "B: 01 fe ff ff ff ff ff ff ff\n"  /* KEY_ESC .. */
+			 "B: 01 ff ff ff ff ff ff ff ff\n"
+			 "B: 01 ff ff ff ff ff ff ff ff\n"
+			 "B: 01 ff ff ff ff ff ff ff ff\n"  /* .. KEY_UNKNOWN (240) */
+			 "B: 11 07 00 00 00 00 00 00 00\n"  /* NUML CAPSL SCROLLL */
+			 "B: 14 03 00 00 00 00 00 00 00\n"); /* REP_DELAY PERIOD */
+
+	return input_evemu_parse(text, (size_t)n, r, err, errlen);
+}
+
 static int open_source(struct input_src *s, bool grab)
 {
 	struct stat st;
@@ -449,6 +476,15 @@ static int open_source(struct input_src *s, bool grab)
 	int rc;
 
 	s->fd = -1;
+	if (!strcmp(s->path, INPUT_BUILTIN_KEYBOARD)) {
+		s->recording = true;
+		if (builtin_keyboard(&s->rec, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vhost-device-input: %s: %s\n", s->path, err);
+			return -1;
+		}
+		s->evdev = s->rec.dev;
+		return 0;
+	}
 	if (stat(s->path, &st) < 0) {
 		fprintf(stderr, "vhost-device-input: --event-list '%s': %s\n", s->path,
 			strerror(errno));
@@ -521,6 +557,10 @@ static int input_parse_option(void *ctx, int key, const char *arg)
 	struct input_opts *o = ctx;
 
 	switch (key) {
+	case OPT_EVDEV_PATH:
+		o->evdev_path = true;
+		/* One more entry, as -e. */
+		__attribute__((fallthrough));
 	case 'e': {
 		/* Repeating -e adds entries, as one comma-separated list. */
 		size_t old = o->list ? strlen(o->list) : 0;
@@ -541,6 +581,9 @@ static int input_parse_option(void *ctx, int key, const char *arg)
 	}
 	case 'g':
 		o->grab = true;
+		return 0;
+	case OPT_NO_GRAB:
+		o->no_grab = true;
 		return 0;
 	case OPT_MAX_PENDING:
 		if (vhd_parse_u64(arg, 2, 1u << 20, &o->max_pending) < 0) {
@@ -564,6 +607,14 @@ static int input_check_options(void *ctx, unsigned socket_count)
 		fprintf(stderr, "vhost-device-input: -e/--event-list is required\n");
 		return -1;
 	}
+	if (o->grab && o->no_grab) {
+		fprintf(stderr, "vhost-device-input: --grab and --no-grab exclude each other\n");
+		return -1;
+	}
+	/* The QEMU convention grabs by default; the Rust command line (-e)
+	 * does not. */
+	if (o->evdev_path && !o->no_grab)
+		o->grab = true;
 	for (tok = strtok_r(o->list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->nsrc == INPUT_MAX_SOURCES) {
 			fprintf(stderr, "vhost-device-input: --event-list: at most %u devices\n",
@@ -592,8 +643,13 @@ static const struct option input_options[] = {
 	{ "event-list", required_argument, NULL, 'e' },
 	{ "grab", no_argument, NULL, 'g' },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "evdev-path", required_argument, NULL, OPT_EVDEV_PATH },
+	{ "no-grab", no_argument, NULL, OPT_NO_GRAB },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The vhost-user.json features of type "input" (--print-capabilities). */
+static const char *const input_capabilities[] = { "evdev-path", "no-grab", NULL };
 
 static const struct vu_device_ops input_ops = {
 	.name = "input",
@@ -603,6 +659,7 @@ static const struct vu_device_ops input_ops = {
 	.num_queues = 2,
 	.max_queue_size = INPUT_QUEUE_SIZE,
 	.config_size = VIRTIO_INPUT_CONFIG_SIZE,
+	.capabilities = input_capabilities,
 	.socket_naming = VU_SOCKETS_SUFFIXED,
 	.options = input_options,
 	.short_options = "e:g",
@@ -610,12 +667,17 @@ static const struct vu_device_ops input_ops = {
 		"  -e, --event-list LIST    comma-separated event devices, one per socket (PATH0,\n"
 		"                           PATH1, ...): an evdev node (/dev/input/eventN) or an\n"
 		"                           evemu recording (evemu-record's output), replayed\n"
-		"                           into the guest once its event queue runs\n"
+		"                           into the guest once its event queue runs, or\n"
+		"                           builtin:keyboard (a keyboard that sends nothing)\n"
 		"  -g, --grab               grab the evdev devices (EVIOCGRAB): the host no\n"
 		"                           longer sees their events\n"
 		"      --max-pending N      events kept while the guest has no buffers, 2..1048576\n"
 		"                           (default 4096); beyond, whole reports are dropped\n"
-		"                           behind a SYN_DROPPED\n",
+		"                           behind a SYN_DROPPED\n"
+		"      --evdev-path PATH    QEMU's convention (vhost-user.rst, \"Input backend\"):\n"
+		"                           an entry as -e, and the devices are grabbed unless\n"
+		"                           --no-grab\n"
+		"      --no-grab            with --evdev-path: do not grab the device\n",
 	.parse_option = input_parse_option,
 	.check_options = input_check_options,
 	.socket_count = input_socket_count,
