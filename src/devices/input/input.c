@@ -85,9 +85,10 @@ struct input_opts {
 struct input_dev {
 	struct input_src *src;
 	struct input_batch batch;
-	unsigned log_budget;
-	unsigned status_budget;
 	/* Per connection. */
+	unsigned log_budget;            /* warnings about buffers */
+	unsigned status_budget;         /* warnings about status events */
+	unsigned applied_budget;        /* status events applied (info) */
 	struct vu_dev *dev;
 	uint8_t select, subsel;
 	struct vhd_handler evdev_h;     /* the node's fd on the connection's loop */
@@ -258,7 +259,9 @@ static void status_event(struct input_dev *d, uint16_t type, uint16_t code, int3
 	struct input_event ie = { .type = type, .code = code, .value = value };
 
 	if (type != EV_LED && type != EV_SND && type != EV_FF) {
-		vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_WARN,
+		/* Linux passes every event its input core sends to the
+		 * device, EV_MSC among them: normal, so not a warning. */
+		vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_INFO,
 				    "%s: status event of type %u ignored (only LED, SND and FF "
 				    "go to a device)", vu_dev_name(d->dev), type);
 		return;
@@ -269,7 +272,7 @@ static void status_event(struct input_dev *d, uint16_t type, uint16_t code, int3
 				    vu_dev_name(d->dev), type, code);
 		return;
 	}
-	vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_INFO,
+	vhd_log_ratelimited(&d->applied_budget, 64, VHD_LOG_INFO,
 			    "%s: status from the guest: %s %s = %d%s", vu_dev_name(d->dev),
 			    libevdev_event_type_get_name(type) ? libevdev_event_type_get_name(type) : "?",
 			    libevdev_event_code_get_name(type, code)
@@ -352,6 +355,7 @@ static void input_connected(struct vu_dev *dev)
 	struct input_dev *d = vu_dev_priv(dev);
 
 	d->dev = dev;
+	d->log_budget = d->status_budget = d->applied_budget = 0;
 	d->select = d->subsel = 0;
 	d->nheld = 0;
 	d->replay_started = false;
