@@ -6,8 +6,8 @@
 # README.md ("Dependencies") says why each package is here.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libcmocka-dev libyaml-dev libxen-dev
-      qemu-system-x86 busybox-static i2c-tools linux-source-6.1
+      libcmocka-dev libyaml-dev libxen-dev libevdev-dev
+      qemu-system-x86 busybox-static i2c-tools evtest linux-source-6.1
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3"
 missing=""
 for p in $PKGS; do
