@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "backend.h"
 #include "it-util.h"
@@ -369,6 +370,71 @@ static void test_overflow(void **state)
 	assert_int_equal(backend_stop(&be), 0);
 }
 
+/* Run the binary with args (a shell fragment); its exit status and the
+ * first 2 KiB of what it printed. */
+static int run_cli(const char *args, char *out, size_t len)
+{
+	const char *b = getenv("VHD_BUILDDIR");
+	char cmd[1024];
+	FILE *p;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s/vhost-device-input' %s 2>&1 </dev/null", b ? b : ".",
+		 args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Bad command lines are refused before any socket, saying why. */
+static void test_cli(void **state)
+{
+	char kb[240], bad[240], args[1024], out[2048];
+	struct backend be;
+	FILE *fp;
+	static const struct {
+		const char *fmt, *needle;
+	} cases[] = {
+		{ "-s %s/s", "-e/--event-list is required" },
+		{ "-s %s/s -e %s/none", "No such file" },
+		{ "-s %s/s -e %s/bad.evemu", "line 3" },
+		{ "-s %s/s -e /dev/null", "not an event device" },
+		{ "-s %s/s -e %s/", "neither an event device" },
+		{ "-s %s/s -e builtin:keyboard,builtin:keyboard -c 3", "ask for 2 sockets" },
+		{ "--fd 0 -e builtin:keyboard,builtin:keyboard", "--fd serves one socket" },
+		{ "-s %s/s --evdev-path builtin:keyboard --grab --no-grab", "exclude each other" },
+		{ "-s %s/s -e builtin:keyboard --max-pending 1", "--max-pending '1'" },
+	};
+
+	(void)state;
+	assert_int_equal(backend_init(&be), 0);
+	recording("test-input-keyboard.evemu", kb, sizeof(kb));
+	backend_file(&be, "bad.evemu", bad, sizeof(bad));
+	fp = fopen(bad, "w");
+	assert_non_null(fp);
+	fputs("N: x\nI: 0 0 0 0\nA: 00 10 5 0 0\n", fp);
+	fclose(fp);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* The formats are the constant table above. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(args, sizeof(args), cases[i].fmt, be.dir, be.dir);
+#pragma GCC diagnostic pop
+		assert_int_equal(run_cli(args, out, sizeof(out)), 1);
+		if (!strstr(out, cases[i].needle))
+			fail_msg("'%s': expected '%s' in: %s", args, cases[i].needle, out);
+	}
+	/* --print-capabilities: QEMU's input features. */
+	assert_int_equal(run_cli("--print-capabilities", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"type\": \"input\""));
+	assert_non_null(strstr(out, "\"evdev-path\", \"no-grab\""));
+	backend_stop(&be);      /* no process: removes the directory */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_bad_buffers),
 	};
 	const struct CMUnitTest solo[] = {
+		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_overflow),
 	};
 	int fails = cmocka_run_group_tests(tests, setup, teardown);
