@@ -416,9 +416,47 @@ static void test_nested_tty_resize(void **state)
 	close(slave);
 }
 
+/* Bad command lines are refused before any socket, saying why. */
+static void test_cli(void **state)
+{
+	static const struct {
+		const char *args, *needle;
+	} cases[] = {
+		{ "-s /tmp/vhd-con-cli -b serial", "expected nested, network or pty" },
+		{ "-s /tmp/vhd-con-cli -b nested -c 2", "serves one socket" },
+		{ "-s /tmp/vhd-con-cli -b network -q 100", "power of two" },
+		{ "-s /tmp/vhd-con-cli -b network -p 65535 -c 2", "past 65535" },
+		{ "-s /tmp/vhd-con-cli -b network -p 0", "--tcp-port '0'" },
+		{ "-s /tmp/vhd-con-cli -b pty --pty-link ''", "empty path" },
+	};
+	const char *b = getenv("VHD_BUILDDIR");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[512], out[1024];
+		FILE *p;
+		size_t n;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "'%s/vhost-device-console' %s 2>&1 </dev/null",
+			 b ? b : ".", cases[i].args);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		st = pclose(p);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 1);
+		if (!strstr(out, cases[i].needle))
+			fail_msg("'%s': expected '%s' in: %s", cases[i].args, cases[i].needle, out);
+		assert_int_equal(access("/tmp/vhd-con-cli0", F_OK), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_nested_pipes),
