@@ -11,6 +11,8 @@
  *                 (vhu-i2c-cmd.c; see 'i2c --help')
  *   input SOCKET ...   config space, status events, events of an input
  *                 device (vhu-input-cmd.c; see 'input --help')
+ *   console SOCKET ... the port set-up, text both ways of a console
+ *                 (vhu-console-cmd.c; see 'console --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 		"       " PROG " vsock SOCKET --uds-path PATH [options]   (see 'vsock --help')\n"
 		"       " PROG " i2c SOCKET MSG...   (one I2C transfer; see 'i2c --help')\n"
 		"       " PROG " input SOCKET ...    (an input device; see 'input --help')\n"
+		"       " PROG " console SOCKET ...  (a console; see 'console --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -322,6 +325,7 @@ done:
 int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
 int vhu_i2c_cmd(int argc, char **argv);     /* vhu-i2c-cmd.c */
 int vhu_input_cmd(int argc, char **argv);   /* vhu-input-cmd.c */
+int vhu_console_cmd(int argc, char **argv); /* vhu-console-cmd.c */
 
 /* Take the operands (COMMAND, then SOCKET) at optind: up to the next
  * option, or all of them.  0, or bad_usage()'s exit status on a third. */
@@ -354,6 +358,8 @@ int main(int argc, char **argv)
 		return vhu_i2c_cmd(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "input"))
 		return vhu_input_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "console"))
+		return vhu_console_cmd(argc - 1, argv + 1);
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {
