@@ -189,6 +189,12 @@ struct vu_device_ops {
 	 * (the core frees them), one instance per path.  With this hook -s
 	 * and -c are refused.  Return 0, or -1 after printing. */
 	int (*socket_paths)(void *ctx, char ***paths, unsigned *count);
+	/* Devices whose socket count follows from their own options (input:
+	 * one socket per --event-list entry) return it here, after
+	 * check_options: -s PATH then names PATH0..PATH<N-1> (suffixed
+	 * naming), -c must be absent or equal, --fd needs N = 1.  May be
+	 * NULL (the count is -c's). */
+	unsigned (*socket_count)(void *ctx);
 
 	/* ---- runtime: instances, connections, queues ---------------------- */
 	/* One instance per socket, created on the main thread after the

@@ -13,6 +13,10 @@
  *                 (vhu-can-cmd.c; see 'can --help')
  *   gpio SOCKET STEP...  play a virtio-gpio guest: list lines, get/set
  *                 values, wait for interrupts (vhu-gpio-cmd.c; 'gpio --help')
+ *   input SOCKET ...   config space, status events, events of an input
+ *                 device (vhu-input-cmd.c; see 'input --help')
+ *   console SOCKET ... the port set-up, text both ways of a console
+ *                 (vhu-console-cmd.c; see 'console --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -41,6 +45,8 @@ static void usage(FILE *f)
 		"       " PROG " i2c SOCKET MSG...   (one I2C transfer; see 'i2c --help')\n"
 		"       " PROG " can SOCKET [FRAME...] (CAN frames; see 'can --help')\n"
 		"       " PROG " gpio SOCKET STEP... (GPIO lines and interrupts; see 'gpio --help')\n"
+		"       " PROG " input SOCKET ...    (an input device; see 'input --help')\n"
+		"       " PROG " console SOCKET ...  (a console; see 'console --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -336,6 +342,8 @@ int vhu_vsock_cmd(int argc, char **argv);   /* vhu-vsock-cmd.c */
 int vhu_i2c_cmd(int argc, char **argv);     /* vhu-i2c-cmd.c */
 int vhu_can_cmd(int argc, char **argv);     /* vhu-can-cmd.c */
 int vhu_gpio_cmd(int argc, char **argv);    /* vhu-gpio-cmd.c */
+int vhu_input_cmd(int argc, char **argv);   /* vhu-input-cmd.c */
+int vhu_console_cmd(int argc, char **argv); /* vhu-console-cmd.c */
 
 /* Take the operands (COMMAND, then SOCKET) at optind: up to the next
  * option, or all of them.  0, or bad_usage()'s exit status on a third. */
@@ -370,6 +378,10 @@ int main(int argc, char **argv)
 		return vhu_can_cmd(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "gpio"))
 		return vhu_gpio_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "input"))
+		return vhu_input_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "console"))
+		return vhu_console_cmd(argc - 1, argv + 1);
 	/* Operands and options in any order: "+" makes getopt stop at each
 	 * operand, which we take before asking for the next option. */
 	for (;;) {

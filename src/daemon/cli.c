@@ -339,6 +339,21 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 		goto fail;
 	if (ops->check_options && ops->check_options(ctx, o->socket_count) < 0)
 		goto fail;
+	if (ops->socket_count) {
+		unsigned n = ops->socket_count(ctx);
+
+		if (n == 0 || n > 1024 || (o->socket_count_given && n != o->socket_count)) {
+			fprintf(stderr, "%s: the device options ask for %u sockets%s\n", prog, n,
+				o->socket_count_given ? ", not what --socket-count says" : "");
+			goto fail;
+		}
+		if (o->fd >= 0 && n != 1) {
+			fprintf(stderr, "%s: --fd serves one socket; the device options ask for %u\n",
+				prog, n);
+			goto fail;
+		}
+		o->socket_count = n;
+	}
 
 	if (ops->socket_paths && o->fd < 0) {
 		if (ops->socket_paths(ctx, &o->socket_names, &o->socket_count) < 0)

@@ -77,6 +77,8 @@ static int check_identity(const struct vu_device_ops *ops, char *err, size_t err
 			     (int)ops->socket_naming);
 	if (!ops->queue_kick)
 		return fault(err, errlen, ops, "no queue_kick (every device serves its queues)");
+	if (ops->socket_count && ops->socket_paths)
+		return fault(err, errlen, ops, "socket_count and socket_paths exclude each other");
 	return 0;
 }
 

@@ -588,6 +588,64 @@ static uint32_t snd_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
 	return 4;
 }
 
+/*
+ * input (-e builtin:keyboard): the event queue holds its buffers until
+ * there are events, so the requests are on the status queue: one
+ * 8-byte guest->device event (LED_NUML on), used at once with length 0
+ * (virtio spec 5.8.6.2).  The cut range is the event itself.
+ */
+static void *input_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 8, 8);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 8 };
+	uint16_t type = htole16(0x11), code = htole16(0);
+	uint32_t value = htole32(1);
+
+	assert_non_null(b);
+	memcpy(b, &type, 2);
+	memcpy(b + 2, &code, 2);
+	memcpy(b + 4, &value, 4);
+	assert_true(vhu_vq_add(pq(s), &out, 1, NULL, 0, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void input_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	(void)s;
+	(void)tok;
+	(void)timeout_ms;
+	assert_int_equal(len, 0);
+}
+
+static uint32_t input_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	struct vring_desc d = { .addr = gpa, .len = len };
+
+	assert_true(vhu_vq_add_raw(pq(s), &d, 1, NULL) >= 0);
+	kick(pq(s));
+	return 0;
+}
+
+/*
+ * console (-b pty): the requests are driver->device control messages on
+ * the control transmit queue (q3): DEVICE_READY, used at once with length
+ * 0 (virtio spec 5.3.6.2).  The cut range is the message itself.
+ */
+static void *console_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 8, 8);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 8 };
+	uint16_t one = htole16(1);
+
+	assert_non_null(b);
+	memset(b, 0, 8);                        /* port 0, DEVICE_READY */
+	memcpy(b + 6, &one, 2);
+	assert_true(vhu_vq_add(pq(s), &out, 1, NULL, 0, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -671,6 +729,20 @@ static const struct profile profiles[] = {
 		.nqueues = 4, .q = 0, .dir = 0,
 		.max_queue_size = 64, .config_size = 16,
 		.post = snd_post, .check = snd_check, .post_at = snd_post_at,
+	},
+	{
+		.name = "input", .binary = "vhost-device-input", .sock = SOCK_SUFFIXED,
+		.args = { "-e", "builtin:keyboard", NULL },
+		.nqueues = 2, .q = 1, .dir = 0,
+		.max_queue_size = 1024, .config_size = 136,
+		.post = input_post, .check = input_check, .post_at = input_post_at,
+	},
+	{
+		.name = "console", .binary = "vhost-device-console", .sock = SOCK_SUFFIXED,
+		.args = { "-b", "pty", "-q", "1024", NULL },
+		.nqueues = 4, .q = 3, .dir = 0,
+		.max_queue_size = 1024, .config_size = 12,
+		.post = console_post, .check = input_check, .post_at = input_post_at,
 	},
 };
 

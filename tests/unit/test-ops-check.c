@@ -150,6 +150,32 @@ static void test_queue_kick_required(void **state)
 	expect_fault(&o, "no queue_kick");
 }
 
+static unsigned t_socket_count(void *ctx)
+{
+	(void)ctx;
+	return 2;
+}
+
+static int t_socket_paths(void *ctx, char ***paths, unsigned *count)
+{
+	(void)ctx;
+	(void)paths;
+	(void)count;
+	return -1;
+}
+
+/* A device names its sockets one way: its own list, or its own count. */
+static void test_socket_hooks(void **state)
+{
+	struct vu_device_ops o = good;
+
+	(void)state;
+	o.socket_count = t_socket_count;
+	expect_ok(&o);
+	o.socket_paths = t_socket_paths;
+	expect_fault(&o, "socket_count and socket_paths exclude each other");
+}
+
 static void test_config_space(void **state)
 {
 	struct vu_device_ops o = good;
@@ -411,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_valid_tables),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_queue_kick_required),
+		cmocka_unit_test(test_socket_hooks),
 		cmocka_unit_test(test_config_space),
 		cmocka_unit_test(test_num_queues),
 		cmocka_unit_test(test_max_queue_size),

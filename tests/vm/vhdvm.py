@@ -73,7 +73,8 @@ FRONTENDS = {
     "sound": ("vhost-user-snd-pci", "vhost-user-snd"),
     "vsock": ("vhost-user-vsock-pci", "vhost-user-vsock-device"),
     "scsi": ("vhost-user-scsi-pci", "vhost-user-scsi"),
-    # Refuses to realize under TCG in QEMU 7.2 ("requires kvm").
+    # Refuses to realize under TCG in QEMU 7.2 ("vhost initialization
+    # failed: requires kvm"); QEMU 10.0 realizes it (input-pci.test).
     "input": ("vhost-user-input-pci", "vhost-user-input"),
     # QEMU's own (non-vhost) RNG: the harness self-test, no backend.
     "builtin-rng": ("virtio-rng-pci", "virtio-rng-device"),
