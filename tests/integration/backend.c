@@ -207,16 +207,25 @@ int backend_start(struct backend *b, const char *binary, bool suffixed,
 		  unsigned nsockets, const char *const *args)
 {
 	const char *argv[32];
-	char paths[16][160];
-	const char *wait_for[17];
+	char (*paths)[160];
+	const char **wait_for;
 	unsigned argc = 0, n = suffixed ? nsockets : 1;
 	int r;
 
-	if (n > 16)
+	/* One path per socket the backend must create before it counts as
+	 * started (sized from the caller's count: test-fairness waits for 64). */
+	if (n == 0 || n > 4096)
 		return -E2BIG;
+	paths = calloc(n, sizeof(*paths));
+	wait_for = calloc(n + 1, sizeof(*wait_for));
+	if (!paths || !wait_for) {
+		free(paths);
+		free(wait_for);
+		return -ENOMEM;
+	}
 	r = backend_init(b);
 	if (r < 0)
-		return r;
+		goto out;
 	argv[argc++] = "-s";
 	argv[argc++] = b->base;
 	for (unsigned i = 0; args && args[i] && argc < 31; i++)
@@ -232,6 +241,9 @@ int backend_start(struct backend *b, const char *binary, bool suffixed,
 		remove_dir(b->dir);
 		b->dir[0] = '\0';
 	}
+out:
+	free(paths);
+	free(wait_for);
 	return r;
 }
 

@@ -66,22 +66,12 @@ static void test_fair_share(void **state)
 	char sock[160];
 	unsigned total = 0, min = ~0u, max = 0;
 	int64_t t0, last_progress;
-
-	static char paths[NGUESTS][160];
-	const char *wait_for[NGUESTS + 1];
-	const char *args[] = { "-s", be.base, "-c", "64", NULL };
+	char count[16];
+	const char *args[] = { "-c", count, NULL };
 
 	(void)state;
-	/* backend_start() waits for at most 16 sockets: spawn it here and
-	 * wait for all 64. */
-	assert_int_equal(backend_init(&be), 0);
-	for (unsigned k = 0; k < NGUESTS; k++) {
-		backend_socket(&be, true, k, paths[k], sizeof(paths[k]));
-		wait_for[k] = paths[k];
-	}
-	wait_for[NGUESTS] = NULL;
-	args[1] = be.base;
-	assert_int_equal(backend_spawn(&be, "vhost-device-rng", args, wait_for), 0);
+	snprintf(count, sizeof(count), "%u", NGUESTS);
+	assert_int_equal(backend_start(&be, "vhost-device-rng", true, NGUESTS, args), 0);
 	memset(posted, 0, sizeof(posted));
 	for (unsigned k = 0; k < NGUESTS; k++) {
 		struct vhu_session_opts o;
