@@ -7,9 +7,9 @@
  * 0x20, so every shape a guest can send meets the I2C_RDWR path and the
  * SMBus mapping.  The input is a sequence of request chains (fuzz-elem.h)
  * preceded by a flag byte (bit 0: ZERO_LENGTH_REQUEST negotiated);
- * requests are grouped by their FAIL_NEXT flag as vhost-device-i2c groups
- * them, each group carried out, then each request finished (status and
- * read data written into its writable pieces).
+ * requests are grouped by their FAIL_NEXT flag by the device's own
+ * grouping (i2c_group_add), each group carried out, then each request
+ * finished (status and read data written into its writable pieces).
  */
 #include "config.h"
 #include "fuzz/fuzz.h"
@@ -42,23 +42,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
 	static struct fuzz_elem elems[I2C_MAX_MSGS];
-	struct i2c_req reqs[I2C_MAX_MSGS];
+	static struct i2c_group g;
 	struct i2c_map *m = map_get();
-	bool zero_ok;
-	unsigned n = 0;
+	bool zero_ok, overlong;
 
 	vhd_log_set_level(VHD_LOG_ERROR);
+	memset(&g, 0, sizeof(g));
 	zero_ok = fuzz_u8(&in) & 1;
 	while (in.left) {
-		if (fuzz_elem_make(&elems[n], &in) < 0 ||
-		    i2c_req_parse(&reqs[n], &elems[n].e, zero_ok) < 0)
-			reqs[n].valid = false;
-		n++;
-		if (reqs[n - 1].fail_next && n < I2C_MAX_MSGS && in.left)
+		struct fuzz_elem *fe = &elems[g.n];
+		struct i2c_req *r = i2c_group_slot(&g);
+
+		if (fuzz_elem_make(fe, &in) < 0)
+			*r = (struct i2c_req){ .valid = false };  /* out of memory */
+		else if (i2c_req_parse(r, &fe->e, zero_ok) < 0)
+			r->valid = false;       /* it filled r all the same */
+		if (!i2c_group_add(&g, &overlong))
 			continue;
-		i2c_exec_group(m, reqs, n);
-		for (unsigned i = 0; i < n; i++) {
-			uint32_t used = i2c_req_finish(&reqs[i]);
+		i2c_exec_group(m, g.req, g.n);
+		for (unsigned i = 0; i < g.n; i++) {
+			uint32_t used = i2c_req_finish(&g.req[i]);
 
 			/* The used length never exceeds what the driver
 			 * offered (virtio 2.7.8). */
@@ -66,7 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			fuzz_elem_free(&elems[i]);
 		}
-		n = 0;
+		g.n = 0;
+	}
+	/* A group still open when the input ends is given back, as a queue
+	 * stop does (i2c.c). */
+	while (g.n) {
+		g.n--;
+		free(g.req[g.n].buf);
+		fuzz_elem_free(&elems[g.n]);
 	}
 	return 0;
 }

@@ -808,6 +808,54 @@ static void test_dev_adapter_smbus(void **state)
 	i2c_map_close(&m);
 }
 
+/* FAIL_NEXT grouping (i2c_group_add): members wait for the group's end;
+ * a group longer than I2C_MAX_MSGS fails as a whole up to its real end,
+ * and the next group is judged on its own. */
+static void test_group_add(void **state)
+{
+	static struct i2c_group g;
+	bool overlong;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	/* A group of three: two linked members, then the last. */
+	for (unsigned i = 0; i < 3; i++) {
+		struct i2c_req *r = i2c_group_slot(&g);
+
+		*r = (struct i2c_req){ .valid = true, .fail_next = i < 2 };
+		assert_int_equal(i2c_group_add(&g, &overlong), i == 2);
+		assert_false(overlong);
+	}
+	assert_int_equal(g.n, 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(g.req[i].valid);
+	g.n = 0;
+
+	/* I2C_MAX_MSGS linked members: the last slot ends it, all fail. */
+	for (unsigned i = 0; i < I2C_MAX_MSGS; i++) {
+		*i2c_group_slot(&g) = (struct i2c_req){ .valid = true, .fail_next = true };
+		assert_int_equal(i2c_group_add(&g, &overlong), i == I2C_MAX_MSGS - 1);
+	}
+	assert_true(overlong);
+	for (unsigned i = 0; i < I2C_MAX_MSGS; i++)
+		assert_false(g.req[i].valid);
+	g.n = 0;
+	/* The rest of that group (one more linked, then its end) fails too,
+	 * without a second overlong report. */
+	*i2c_group_slot(&g) = (struct i2c_req){ .valid = true, .fail_next = true };
+	assert_false(i2c_group_add(&g, &overlong));
+	*i2c_group_slot(&g) = (struct i2c_req){ .valid = true };
+	assert_true(i2c_group_add(&g, &overlong));
+	assert_false(overlong);
+	assert_false(g.req[0].valid);
+	assert_false(g.req[1].valid);
+	g.n = 0;
+	/* The next group is whole again. */
+	*i2c_group_slot(&g) = (struct i2c_req){ .valid = true };
+	assert_true(i2c_group_add(&g, &overlong));
+	assert_true(g.req[0].valid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_separate_transactions),
 		cmocka_unit_test(test_group_one_rdwr),
 		cmocka_unit_test(test_group_refused),
+		cmocka_unit_test(test_group_add),
 		cmocka_unit_test(test_zero_length_quick),
 		cmocka_unit_test(test_smbus_map),
 		cmocka_unit_test(test_smbus_block_read),

@@ -268,3 +268,25 @@ int i2c_exec_group(const struct i2c_map *m, struct i2c_req *reqs, unsigned n)
 		reqs[i].status = r == 0 ? VIRTIO_I2C_MSG_OK : VIRTIO_I2C_MSG_ERR;
 	return r;
 }
+
+bool i2c_group_add(struct i2c_group *g, bool *overlong)
+{
+	struct i2c_req *r = &g->req[g->n++];
+
+	*overlong = false;
+	if (g->overlong)
+		r->valid = false;
+	if (r->fail_next && g->n < I2C_MAX_MSGS)
+		return false;           /* the group goes on: wait for its end */
+	if (r->fail_next) {
+		/* More messages than one transfer may carry: this part and
+		 * the rest of the group fail (FAIL_NEXT). */
+		*overlong = true;
+		g->overlong = true;
+		for (unsigned i = 0; i < g->n; i++)
+			g->req[i].valid = false;
+	} else {
+		g->overlong = false;
+	}
+	return true;
+}

@@ -72,4 +72,30 @@ int i2c_smbus_map(const struct i2c_req *reqs, unsigned n, unsigned long funcs,
  * adapter.  Returns 0 or the -errno of the failure. */
 int i2c_exec_group(const struct i2c_map *m, struct i2c_req *reqs, unsigned n);
 
+/*
+ * The FAIL_NEXT group a queue is collecting.  The driver publishes each
+ * request of a transaction as it adds it and kicks once, so a group may
+ * end in a later kick: the requests so far are held here.  Use:
+ *   r = i2c_group_slot(g); i2c_req_parse(r, ...) (r->valid as it says);
+ *   if (i2c_group_add(g, &overlong)) { i2c_exec_group(map, g->req, g->n);
+ *       finish each g->req[i]; g->n = 0; }
+ * A group that outgrows I2C_MAX_MSGS (one I2C_RDWR's limit) fails as a
+ * whole: that part is answered ERR (overlong set once, for the caller's
+ * log) and so is every later member up to the group's real end.
+ */
+struct i2c_group {
+	struct i2c_req req[I2C_MAX_MSGS];
+	unsigned n;
+	bool overlong;          /* outgrew I2C_MAX_MSGS: fail the rest */
+};
+
+static inline struct i2c_req *i2c_group_slot(struct i2c_group *g)
+{
+	return &g->req[g->n];
+}
+/* Count the request parsed into i2c_group_slot(g).  True when the group
+ * is complete and must be carried out now; *overlong is true when this
+ * request made the group fail for its length. */
+bool i2c_group_add(struct i2c_group *g, bool *overlong);
+
 #endif

@@ -39,55 +39,43 @@ struct i2c_opts {
 
 struct i2c_dev {
 	const struct i2c_map *map;
-	struct i2c_req group[I2C_MAX_MSGS];   /* the FAIL_NEXT group so far */
-	unsigned ngroup;
-	bool overlong;          /* the group outgrew I2C_MAX_MSGS: fail the rest */
+	struct i2c_group group;         /* the FAIL_NEXT group so far */
 	unsigned log_budget;
 };
 
 static void finish_group(struct i2c_dev *d, struct virtqueue *q)
 {
-	for (unsigned i = 0; i < d->ngroup; i++) {
-		struct vq_elem *e = d->group[i].elem;
+	for (unsigned i = 0; i < d->group.n; i++) {
+		struct vq_elem *e = d->group.req[i].elem;
 
-		vq_push(q, e, i2c_req_finish(&d->group[i]));
+		vq_push(q, e, i2c_req_finish(&d->group.req[i]));
 	}
-	d->ngroup = 0;
+	d->group.n = 0;
 }
 
 static bool handle_request(struct vu_dev *dev, struct virtqueue *q,
 			   struct vq_elem *e, void *opaque)
 {
 	struct i2c_dev *d = opaque;
-	struct i2c_req *r = &d->group[d->ngroup];
+	struct i2c_req *r = i2c_group_slot(&d->group);
 	bool zero_ok = vu_dev_features(dev) & (1ull << VIRTIO_I2C_F_ZERO_LENGTH_REQUEST);
+	bool overlong;
 
 	/* Out of memory for its buffer: answered with an error like a
 	 * malformed request (giving it back would stall the queue). */
 	if (i2c_req_parse(r, e, zero_ok) < 0)
 		r->valid = false;
-	d->ngroup++;
 	if (!r->valid)
 		vhd_log_ratelimited(&d->log_budget, 5, VHD_LOG_WARN,
 				    "%s: malformed request (readable %u, writable %u bytes): answered "
 				    "with an error", vu_dev_name(dev), e->rd_len, e->wr_len);
-	if (d->overlong)
-		r->valid = false;
-	if (r->fail_next && d->ngroup < I2C_MAX_MSGS)
+	if (!i2c_group_add(&d->group, &overlong))
 		return true;          /* the group goes on: wait for its end */
-	if (r->fail_next) {
-		/* More messages than one transfer may carry: this part and
-		 * the rest of the group fail (FAIL_NEXT). */
+	if (overlong)
 		vhd_log_ratelimited(&d->log_budget, 5, VHD_LOG_WARN,
 				    "%s: a transaction of more than %u messages: answered with an error",
 				    vu_dev_name(dev), I2C_MAX_MSGS);
-		d->overlong = true;
-		for (unsigned i = 0; i < d->ngroup; i++)
-			d->group[i].valid = false;
-	} else {
-		d->overlong = false;
-	}
-	i2c_exec_group(d->map, d->group, d->ngroup);
+	i2c_exec_group(d->map, d->group.req, d->group.n);
 	finish_group(d, q);
 	return true;
 }
@@ -104,14 +92,14 @@ static void i2c_queue_stop(struct vu_dev *dev, unsigned qi)
 	struct i2c_dev *d = vu_dev_priv(dev);
 	struct virtqueue *q = vu_dev_queue(dev, qi);
 
-	while (d->ngroup) {
-		struct i2c_req *r = &d->group[--d->ngroup];
+	while (d->group.n) {
+		struct i2c_req *r = &d->group.req[--d->group.n];
 
 		free(r->buf);
 		r->buf = NULL;
 		vq_unpop(q, r->elem);
 	}
-	d->overlong = false;
+	d->group.overlong = false;
 }
 
 static int i2c_instance_new(void *ctx, unsigned index, unsigned count, void **priv)
