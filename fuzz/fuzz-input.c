@@ -5,24 +5,27 @@
  * its real code: input_evemu_parse() (input-evemu.c) on any text, then,
  * for a recording it accepts, the config space answered from the parsed
  * description (input_config_fill, input-config.c) for every select and
- * the subsels that matter, and the recording's events through the report
- * queue (input-batch.c) as the device's flush loop takes them: whole
- * reports when a guest ring of `ring` entries holds `bufs` free buffers,
- * longer reports dropped.
+ * the subsels that matter, status queue buffers decoded and judged
+ * against it (input_status_parse, input_status_check), and the
+ * recording's events through the report queue (input-batch.c) as the
+ * device's flush loop takes them: whole reports when a guest ring of
+ * `ring` entries holds `bufs` free buffers, longer reports dropped.
  *
- * Input: two bytes (ring size 1..64, buffers given per round 0..63), then
- * the recording's text.  Checks: a parsed recording's times never
- * decrease; config answers echo select/subsel with a size within u[128]
- * and zero padding after it; a report taken ends with SYN_REPORT or is a
- * lone SYN_DROPPED, never longer than the ring; the queue never holds
- * more than its bound.
- * (The status queue's 8-byte decode is in input.c's request loop and is
- * not reached here.)
+ * Input: two bytes (ring size 1..64, buffers given per round 0..63), a
+ * count byte n (% 8) and n status buffers (a length byte % 9, then that
+ * many bytes), then the recording's text.
+ * Checks: a parsed recording's times never decrease; config answers echo
+ * select/subsel with a size within u[128] and zero padding after it; a
+ * status buffer decodes iff it has 8 bytes, and is applied only for an
+ * LED, sound or force-feedback code the description has; a report taken
+ * ends with SYN_REPORT or is a lone SYN_DROPPED, never longer than the
+ * ring; the queue never holds more than its bound.
  */
 #include "config.h"
 #include "fuzz/fuzz.h"
 
 #include <stdlib.h>
+#include <libevdev/libevdev.h>
 
 #include "log.h"
 #include "devices/input/input-batch.h"
@@ -75,17 +78,44 @@ static void take(struct input_batch *b, unsigned ring, unsigned *bufs)
 	}
 }
 
+/* One status queue buffer of len readable bytes. */
+static void status_event(const struct input_recording *r, const uint8_t *buf, size_t len)
+{
+	uint16_t type, code;
+	int32_t value;
+
+	if (input_status_parse(buf, len, &type, &code, &value) < 0) {
+		if (len >= 8)
+			abort();
+		return;
+	}
+	if (len < 8)
+		abort();
+	if (input_status_check(r->dev, type, code) == INPUT_STATUS_APPLY &&
+	    (!(type == EV_LED || type == EV_SND || type == EV_FF) ||
+	     !libevdev_has_event_code(r->dev, type, code)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
 	unsigned ring = fuzz_u8(&in) % 64 + 1, per_round = fuzz_u8(&in) % 64, bufs = 0;
+	unsigned nstatus = fuzz_u8(&in) % 8;
+	uint8_t status[8][9];
 	struct input_recording r = { 0 };
 	struct input_batch b;
 	char err[256];
 
 	vhd_log_set_level(VHD_LOG_ERROR);
+	for (unsigned i = 0; i < nstatus; i++) {
+		status[i][8] = fuzz_u8(&in) % 9;
+		fuzz_take(&in, status[i], status[i][8]);
+	}
 	if (input_evemu_parse((const char *)in.p, in.left, &r, err, sizeof(err)) != 0)
 		return 0;
+	for (unsigned i = 0; i < nstatus; i++)
+		status_event(&r, status[i], status[i][8]);
 	for (size_t i = 1; i < r.nev; i++)
 		if (r.ev[i].t_us < r.ev[i - 1].t_us)
 			abort();

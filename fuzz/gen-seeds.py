@@ -288,7 +288,9 @@ write("scsi", "commands",
 for name in ("keyboard", "tablet"):
     with open(os.path.join(HERE, "..", "tests", "integration",
                            "test-input-%s.evemu" % name), "rb") as f:
-        write("input", name, bytes([8, 3]) + f.read())
+        # Two status buffers: CapsLock on (an LED the keyboard has), a short one.
+        st = bytes([2, 8]) + struct.pack("<HHi", 0x11, 1, 1) + bytes([5]) + b"\x11\x00\x01\x00\x01"
+        write("input", name, bytes([8, 3]) + st + f.read())
 
 # ---- xen-regions ---------------------------------------------------------
 
