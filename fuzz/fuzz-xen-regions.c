@@ -25,7 +25,8 @@
  *   5            gm_uva_to_ptr of a le32 uva and a le16 length.
  * A region: a mode byte (bit 0: grant address space, bits 1..4: the Xen
  * flags, bit 5: another domain, bit 6: mmap_offset 4096), a le32 page
- * number and a le16 in-page offset (the gpa), a le32 size, a le32 uva.
+ * number and a le16 in-page offset (the gpa), a le32 size (modulo 4 MiB +
+ * 1), a le32 uva.
  * An address: a bit-63 byte, a le32 page number and a le16 offset.
  * Checks: what maps can be touched (readable buffers read, writable ones
  * written, within their iovec); after each input nothing is mapped any
@@ -107,7 +108,10 @@ static void region(struct fuzz_in *in, struct gm_region_desc *d)
 	uint8_t mode = fuzz_u8(in);
 
 	d->gpa = address(in, mode & 1);
-	d->size = fuzz_u32(in);
+	/* At most 4 MiB: the fake maps a foreign region page by page, and
+	 * larger sizes only cost time (RAM is 256 KiB, so 4 MiB already asks
+	 * for pages that do not exist). */
+	d->size = fuzz_u32(in) % ((4u << 20) + 1);
 	d->uva = fuzz_u32(in);
 	d->mmap_offset = mode & 0x40 ? PG : 0;
 	d->xen_flags = (mode >> 1) & 0xf;
