@@ -204,3 +204,127 @@ write("sound", "info", SND + snd_ctl(struct.pack("<IIII", 0x100, 0, 2, 32)) +
       snd_ctl(b"\x02\x00\x00\x00", 3))
 write("sound", "bad-order", SND + snd_pcm(0x104, 0) + snd_pcm(0x102, 9) + snd_io(0, 0, 10) +
       snd_params(0, fmt=200) + snd_params(0, rate=13) + snd_pcm(0x105, 0))
+
+# ---- can -----------------------------------------------------------------
+
+
+def can_tx(dlen, flags=0, can_id=0x123, data=None, classic_dlc=0):
+    data = bytes(range(dlen)) if data is None else data
+    return struct.pack("<HHBBHII", 0x0001, dlen, classic_dlc, 0, 0, flags, can_id) + data
+
+
+def can_rec(op, feat, payload):
+    return bytes([op, feat, len(payload)]) + payload
+
+
+CAN_ALL = 0x7   # CLASSIC, FD, RTR
+write("can", "tx-rx", can_rec(0, CAN_ALL, can_tx(8)) +
+      can_rec(0, CAN_ALL, can_tx(64, flags=0x4000 | 0x8000, can_id=0x1abcdef)) +
+      can_rec(0, CAN_ALL, can_tx(4, flags=0x2000, data=b"")) +
+      can_rec(0, CAN_ALL, can_tx(8, classic_dlc=12)) +
+      can_rec(1, CAN_ALL, struct.pack("<H", 0x0201)) +
+      can_rec(2, CAN_ALL, struct.pack("<IBBBB", 0x123, 8, 0, 0, 12) + bytes(range(8))) +
+      can_rec(2, CAN_ALL, struct.pack("<IBBBB", 0x80000456, 64, 0, 0, 0) + bytes(64)))
+
+# ---- console -------------------------------------------------------------
+
+
+def con_ctrl(event, value, port=0):
+    m = struct.pack("<IHH", port, event, value)
+    return bytes([0, len(m)]) + m
+
+
+def con_take(room=72):
+    return bytes([3, room])
+
+
+write("console", "multiport", con_ctrl(0, 1) + con_take() + con_ctrl(3, 1) +
+      bytes([2]) + struct.pack("<HH", 80, 25) + con_take() * 3 +
+      bytes([1, 1]) + con_take() + con_ctrl(6, 1) +
+      bytes([4, 5]) + b"hello" + bytes([5, 3]) + bytes([5, 9]) +
+      bytes([1, 0]) + con_take(4) + con_ctrl(4, 1) + con_ctrl(6, 0, port=3))
+
+# ---- gpio ----------------------------------------------------------------
+
+
+def gpio_req(type_, line, value=0):
+    return bytes([0]) + struct.pack("<HHI", type_, line, value)
+
+
+GET_DIR, SET_DIR, GET_VAL, SET_VAL, SET_IRQ = 2, 3, 4, 5, 6
+write("gpio", "lines-irq", bytes([1]) +
+      gpio_req(SET_DIR, 0, 1) + gpio_req(SET_VAL, 0, 1) + gpio_req(GET_VAL, 0) +
+      gpio_req(SET_DIR, 1, 2) + gpio_req(SET_IRQ, 1, 3) +
+      bytes([1]) + struct.pack("<H", 1) + bytes([2, 0x81]) + bytes([2, 0x01]) +
+      bytes([1]) + struct.pack("<H", 1) +
+      gpio_req(SET_DIR, 2, 2) + gpio_req(SET_IRQ, 2, 4) + bytes([2, 0x82]) +
+      bytes([1]) + struct.pack("<H", 2) + gpio_req(SET_IRQ, 1, 0) +
+      gpio_req(GET_DIR, 1) + gpio_req(SET_DIR, 3, 7) + bytes([3]))
+
+# ---- scsi ----------------------------------------------------------------
+
+
+def scsi_rec(cdb, out=b"", lun=0):
+    return bytes([lun]) + cdb.ljust(32, b"\0") + struct.pack("<H", len(out)) + out
+
+
+write("scsi", "commands",
+      scsi_rec(bytes([0x12, 0, 0, 0, 96, 0])) +                          # INQUIRY
+      scsi_rec(bytes([0x12, 1, 0x83, 0, 255, 0])) +                      # VPD 83h
+      scsi_rec(bytes([0x9e, 0x10]) + bytes(8) + struct.pack(">I", 32) + bytes(2)) +
+      scsi_rec(bytes([0x88, 0]) + struct.pack(">QI", 8, 8) + bytes(2)) +    # READ(16)
+      scsi_rec(bytes([0x8a, 0]) + struct.pack(">QI", 2040, 8) + bytes(2)) + # WRITE(16)
+      scsi_rec(bytes([0x2a, 0]) + struct.pack(">IBH", 2047, 0, 2) + bytes(1)) +
+      scsi_rec(bytes([0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0]),
+               struct.pack(">HH4xQI4x", 22, 16, 100, 4)) +              # UNMAP
+      scsi_rec(bytes([0x1a, 0, 0x3f, 0, 255, 0])) +                      # MODE SENSE
+      scsi_rec(bytes([0x15, 0x10, 0, 0, 24, 0]),
+               bytes([0, 0, 0, 0]) + bytes([0x08, 18, 0x04]) + bytes(17)) +
+      scsi_rec(bytes([0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0]), lun=2) +  # REPORT LUNS
+      scsi_rec(bytes([0, 0, 0, 0, 0, 0]), lun=1))                        # absent LUN
+
+# ---- input ---------------------------------------------------------------
+
+for name in ("keyboard", "tablet"):
+    with open(os.path.join(HERE, "..", "tests", "integration",
+                           "test-input-%s.evemu" % name), "rb") as f:
+        # Two status buffers: CapsLock on (an LED the keyboard has), a short one.
+        st = bytes([2, 8]) + struct.pack("<HHi", 0x11, 1, 1) + bytes([5]) + b"\x11\x00\x01\x00\x01"
+        write("input", name, bytes([8, 3]) + st + f.read())
+
+# ---- xen-regions ---------------------------------------------------------
+
+
+def xr_region(grant, flags, page, size, uva=0, off=0, other_dom=False):
+    mode = (1 if grant else 0) | flags << 1 | (0x20 if other_dom else 0)
+    return bytes([mode]) + struct.pack("<IHII", page, off, size, uva)
+
+
+def xr_addr(grant, page, off=0):
+    return bytes([1 if grant else 0]) + struct.pack("<IH", page, off)
+
+
+def xr_chain(rd, wr):
+    out = bytes([3, len(rd) | len(wr) << 4])
+    for a, n in rd + wr:
+        out += a + struct.pack("<H", n)
+    return out
+
+
+G = True
+s = bytes([0, 3]) + xr_region(G, 0x2, 0, 4096, uva=0x100000) + \
+    xr_region(G, 0xa, 1, 31 * 4096) + xr_region(G, 0xa, 32, 32 * 4096)
+s += xr_chain([(xr_addr(G, 2, 16), 100)], [(xr_addr(G, 30, 4000), 300)])
+s += xr_chain([(xr_addr(G, 3), 16)], [(xr_addr(G, 3, 100), 16)])     # ref 3: read-only
+s += bytes([4]) + xr_addr(G, 31, 4090) + bytes([20])
+s += bytes([5]) + struct.pack("<IH", 0x100010, 64)
+s += bytes([2]) + xr_region(G, 0xa, 32, 32 * 4096)
+s += bytes([1]) + xr_region(G, 0xa, 40, 8 * 4096, other_dom=True)
+s += xr_chain([(xr_addr(G, 40), 10)], [])
+write("xen-regions", "grant", s)
+s = bytes([1]) + xr_region(False, 0x1, 0, 64 * 4096, uva=0x200000)
+s += xr_chain([(xr_addr(False, 5), 4096)], [(xr_addr(False, 63, 4000), 96)])
+s += bytes([4]) + xr_addr(False, 10) + bytes([255])
+s += bytes([0, 1]) + xr_region(False, 0, 0, 16 * 4096, uva=0x300000)
+s += xr_chain([(xr_addr(False, 1), 64)], [(xr_addr(False, 2), 64)])
+write("xen-regions", "foreign-memfd", s)

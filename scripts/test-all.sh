@@ -67,7 +67,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 step "fuzz targets, ${VHD_FUZZ_SECONDS:-30} s each, clang libFuzzer + ASan+UBSan ($BUILD/fuzz)"
 mkdir -p "$BUILD/fuzz"
 cd "$BUILD/fuzz"
-"$SRC/configure" -q --enable-fuzzing CC=clang \
+"$SRC/configure" -q --enable-fuzzing --enable-xen CC=clang \
 	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 make -j"$JOBS" fuzz FUZZ_SECONDS="${VHD_FUZZ_SECONDS:-30}"
 

@@ -55,6 +55,10 @@ int vhu_console_open(const struct vhu_console_opts *o, struct vhu_console **out,
 	so.features |= VHD_BIT(0);          /* VIRTIO_CONSOLE_F_SIZE */
 	if (!o->no_multiport)
 		so.features |= VHD_BIT(1);  /* VIRTIO_CONSOLE_F_MULTIPORT */
+	if (o->xen_mmap)
+		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
+	so.send_mem = o->send_mem;
+	so.send_mem_opaque = o->send_mem_opaque;
 	r = vhu_session_open(&so, &d->s, err, errlen);
 	if (r < 0) {
 		free(d);

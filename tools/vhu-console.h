@@ -32,6 +32,10 @@ struct vhu_console_opts {
 	int connect_ms;         /* default 5000 */
 	unsigned queue_size;    /* default 128 */
 	bool no_multiport;      /* do not ack VIRTIO_CONSOLE_F_MULTIPORT */
+	/* As vhu_session_opts.send_mem (Xen grant tables); NULL: memfd. */
+	bool xen_mmap;
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
 };
 
 struct vhu_console_msg {

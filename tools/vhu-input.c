@@ -52,6 +52,10 @@ int vhu_input_open(const struct vhu_input_opts *o, struct vhu_input **out, char 
 	so.mem_size = 2u << 20;
 	if (o->no_event_idx)
 		so.features &= ~VHD_BIT(VIRTIO_RING_F_EVENT_IDX);
+	if (o->xen_mmap)
+		so.protocol |= VHD_BIT(VHU_PF_XEN_MMAP);
+	so.send_mem = o->send_mem;
+	so.send_mem_opaque = o->send_mem_opaque;
 	r = vhu_session_open(&so, &d->s, err, errlen);
 	if (r < 0) {
 		free(d);

@@ -42,6 +42,10 @@ struct vhu_input_opts {
 	int connect_ms;         /* default 5000 */
 	unsigned queue_size;    /* default 64 (both queues) */
 	bool no_event_idx;
+	/* As vhu_session_opts.send_mem (Xen grant tables); NULL: memfd. */
+	bool xen_mmap;
+	int (*send_mem)(void *opaque, struct vhu_session *s);
+	void *send_mem_opaque;
 };
 
 void vhu_input_defaults(struct vhu_input_opts *o, const char *path);

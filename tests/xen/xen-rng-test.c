@@ -50,6 +50,7 @@
 #include "backend.h"
 #include "vhu-frontend.h"
 #include "xen-fx.h"
+#include "xen-rig.h"
 
 #define G (1ull << 63)
 #define PG 4096u
@@ -149,49 +150,15 @@ static int fe_open(struct fe *f, const struct backend *b, bool xen)
 	return fe_open_q(f, b, xen, QSIZE, FEATURES);
 }
 
-static void add_region(struct vhu_xen_region *r, unsigned *n, uint64_t gpa,
-		       uint64_t size, uint64_t uva, uint32_t flags)
-{
-	r[*n] = (struct vhu_xen_region){ gpa, size, uva, flags, DOMID };
-	(*n)++;
-}
-
 /*
- * The grant table as xen-vhost-frontend builds it: each ring its own
- * in-advance region at its exact grant address and size, the rest of
- * [1<<63, 1<<63 + size) as no-advance regions of at most `chunk` bytes.
+ * The grant table as xen-vhost-frontend builds it (xen-rig.h): each ring
+ * its own in-advance region at its exact grant address and size, the rest
+ * of [1<<63, 1<<63 + size) as no-advance regions of at most `chunk` bytes.
  */
 static unsigned grant_table(const struct fe *f, uint64_t chunk,
 			    struct vhu_xen_region *r)
 {
-	const uint8_t *base = vhu_mem_base(f->m);
-	struct { uint64_t off, len; const void *p; } ring[3] = {
-		{ 0, 16 * (uint64_t)vhu_vq_num(f->q), vhu_vq_desc(f->q) },
-		{ 0, 6 + 2 * (uint64_t)vhu_vq_num(f->q), vhu_vq_avail(f->q) },
-		{ 0, 6 + 8 * (uint64_t)vhu_vq_num(f->q), vhu_vq_used(f->q) },
-	};
-	uint64_t pos = 0, size = vhu_mem_size(f->m);
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < 3; i++)
-		ring[i].off = (uint64_t)((const uint8_t *)ring[i].p - base);
-	/* The library allocates desc, avail, used in this order. */
-	for (unsigned i = 0; i <= 3; i++) {
-		uint64_t end = i < 3 ? ring[i].off : size;
-
-		while (pos < end) {
-			uint64_t len = end - pos < chunk ? end - pos : chunk;
-
-			add_region(r, &n, G | pos, len, 0, 0xa);
-			pos += len;
-		}
-		if (i < 3) {
-			add_region(r, &n, G | ring[i].off, ring[i].len,
-				   (uint64_t)(uintptr_t)ring[i].p, 0x2);
-			pos = ring[i].off + ring[i].len;
-		}
-	}
-	return n;
+	return xen_rig_grant_table(f->m, &f->q, 1, chunk, r, XEN_RIG_MAX_REGIONS);
 }
 
 /* One RNG request of len bytes at buf; checks the completion, the bytes

@@ -62,10 +62,9 @@
 #include "vhu-frontend.h"
 #include "vhu-vsock.h"
 #include "xen-fx.h"
+#include "xen-rig.h"
 
-#define G VHU_XEN_GRANT_ADDR
 #define PG 4096u
-#define DOMID 5u
 #define GUEST_CID 3u
 #define GUEST_CID_STR "3"
 #define CHUNK (512u * 1024u)    /* no-advance region pieces */
@@ -90,7 +89,7 @@
 } while (0)
 
 /* Start vhost-device-vsock with the shim preloaded and --xen on.  The
- * guest memory does not exist yet (vhu_vsock_open() makes it): xen_send_mem
+ * guest memory does not exist yet (vhu_vsock_open() makes it): xen_rig_send_mem
  * attaches it to the fake once it does. */
 static int start_vsock(struct backend *b, struct fx *x, const char *sock,
 		       const char *uds)
@@ -104,104 +103,6 @@ static int start_vsock(struct backend *b, struct fx *x, const char *sock,
 	r = vt_backend_start(b, args, wait_for);
 	fx_env_pop(x);
 	return r;
-}
-
-/* ---- the Xen frontend's memory table ----------------------------------- */
-
-struct xen_ctx {
-	struct fx *x;
-	struct vhu_xen_region reg[32];
-	unsigned n;
-};
-
-struct span {
-	uint64_t off, len;
-};
-
-/*
- * The table xen-vhost-frontend sends: each ring its own in-advance grant
- * region at its exact grant address and size, the rest of [0, size) as
- * no-advance regions of at most CHUNK bytes.  Returns the region count,
- * or 0 if the rings overlap or the table would not fit.
- */
-static unsigned grant_table(const struct vhu_session *s, struct vhu_xen_region *r,
-			    unsigned cap)
-{
-	const uint8_t *base = vhu_mem_base(s->m);
-	struct span ring[NRINGS];
-	uint64_t pos = 0, size = vhu_mem_size(s->m);
-	unsigned nr = 0, n = 0;
-
-	if (s->nvq * 3 != NRINGS)
-		return 0;
-	for (unsigned q = 0; q < s->nvq; q++) {
-		uint64_t num = vhu_vq_num(s->vq[q]);
-
-		ring[nr++] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_desc(s->vq[q]) - base), 16 * num };
-		ring[nr++] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_avail(s->vq[q]) - base), 6 + 2 * num };
-		ring[nr++] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_used(s->vq[q]) - base), 6 + 8 * num };
-	}
-	/* By address (insertion sort: six entries). */
-	for (unsigned i = 1; i < nr; i++)
-		for (unsigned j = i; j > 0 && ring[j].off < ring[j - 1].off; j--) {
-			struct span t = ring[j];
-
-			ring[j] = ring[j - 1];
-			ring[j - 1] = t;
-		}
-	for (unsigned i = 0; i <= nr; i++) {
-		uint64_t end = i < nr ? ring[i].off : size;
-
-		if (end < pos)
-			return 0;
-		while (pos < end) {
-			uint64_t len = end - pos < CHUNK ? end - pos : CHUNK;
-
-			if (n == cap)
-				return 0;
-			r[n++] = (struct vhu_xen_region){ G | pos, len, 0, 0xa, DOMID };
-			pos += len;
-		}
-		if (i < nr) {
-			if (n == cap)
-				return 0;
-			r[n++] = (struct vhu_xen_region){
-				G | ring[i].off, ring[i].len,
-				(uint64_t)(uintptr_t)(base + ring[i].off), 0x2, DOMID };
-			pos = ring[i].off + ring[i].len;
-		}
-	}
-	return n;
-}
-
-/* vhu_vsock_opts.send_mem: runs once the rx and tx rings exist. */
-static int xen_send_mem(void *opaque, struct vhu_session *s)
-{
-	struct xen_ctx *xc = opaque;
-	int r;
-
-	if (!vhu_has_protocol(s->c, VHU_PF_XEN_MMAP)) {
-		fprintf(stderr, "FAIL: the backend did not offer XEN_MMAP with --xen on\n");
-		return -ENOTSUP;
-	}
-	/* Before any descriptor is written: they carry grant addresses. */
-	r = vhu_mem_set_grant_addressing(s->m, true);
-	if (r < 0)
-		return r;
-	r = fx_attach(xc->x, s->m);
-	if (r < 0) {
-		fprintf(stderr, "FAIL: fake Xen files for the guest memory: %s\n", strerror(-r));
-		return r;
-	}
-	xc->n = grant_table(s, xc->reg, sizeof(xc->reg) / sizeof(xc->reg[0]));
-	if (xc->n == 0) {
-		fprintf(stderr, "FAIL: the grant region table does not fit 32 regions\n");
-		return -E2BIG;
-	}
-	return vhu_send_mem_xen(s->c, s->m, xc->reg, xc->n, false);
 }
 
 /* ---- host-side threads ----------------------------------------------------- */
@@ -480,7 +381,7 @@ static int run(const struct layout *l)
 {
 	struct backend b = { 0 };
 	struct fx x;
-	struct xen_ctx xc = { .x = &x };
+	struct xen_rig rig = { .x = &x, .nvq = 2, .chunk = CHUNK };
 	struct vhu_vsock_opts o;
 	struct vhu_vsock *v = NULL;
 	const struct vhu_vsock_stats *vs;
@@ -503,12 +404,12 @@ static int run(const struct layout *l)
 	o.indirect = l->indirect;
 	o.no_event_idx = l->no_event_idx;
 	o.xen_mmap = true;
-	o.send_mem = xen_send_mem;
-	o.send_mem_opaque = &xc;
+	o.send_mem = xen_rig_send_mem;
+	o.send_mem_opaque = &rig;
 	r = vhu_vsock_open(&o, &v, err, sizeof(err));
 	EXPECT(r == 0, "opening the guest driver over grant memory: %s", err);
 	vs = vhu_vsock_stats(v);
-	EXPECT(xc.n > 8, "only %u regions", xc.n);
+	EXPECT(rig.n > 8, "only %u regions", rig.n);
 	EXPECT(vhu_vsock_cid(v) == GUEST_CID, "config space CID %llu",
 	       (unsigned long long)vhu_vsock_cid(v));
 	/* The rx buffers are posted: the device may have looked at them,
@@ -518,7 +419,7 @@ static int run(const struct layout *l)
 	EXPECT(fx_ld(&x.st->gnt_opens) == 1, "%llu gnttab opens",
 	       (unsigned long long)fx_ld(&x.st->gnt_opens));
 	printf("[%s]\nopen: %u regions (%u vrings), %llu grant mappings alive\n", l->name,
-	       xc.n, NRINGS,
+	       rig.n, NRINGS,
 	       (unsigned long long)fx_ld(&x.st->gnt_live));
 	fflush(stdout);
 	maps0 = fx_ld(&x.st->gnt_maps);

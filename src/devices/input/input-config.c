@@ -123,3 +123,29 @@ void input_config_fill(const struct libevdev *ev, uint8_t select, uint8_t subsel
 	}
 	buf[2] = size;
 }
+
+int input_status_parse(const uint8_t *buf, size_t len, uint16_t *type, uint16_t *code,
+		       int32_t *value)
+{
+	uint16_t t, c;
+	uint32_t v;
+
+	if (len < 8)
+		return -1;
+	memcpy(&t, buf, 2);
+	memcpy(&c, buf + 2, 2);
+	memcpy(&v, buf + 4, 4);
+	*type = le16toh(t);
+	*code = le16toh(c);
+	*value = (int32_t)le32toh(v);
+	return 0;
+}
+
+enum input_status input_status_check(const struct libevdev *ev, uint16_t type, uint16_t code)
+{
+	if (type != EV_LED && type != EV_SND && type != EV_FF)
+		return INPUT_STATUS_OTHER_TYPE;
+	if (!libevdev_has_event_code(ev, type, code))
+		return INPUT_STATUS_NO_CODE;
+	return INPUT_STATUS_APPLY;
+}

@@ -11,6 +11,7 @@
 #ifndef VHD_INPUT_CONFIG_H
 #define VHD_INPUT_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct libevdev;
@@ -34,5 +35,22 @@ struct libevdev;
  * answer size 0 (5.8.5: "the device MUST set size to 0"). */
 void input_config_fill(const struct libevdev *ev, uint8_t select, uint8_t subsel,
 		       uint8_t buf[VIRTIO_INPUT_CONFIG_SIZE]);
+
+/* The status queue (5.8.6.2): the driver sends struct virtio_input_event
+ * (le16 type, le16 code, le32 value) with LED, sound and force-feedback
+ * state.  Decode the first 8 of len readable bytes: 0, or -1 when fewer. */
+int input_status_parse(const uint8_t *buf, size_t len, uint16_t *type, uint16_t *code,
+		       int32_t *value);
+
+/* What the device does with a status event: write it to the device
+ * (APPLY: an EV_LED, EV_SND or EV_FF code the device has), ignore its type
+ * (OTHER_TYPE: Linux passes every event its input core sends, EV_MSC
+ * among them -- normal) or refuse a code the device lacks (NO_CODE). */
+enum input_status {
+	INPUT_STATUS_APPLY,
+	INPUT_STATUS_OTHER_TYPE,
+	INPUT_STATUS_NO_CODE,
+};
+enum input_status input_status_check(const struct libevdev *ev, uint16_t type, uint16_t code);
 
 #endif

@@ -258,19 +258,20 @@ static void status_event(struct input_dev *d, uint16_t type, uint16_t code, int3
 	struct input_src *s = d->src;
 	struct input_event ie = { .type = type, .code = code, .value = value };
 
-	if (type != EV_LED && type != EV_SND && type != EV_FF) {
-		/* Linux passes every event its input core sends to the
-		 * device, EV_MSC among them: normal, so not a warning. */
+	switch (input_status_check(s->evdev, type, code)) {
+	case INPUT_STATUS_OTHER_TYPE:
+		/* Normal (input-config.h), so not a warning. */
 		vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_INFO,
 				    "%s: status event of type %u ignored (only LED, SND and FF "
 				    "go to a device)", vu_dev_name(d->dev), type);
 		return;
-	}
-	if (!libevdev_has_event_code(s->evdev, type, code)) {
+	case INPUT_STATUS_NO_CODE:
 		vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_WARN,
 				    "%s: status event %u/%u ignored: the device has no such code",
 				    vu_dev_name(d->dev), type, code);
 		return;
+	case INPUT_STATUS_APPLY:
+		break;
 	}
 	vhd_log_ratelimited(&d->applied_budget, 64, VHD_LOG_INFO,
 			    "%s: status from the guest: %s %s = %d%s", vu_dev_name(d->dev),
@@ -296,18 +297,18 @@ static bool handle_status(struct vu_dev *dev, struct virtqueue *q, struct vq_ele
 			  void *opaque)
 {
 	struct input_dev *d = opaque;
-	struct {
-		uint16_t type, code;
-		uint32_t value;
-	} le;
+	uint8_t b[8];
+	uint16_t type, code;
+	int32_t value;
 
 	(void)dev;
-	if (iov_to_buf(e->rd, e->n_rd, 0, &le, sizeof(le)) != sizeof(le))
+	if (input_status_parse(b, iov_to_buf(e->rd, e->n_rd, 0, b, sizeof(b)), &type, &code,
+			       &value) < 0)
 		vhd_log_ratelimited(&d->status_budget, 20, VHD_LOG_WARN,
 				    "%s: status buffer of %u readable bytes: ignored",
 				    vu_dev_name(d->dev), e->rd_len);
 	else
-		status_event(d, le16toh(le.type), le16toh(le.code), (int32_t)le32toh(le.value));
+		status_event(d, type, code, value);
 	vq_push(q, e, 0);
 	return true;
 }
