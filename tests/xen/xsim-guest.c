@@ -230,27 +230,31 @@ int xg_poll(struct xg *g, unsigned qi, uint16_t *head, uint32_t *len)
 	return 1;
 }
 
+int xg_wait_irq(struct xg *g)
+{
+	uint64_t n = xsim_irq_count(g->sim, g->domid, g->irq);
+	uint32_t isr;
+
+	if (n == g->irq_seen) {
+		TRY(xsim_irq_wait(g->sim, g->domid, g->irq, g->irq_seen, g->timeout_ms));
+		n = xsim_irq_count(g->sim, g->domid, g->irq);
+	}
+	/* The interrupt handler (4.2.3.4): status, then ack. */
+	g->irq_seen = n;
+	TRY(xg_rd(g, VIRTIO_MMIO_INTERRUPT_STATUS, &isr));
+	g->isr |= isr;
+	if (isr)
+		TRY(xg_wr(g, VIRTIO_MMIO_INTERRUPT_ACK, isr));
+	return 0;
+}
+
 int xg_get(struct xg *g, unsigned qi, uint16_t *head, uint32_t *len)
 {
 	for (;;) {
 		int r = xg_poll(g, qi, head, len);
-		uint64_t n;
-		uint32_t isr;
 
 		if (r)
 			return r < 0 ? r : 0;
-		n = xsim_irq_count(g->sim, g->domid, g->irq);
-		if (n == g->irq_seen) {
-			r = xsim_irq_wait(g->sim, g->domid, g->irq, g->irq_seen, g->timeout_ms);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		/* The interrupt handler (4.2.3.4): status, then ack. */
-		g->irq_seen = n;
-		TRY(xg_rd(g, VIRTIO_MMIO_INTERRUPT_STATUS, &isr));
-		g->isr |= isr;
-		if (isr)
-			TRY(xg_wr(g, VIRTIO_MMIO_INTERRUPT_ACK, isr));
+		TRY(xg_wait_irq(g));
 	}
 }

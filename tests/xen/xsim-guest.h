@@ -31,8 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <linux/virtio_ring.h>
-
 #include "vhu-frontend.h"
 #include "xsim.h"
 
@@ -99,5 +97,8 @@ int xg_kick(struct xg *g, unsigned q);
 int xg_get(struct xg *g, unsigned q, uint16_t *head, uint32_t *len);
 /* A used entry now, without waiting: 1 found, 0 none. */
 int xg_poll(struct xg *g, unsigned q, uint16_t *head, uint32_t *len);
+/* Wait for the next interrupt (one not handled yet), then run the
+ * handler: read InterruptStatus, write InterruptACK. */
+int xg_wait_irq(struct xg *g);
 
 #endif
