@@ -186,7 +186,9 @@ static int rng_request(struct xg *g, uint8_t *buf, uint32_t len)
 	r = xg_kick(g, 0);
 	if (r < 0)
 		return r;
-	r = xg_get(g, 0, &head, &used);
+	/* Sleep until the interrupt, as Linux's virtio-rng does: the
+	 * costs printed are those of a request with its interrupt. */
+	r = xg_get_irq(g, 0, &head, &used);
 	if (r < 0)
 		return r;
 	if (head != h || used == 0 || used > len || !pattern_ok(buf, used, len))

@@ -143,13 +143,15 @@ int xg_start(struct xg *g, uint64_t want, unsigned nq)
 	TRY(xg_wr(g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1));
 	TRY(xg_rd(g, VIRTIO_MMIO_DEVICE_FEATURES, &hi));
 	g->offered = (uint64_t)hi << 32 | lo;
-	/* A Xen guest using grants needs both (virtio 1.2 6.1: a device
-	 * behind an IOMMU-like translation offers ACCESS_PLATFORM). */
+	/* Version 2 of the transport goes with VERSION_1 (4.2.2); a guest
+	 * using grants needs ACCESS_PLATFORM (virtio 1.2 6.1: the device
+	 * sees addresses through a translation, here the grant table), a
+	 * guest whose memory is mapped foreign does not. */
 	if (!(g->offered & (1ull << VIRTIO_F_VERSION_1)) ||
-	    !(g->offered & (1ull << VIRTIO_F_ACCESS_PLATFORM)))
+	    (g->grant && !(g->offered & (1ull << VIRTIO_F_ACCESS_PLATFORM))))
 		return -EPROTO;
 	g->acked = (want & g->offered) | 1ull << VIRTIO_F_VERSION_1 |
-		   1ull << VIRTIO_F_ACCESS_PLATFORM;
+		   (g->offered & 1ull << VIRTIO_F_ACCESS_PLATFORM);
 	TRY(xg_wr(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0));
 	TRY(xg_wr(g, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)g->acked));
 	TRY(xg_wr(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
@@ -256,5 +258,17 @@ int xg_get(struct xg *g, unsigned qi, uint16_t *head, uint32_t *len)
 		if (r)
 			return r < 0 ? r : 0;
 		TRY(xg_wait_irq(g));
+	}
+}
+
+int xg_get_irq(struct xg *g, unsigned qi, uint16_t *head, uint32_t *len)
+{
+	for (;;) {
+		int r;
+
+		TRY(xg_wait_irq(g));
+		r = xg_poll(g, qi, head, len);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 }

@@ -83,8 +83,9 @@ int xg_rd8(struct xg *g, unsigned off, uint8_t *v);     /* config bytes */
 
 /* Probe: 0 and *device_id, or -ENODEV (nothing there), -EPROTO. */
 int xg_probe(struct xg *g, uint32_t *device_id);
-/* Initialise with nq queues, acking want & offered (VERSION_1 and
- * ACCESS_PLATFORM must be offered and are always acked). */
+/* Initialise with nq queues, acking want & offered, VERSION_1 (which
+ * must be offered) and ACCESS_PLATFORM if offered (it must be, with
+ * grants). */
 int xg_start(struct xg *g, uint64_t want, unsigned nq);
 /* Write 0 to Status and check it reads back 0. */
 int xg_reset(struct xg *g);
@@ -100,5 +101,8 @@ int xg_poll(struct xg *g, unsigned q, uint16_t *head, uint32_t *len);
 /* Wait for the next interrupt (one not handled yet), then run the
  * handler: read InterruptStatus, write InterruptACK. */
 int xg_wait_irq(struct xg *g);
+/* As a guest that sleeps until the interrupt (Linux virtio-rng): wait
+ * for an interrupt, then look at the used ring, until an entry is there. */
+int xg_get_irq(struct xg *g, unsigned q, uint16_t *head, uint32_t *len);
 
 #endif
