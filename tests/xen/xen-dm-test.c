@@ -21,6 +21,8 @@
  *  - vsock, grants: a stream both ways to a host Unix socket, a connect
  *    to a port nobody listens on refused;
  *  - hot-plug and unplug through xenstore while another device runs;
+ *  - two guests in one frontend (rng in one, vsock in the other, at the
+ *    same MMIO base), used in turn;
  *  - a backend killed mid-stream and restarted on its socket: the
  *    requests in flight complete after the replay, or the guest sees a
  *    clean reset (DEVICE_NEEDS_RESET or Status 0) and re-initialises --
@@ -746,6 +748,104 @@ out:
 	return rng_world_end(&w, &b, ret);
 }
 
+/* Two guests in one frontend process: domain 5 with rng, domain 6 with
+ * vsock at the same MMIO base (each domain has its own address space and
+ * its own ioreq server), used in turn. */
+static int two_guests_round(void)
+{
+	struct xw w;
+	struct xw_guest g6 = { .fx = { .gnt_fd = -1 } };
+	struct backend b = { .pid = -1 }, b6 = { .pid = -1 };
+	struct xg g, gv;
+	struct xv v;
+	struct host h = { .lfd = -1 };
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	uint8_t *buf = NULL, *out = NULL;
+	char uds[128], sock[128];
+	const char *args[] = { "--socket", sock, "--uds-path", uds, "--guest-cid", "3",
+			       "--xen", "on", NULL };
+	const char *wait_for[] = { sock, uds, NULL };
+	const size_t len = 256 * 1024;
+	bool thread = false, g6_up = false;
+	struct xsim_stats st;
+	int r, ret = -1;
+
+	r = rng_world(&w, &b, &g, 1, &buf);
+	EXPECT(r == 0, "rng world: %s", strerror(-r));
+	r = xw_guest_add(&w, &g6, 6, RAM, 2);
+	EXPECT(r == 0, "second guest: %s", strerror(-r));
+	g6_up = true;
+	snprintf(uds, sizeof(uds), "%s/vm6.vsock", w.dir);
+	xw_sock(&w, "vsock", 0, sock, sizeof(sock));
+	r = xw_guest_backend(&w, &g6, &b6, "vhost-device-vsock", args, wait_for);
+	EXPECT(r == 0, "vsock backend of guest 6: %s", strerror(-r));
+	r = xw_guest_plug(&w, &g6, 0, VIRTIO_ID_VSOCK, BASE0, IRQ0, true);
+	EXPECT(r == 0, "plug");
+	xg_init(&gv, w.sim, 6, BASE0, IRQ0, g6.ram, true, w.ram_gpa);
+	gv.timeout_ms = T_MS;
+	EXPECT(xsim_wait_claimed(w.sim, 6, BASE0, true, T_MS) == 0, "guest 6's device");
+	{
+		uint32_t id;
+
+		r = xg_probe(&gv, &id);
+		EXPECT(r == 0 && id == VIRTIO_ID_VSOCK, "guest 6 probe: %s", strerror(-r));
+	}
+	r = xv_open(&v, &gv);
+	EXPECT(r == 0, "guest 6 vsock: %s", strerror(-r));
+	EXPECT(rng_request(&g, buf, RQ) > 0, "guest 5 rng while guest 6 started");
+
+	out = malloc(len);
+	EXPECT(out, "malloc");
+	for (size_t k = 0; k < len; k++)
+		out[k] = (uint8_t)(k * 13 + 1);
+	snprintf(h.path, sizeof(h.path), "%s_%u", uds, PORT_G2H);
+	h.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	EXPECT(strlen(h.path) < sizeof(a.sun_path), "path");
+	memcpy(a.sun_path, h.path, strlen(h.path) + 1);
+	EXPECT(h.lfd >= 0 && bind(h.lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	       listen(h.lfd, 1) == 0, "host listener");
+	EXPECT(pthread_create(&h.t, NULL, g2h_sink, &h) == 0, "thread");
+	thread = true;
+	r = xv_connect(&v, PORT_G2H);
+	EXPECT(r == 0, "guest 6 connect: %s", strerror(-r));
+	for (size_t off = 0; off < len; off += 64 * 1024) {
+		r = xv_send(&v, out + off, 64 * 1024);
+		EXPECT(r == 0, "guest 6 send: %s", strerror(-r));
+		EXPECT(rng_request(&g, buf, RQ) > 0, "guest 5 rng between guest 6's sends");
+	}
+	r = xv_close(&v);
+	EXPECT(r == 0, "guest 6 close: %s", strerror(-r));
+	pthread_join(h.t, NULL);
+	thread = false;
+	EXPECT(h.err == 0 && h.got == len && h.sum == vt_fnv(VT_FNV_INIT, out, len),
+	       "host got %llu bytes from guest 6 (err %d)", (unsigned long long)h.got, h.err);
+	xsim_get_stats(w.sim, &st);
+	EXPECT(st.servers_live == 2, "%llu ioreq servers, want one per guest",
+	       (unsigned long long)st.servers_live);
+	EXPECT(backend_alive(&w.fe) && backend_alive(&b) && backend_alive(&b6), "a process died");
+	printf("[two guests] one frontend, two ioreq servers: guest 5 rng and guest 6 vsock "
+	       "(256 KiB to the host) at the same MMIO base, interleaved\n");
+	ret = 0;
+out:
+	if (thread) {
+		shutdown(h.lfd, SHUT_RDWR);
+		pthread_join(h.t, NULL);
+	}
+	if (h.lfd >= 0) {
+		close(h.lfd);
+		unlink(h.path);
+	}
+	free(out);
+	if (b6.pid > 0 && backend_stop(&b6) != 0 && ret == 0) {
+		fprintf(stderr, "FAIL: guest 6's backend exit status\n");
+		ret = -1;
+	}
+	ret = rng_world_end(&w, &b, ret);
+	if (g6_up)
+		xw_guest_destroy(&g6);
+	return ret;
+}
+
 int main(void)
 {
 	int fails = 0;
@@ -777,6 +877,7 @@ int main(void)
 	fails += backend_restart_round() < 0;
 	fails += frontend_restart_round() < 0;
 	fails += hostile_round() < 0;
+	fails += two_guests_round() < 0;
 	unlink(source);
 	if (fails) {
 		fprintf(stderr, "%d scenario(s) failed\n", fails);

@@ -105,16 +105,21 @@ void xw_destroy(struct xw *w)
 		rmdir(w->dir);
 }
 
-/* The fake libxen environment for our guest: fx's files, and FAKEXEN_DOMID. */
-static void fx_env(struct xw *w)
+/* The fake libxen environment for a guest: its fx files, FAKEXEN_DOMID. */
+static void fx_env_for(struct xw *w, struct fx *x, uint32_t domid)
 {
 	char v[32];
 
-	fx_env_push(&w->fx);
-	snprintf(v, sizeof(v), "%u", w->domid);
+	fx_env_push(x);
+	snprintf(v, sizeof(v), "%u", domid);
 	setenv("FAKEXEN_DOMID", v, 1);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)(w->ram_gpa >> 12));
 	setenv("FAKEXEN_RAM_GFN", v, 1);
+}
+
+static void fx_env(struct xw *w)
+{
+	fx_env_for(w, &w->fx, w->domid);
 }
 
 int xw_fe_start(struct xw *w, const char *const *extra)
@@ -188,15 +193,15 @@ void xw_sock(const struct xw *w, const char *name, unsigned n, char *out, size_t
 	snprintf(out, len, "%s/%s.sock%u", w->dir, name, n);
 }
 
-int xw_plug(struct xw *w, uint32_t devid, uint32_t virtio_id, uint64_t base, unsigned irq,
-	    bool grant)
+static int plug(struct xw *w, uint32_t domid, uint32_t devid, uint32_t virtio_id,
+		uint64_t base, unsigned irq, bool grant)
 {
 	char be[128], fe[128], p[192], v[64];
 	xs_transaction_t t;
 	int r = 0;
 
-	snprintf(be, sizeof(be), "/local/domain/0/backend/virtio/%u/%u", w->domid, devid);
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/virtio/%u", w->domid, devid);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/virtio/%u/%u", domid, devid);
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/virtio/%u", domid, devid);
 	/* libxl_device.c / libxl_virtio.c: both directories in one
 	 * transaction, so a watcher sees the device whole. */
 	t = xs_transaction_start(w->xs);
@@ -208,7 +213,7 @@ int xw_plug(struct xw *w, uint32_t devid, uint32_t virtio_id, uint64_t base, uns
 		r = xs_put(w, t, p, val); \
 } while (0)
 	PUT(be, "frontend", fe);
-	snprintf(v, sizeof(v), "%u", w->domid);
+	snprintf(v, sizeof(v), "%u", domid);
 	PUT(be, "frontend-id", v);
 	PUT(be, "online", "1");
 	PUT(be, "state", "1");
@@ -226,6 +231,64 @@ int xw_plug(struct xw *w, uint32_t devid, uint32_t virtio_id, uint64_t base, uns
 #undef PUT
 	if (!xs_transaction_end(w->xs, t, r != 0) && !r)
 		r = -EIO;
+	return r;
+}
+
+int xw_plug(struct xw *w, uint32_t devid, uint32_t virtio_id, uint64_t base, unsigned irq,
+	    bool grant)
+{
+	return plug(w, w->domid, devid, virtio_id, base, irq, grant);
+}
+
+int xw_guest_plug(struct xw *w, struct xw_guest *g, uint32_t devid, uint32_t virtio_id,
+		  uint64_t base, unsigned irq, bool grant)
+{
+	return plug(w, g->domid, devid, virtio_id, base, irq, grant);
+}
+
+int xw_guest_add(struct xw *w, struct xw_guest *g, uint32_t domid, size_t ram_bytes,
+		 unsigned vcpus)
+{
+	char path[128], val[32];
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->fx.gnt_fd = -1;
+	g->domid = domid;
+	r = xsim_add_domain(w->sim, domid, vcpus);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/static-max", domid);
+	snprintf(val, sizeof(val), "%zu", ram_bytes / 1024);
+	r = xs_put(w, XBT_NULL, path, val);
+	if (r < 0)
+		return r;
+	r = vhu_mem_create(ram_bytes, 0, 0, &g->ram);
+	if (r < 0)
+		return r;
+	r = fx_create(&g->fx);
+	if (r < 0)
+		return r;
+	return fx_attach(&g->fx, g->ram);
+}
+
+void xw_guest_destroy(struct xw_guest *g)
+{
+	fx_destroy(&g->fx);
+	vhu_mem_destroy(g->ram);
+	g->ram = NULL;
+}
+
+int xw_guest_backend(struct xw *w, struct xw_guest *g, struct backend *b, const char *binary,
+		     const char *const *args, const char *const *wait_for)
+{
+	int r = backend_init(b);
+
+	if (r < 0)
+		return r;
+	fx_env_for(w, &g->fx, g->domid);
+	r = backend_spawn(b, binary, args, wait_for);
+	fx_env_pop(&g->fx);
 	return r;
 }
 

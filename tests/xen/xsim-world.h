@@ -73,4 +73,23 @@ int xw_plug(struct xw *w, uint32_t devid, uint32_t virtio_id, uint64_t base, uns
 	    bool grant);
 int xw_unplug(struct xw *w, uint32_t devid);
 
+/*
+ * A second guest in the same world (same hypervisor, xenstore and
+ * frontend): its domain, its RAM and grant table, its static-max.  Its
+ * backends start with xw_guest_backend (the fake libxen of a backend
+ * process serves one guest), its devices plug with xw_guest_plug.
+ */
+struct xw_guest {
+	uint32_t domid;
+	struct vhu_mem *ram;
+	struct fx fx;
+};
+int xw_guest_add(struct xw *w, struct xw_guest *g, uint32_t domid, size_t ram_bytes,
+		 unsigned vcpus);
+void xw_guest_destroy(struct xw_guest *g);
+int xw_guest_backend(struct xw *w, struct xw_guest *g, struct backend *b, const char *binary,
+		     const char *const *args, const char *const *wait_for);
+int xw_guest_plug(struct xw *w, struct xw_guest *g, uint32_t devid, uint32_t virtio_id,
+		  uint64_t base, unsigned irq, bool grant);
+
 #endif

@@ -56,6 +56,13 @@ struct dom {
 	unsigned irq_level[MAX_IRQ];
 	uint64_t irq_count[MAX_IRQ];
 	bool busy[MAX_VCPUS];
+	/* The access a vCPU waits for: the guest port it was signalled on,
+	 * and, once the device model notified that port with the response
+	 * ready, the data (taken then, as Xen completes the ioreq on the
+	 * notify). */
+	uint32_t wait_port[MAX_VCPUS];
+	bool done[MAX_VCPUS];
+	uint64_t resp[MAX_VCPUS];
 };
 
 struct binding {
@@ -161,6 +168,33 @@ static int deliver(struct xsim *s, uint32_t lp)
 	b->pending = false;
 	s->st.evtchn_to_dm++;
 	return 0;
+}
+
+/* The device model notified a port: the vCPU waiting on it gets its
+ * response if the ioreq says STATE_IORESP_READY (ioreq.h). */
+static void complete(struct xsim *s, struct binding *b)
+{
+	struct dom *d = find_dom(s, b->domid);
+
+	for (unsigned c = 0; d && c < d->vcpus; c++) {
+		if (!d->busy[c] || d->done[c] || d->wait_port[c] != b->remote)
+			continue;
+		for (int i = 0; i < MAX_SERVERS; i++) {
+			struct server *v = &d->sv[i];
+			volatile ioreq_t *io;
+
+			if (!v->used || v->port[c] != b->remote)
+				continue;
+			io = &v->page->vcpu_ioreq[c];
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (io->state != STATE_IORESP_READY)
+				continue;
+			d->resp[c] = io->data;
+			io->state = STATE_IOREQ_NONE;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			d->done[c] = true;
+		}
+	}
 }
 
 static pid_t sender_pid(const struct sockaddr_un *a)
@@ -353,6 +387,7 @@ static void handle(struct xsim *s, struct xsim_msg *m, const struct sockaddr_un 
 	case XSIM_NOTIFY:
 		if (m->a && m->a < MAX_PORTS && s->b[m->a].used) {
 			s->st.evtchn_from_dm++;
+			complete(s, &s->b[m->a]);
 			pthread_cond_broadcast(&s->cond);
 		}
 		return;
@@ -613,39 +648,41 @@ int xsim_mmio(struct xsim *s, uint32_t domid, unsigned vcpu, uint64_t addr,
 	io->state = STATE_IOREQ_READY;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	s->st.ioreqs++;
+	d->wait_port[vcpu] = v->port[vcpu];
+	d->done[vcpu] = false;
 	if (deliver(s, lp) < 0) {
 		r = -EPIPE;
+		io->state = STATE_IOREQ_NONE;
 		goto out;
 	}
 	deadline_in(&dl, s->timeout_ms);
 	for (;;) {
-		/* The server may have gone (destroyed or its process died). */
+		if (d->done[vcpu])
+			break;
+		/* The server may have gone (destroyed or its process died)
+		 * without answering. */
 		if (!v->used || v->page != (shared_iopage_t *)((uintptr_t)io & ~4095ull)) {
 			r = -EPIPE;
-			d->busy[vcpu] = false;
-			pthread_mutex_unlock(&s->lock);
-			return r;
+			goto out;
 		}
-		if (io_state(io) == STATE_IORESP_READY)
-			break;
 		if (pid_gone(v->owner)) {
 			sv_destroy(s, d, v);
 			s->st.servers_reaped++;
-			d->busy[vcpu] = false;
-			pthread_mutex_unlock(&s->lock);
-			return -EPIPE;
+			r = -EPIPE;
+			goto out;
 		}
 		if (!wait_until(s, &dl)) {
 			r = -ETIMEDOUT;
+			io->state = STATE_IOREQ_NONE;
 			break;
 		}
 	}
 	if (!r && !write)
-		*data = io->data & (size == 8 ? ~0ull : (1ull << (size * 8)) - 1);
+		*data = d->resp[vcpu] & (size == 8 ? ~0ull : (1ull << (size * 8)) - 1);
 out:
-	io->state = STATE_IOREQ_NONE;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	d->busy[vcpu] = false;
+	d->done[vcpu] = false;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -22,8 +22,9 @@
  * The guest side: xsim_mmio() is one vCPU access.  Like Xen it picks the
  * enabled server whose range holds the address, fills that vCPU's ioreq
  * (IOREQ_TYPE_COPY, count 1, data inline), sets STATE_IOREQ_READY,
- * signals the vCPU's port and waits for the device model's notify with
- * STATE_IORESP_READY.  An access no server claims reads all ones and
+ * signals the vCPU's port and waits for the device model's notify on that
+ * port with STATE_IORESP_READY (a response never notified times out, as
+ * a real vCPU would wait forever).  An access no server claims reads all ones and
  * drops writes (-ENODEV).
  *
  * A device model that dies leaves its servers behind in Xen; here a
