@@ -94,12 +94,12 @@ static void test_features_offered(void **state)
 	wr(XFE_REG_DEVICE_FEATURES_SEL, 1);
 	f |= (uint64_t)rd(XFE_REG_DEVICE_FEATURES) << 32;
 	/* Device bit 0, INDIRECT, EVENT_IDX kept; PROTOCOL_FEATURES, LOG_ALL,
-	 * NOTIFICATION_DATA and RING_RESET dropped; VERSION_1 and (grant)
+	 * NOTIFICATION_DATA and RING_RESET dropped; VERSION_1 and
 	 * ACCESS_PLATFORM added. */
 	assert_int_equal(f, B(0) | B(28) | B(29) | B(32) | B(33));
 	wr(XFE_REG_DEVICE_FEATURES_SEL, 2);
 	assert_int_equal(rd(XFE_REG_DEVICE_FEATURES), 0);
-	assert_int_equal(xfe_mmio_offer(BACKEND_F, false), B(0) | B(28) | B(29) | B(32));
+	assert_int_equal(xfe_mmio_offer(BACKEND_F, false), B(0) | B(28) | B(29) | B(32) | B(33));
 }
 
 static void test_negotiation_ok(void **state)
@@ -155,6 +155,9 @@ static void test_foreign_needs_no_access_platform(void **state)
 {
 	(void)state;
 	negotiate(B(32));
+	assert_int_equal(wr(XFE_REG_STATUS, 0xb), XFE_ACT_FEATURES);
+	wr(XFE_REG_STATUS, 0);
+	negotiate(B(32) | B(33));
 	assert_int_equal(wr(XFE_REG_STATUS, 0xb), XFE_ACT_FEATURES);
 }
 

@@ -35,11 +35,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xfe-memtable.h"
 
 #define GRANT_ADDR      (1ull << 63)
-/* Grant space described to the backend when the guest's RAM is smaller:
- * Xen's default max_grant_frames (64) of v1 entries is 32768 refs. */
-#define GRANT_SPAN_MIN  (32768ull << 12)
 
 #define DEV_FMT "dom%u dev %u (%s @ 0x%llx)"
 #define DEV_ARGS(d) (d)->spec.domid, (d)->spec.devid, (d)->spec.type->name, \
@@ -74,126 +72,7 @@ static int request(struct xfe_dev *d, uint32_t req, const void *p, uint32_t size
 	return vhu_request(d->c, req, flags, p, size, fds, nfds, NULL, 0);
 }
 
-/* ---- memory table -------------------------------------------------------- */
-
-struct range {
-	uint64_t start, end;            /* [start, end) */
-};
-
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static void ring_ranges(const struct xfe_dev *d, unsigned q, struct range r[3])
-{
-	const struct xfe_queue *vq = &d->mmio.q[q];
-	bool packed = d->mmio.driver_features & VHD_BIT(VIRTIO_F_RING_PACKED);
-	uint64_t n = vq->num;
-
-	/* virtio 1.2 2.7.5 (split: desc 16n, avail 6+2n, used 6+8n) and
-	 * 2.8.10 (packed: descriptors 16n, event structures 4 each). */
-	r[0] = (struct range){ vq->desc, vq->desc + 16 * n };
-	r[1] = (struct range){ vq->driver, vq->driver + (packed ? 4 : 6 + 2 * n) };
-	r[2] = (struct range){ vq->device, vq->device + (packed ? 4 : 6 + 8 * n) };
-}
-
-/*
- * Grant mode: the rings, byte-exact, as grant regions mapped in advance
- * (0x2), and the rest of the grant space as no-advance regions (0xA), as
- * docs/xen.md describes.  Overlapping rings are merged into one region.
- */
-static int grant_table(const struct xfe_dev *d, struct vhu_mem_region_xen *reg,
-		       unsigned *nreg, char *why, size_t whylen)
-{
-	struct range rings[3 * XFE_MAX_QUEUES], merged[3 * XFE_MAX_QUEUES];
-	uint64_t span = d->g->ram > GRANT_SPAN_MIN ? d->g->ram : GRANT_SPAN_MIN;
-	uint64_t pos = GRANT_ADDR, end = GRANT_ADDR + span;
-	unsigned n = 0, m = 0, out = 0;
-
-	for (unsigned q = 0; q < d->nq; q++) {
-		if (!d->mmio.q[q].ready)
-			continue;
-		ring_ranges(d, q, &rings[n]);
-		for (unsigned i = n; i < n + 3; i++) {
-			if (!(rings[i].start & GRANT_ADDR) || rings[i].end <= rings[i].start) {
-				snprintf(why, whylen, "queue %u has ring address 0x%llx without "
-					 "the grant bit 63: the guest does not use grants "
-					 "(grant_usage=0?) but the device is in grant mode", q,
-					 (unsigned long long)rings[i].start);
-				return -EINVAL;
-			}
-		}
-		n += 3;
-	}
-	qsort(rings, n, sizeof(rings[0]), cmp_range);
-	for (unsigned i = 0; i < n; i++) {
-		if (m && rings[i].start < merged[m - 1].end) {
-			if (rings[i].end > merged[m - 1].end)
-				merged[m - 1].end = rings[i].end;
-		} else {
-			merged[m++] = rings[i];
-		}
-	}
-	for (unsigned i = 0; i <= m; i++) {
-		uint64_t gap_end = i < m ? merged[i].start : end;
-
-		if (gap_end > end)
-			gap_end = end;
-		if (gap_end > pos) {
-			if (out == VHU_MAX_TABLE_REGIONS)
-				goto too_many;
-			reg[out++] = (struct vhu_mem_region_xen){
-				.guest_phys_addr = pos, .memory_size = gap_end - pos,
-				.userspace_addr = pos,
-				.xen_mmap_flags = VHU_XEN_MMAP_GRANT | VHU_XEN_MMAP_NO_ADVANCE_MAP,
-				.domid = d->spec.domid,
-			};
-		}
-		if (i == m)
-			break;
-		if (out == VHU_MAX_TABLE_REGIONS)
-			goto too_many;
-		reg[out++] = (struct vhu_mem_region_xen){
-			.guest_phys_addr = merged[i].start,
-			.memory_size = merged[i].end - merged[i].start,
-			.userspace_addr = merged[i].start,
-			.xen_mmap_flags = VHU_XEN_MMAP_GRANT,
-			.domid = d->spec.domid,
-		};
-		if (merged[i].end > pos)
-			pos = merged[i].end;
-	}
-	*nreg = out;
-	return 0;
-too_many:
-	snprintf(why, whylen, "the rings of %u queues need more than %u memory regions", d->nq,
-		 VHU_MAX_TABLE_REGIONS);
-	return -E2BIG;
-}
-
-static int foreign_table(const struct xfe_dev *d, struct vhu_mem_region_xen *reg,
-			 unsigned *nreg, char *why, size_t whylen)
-{
-	struct xfe_ram ram;
-
-	if (!d->g->ram) {
-		snprintf(why, whylen, "the guest's RAM size is unknown (no memory/static-max "
-			 "in xenstore): give ram= with -d");
-		return -EINVAL;
-	}
-	xfe_ram_layout(xfe_arch_native(), d->g->ram, &ram);
-	for (unsigned i = 0; i < ram.nbanks; i++)
-		reg[i] = (struct vhu_mem_region_xen){
-			.guest_phys_addr = ram.base[i], .memory_size = ram.size[i],
-			.userspace_addr = ram.base[i],
-			.xen_mmap_flags = VHU_XEN_MMAP_FOREIGN, .domid = d->spec.domid,
-		};
-	*nreg = ram.nbanks;
-	return 0;
-}
+/* ---- memory table (layout: xfe-memtable.h) ---------------------------------- */
 
 static int send_mem_table(struct xfe_dev *d)
 {
@@ -206,8 +85,10 @@ static int send_mem_table(struct xfe_dev *d)
 	char why[200];
 
 	memset(&msg, 0, sizeof(msg));
-	r = grant_mode(d) ? grant_table(d, msg.r, &n, why, sizeof(why))
-			  : foreign_table(d, msg.r, &n, why, sizeof(why));
+	r = grant_mode(d) ? xfe_memtable_grant(&d->mmio, d->spec.domid, d->g->ram, msg.r, &n,
+					       why, sizeof(why))
+			  : xfe_memtable_foreign(xfe_arch_native(), d->spec.domid, d->g->ram, msg.r,
+						 &n, why, sizeof(why));
 	if (r < 0) {
 		fail_device(d, why);
 		return r;

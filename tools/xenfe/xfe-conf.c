@@ -192,8 +192,10 @@ static int devspec_item(struct xfe_devspec *d, char *item, unsigned *seen,
 			return say(err, errlen, "type=%s: unknown device type (see --help for the list)", val);
 		*seen |= 2;
 	} else if (strcmp(item, "base") == 0) {
-		if (xfe_parse_u64(val, &v) || (v & 0xfff) || v > (1ull << 48))
-			return say(err, errlen, "base=%s: give the MMIO base address, 4 KiB aligned (e.g. 0x2000000)", val);
+		/* libxl gives each device 0x200 bytes (GUEST_VIRTIO_MMIO_BASE
+		 * + n * 0x200, public/arch-arm.h). */
+		if (xfe_parse_u64(val, &v) || (v & 0x1ff) || v > (1ull << 48))
+			return say(err, errlen, "base=%s: give the MMIO base address, a multiple of 0x200 (e.g. 0x2000000)", val);
 		d->base = v;
 		*seen |= 4;
 	} else if (strcmp(item, "irq") == 0) {

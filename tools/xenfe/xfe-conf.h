@@ -54,7 +54,7 @@ struct xfe_devspec {
 /*
  * -d/--device "domid=N,type=T,base=A,irq=I[,grant|foreign][,socket=PATH]
  * [,ram=SIZE][,queue-size=N]".  T: a name of the table, a virtio id, or
- * "virtio,device<hex>"; A: decimal or 0x hex; SIZE: bytes with an optional
+ * "virtio,device<hex>"; A: decimal or 0x hex, a multiple of 0x200; SIZE: bytes with an optional
  * K, M or G suffix (powers of 1024).
  */
 int xfe_parse_devspec(const char *s, struct xfe_devspec *d, char *err, size_t errlen);

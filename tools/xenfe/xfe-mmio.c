@@ -59,11 +59,13 @@ uint64_t xfe_mmio_offer(uint64_t backend_features, bool grant)
 	uint64_t keep = 0xffffffull | (~0ull << 50) | BIT(F_INDIRECT_DESC) |
 			BIT(F_EVENT_IDX) | BIT(F_RING_PACKED) | BIT(F_IN_ORDER) |
 			BIT(F_ORDER_PLATFORM);
-	uint64_t f = (backend_features & keep) | BIT(F_VERSION_1);
-
-	if (grant)
-		f |= BIT(F_ACCESS_PLATFORM);
-	return f;
+	/* ACCESS_PLATFORM is offered in both modes, as the Rust
+	 * xen-vhost-frontend does: with grants the guest needs it (its DMA
+	 * API puts grant addresses in the rings), with foreign mappings its
+	 * DMA API gives guest-physical addresses, which is what the backend
+	 * maps.  Only grant mode requires it (features_acceptable). */
+	(void)grant;
+	return (backend_features & keep) | BIT(F_VERSION_1) | BIT(F_ACCESS_PLATFORM);
 }
 
 void xfe_mmio_init(struct xfe_mmio *m, uint32_t device_id, uint64_t backend_features,

@@ -25,7 +25,7 @@
  *    refuse the write.  A refused write leaves the status unchanged.
  *  - Features (3.1.1, 6.1): the driver sees the backend's device-specific
  *    bits and the transport bits this device model can carry, plus
- *    VERSION_1 and, in grant mode, ACCESS_PLATFORM (the guest must use its
+ *    VERSION_1 and ACCESS_PLATFORM (in grant mode the guest must use its
  *    DMA API, which puts grant addresses in the rings).  FEATURES_OK is
  *    kept only if the driver's features are a subset of those, include
  *    VERSION_1 (and ACCESS_PLATFORM in grant mode), and the backend then

@@ -82,7 +82,7 @@ static int read_device(struct xfe *x, const char *dir, uint32_t fe, uint32_t dev
 			dir, type);
 		goto out;
 	}
-	if (xfe_parse_u64(base, &b) < 0 || (b & 0x1ff) || xfe_parse_u64(irq, &i) < 0 ||
+	if (xfe_parse_u64(base, &b) < 0 || (b & 0x1ff) || b > (1ull << 48) || xfe_parse_u64(irq, &i) < 0 ||
 	    i > 1019) {
 		vhd_log(VHD_LOG_WARN, "%s: base '%s' or irq '%s' unusable: skipped", dir, base, irq);
 		goto out;
