@@ -165,11 +165,13 @@ static void cost_print(const char *what, unsigned n, const struct cost *a, const
 {
 	printf("cost of %s (per request, %u requests): %.2f ioreqs, %.2f event channel "
 	       "notifications to the device model and %.2f from it, %.2f interrupts "
-	       "(set_irq_level 1), %.2f map calls in the backend, %.2f in the frontend\n",
+	       "(%.2f set_irq_level calls, raise and lower), %.2f map calls in the backend, "
+	       "%.2f in the frontend\n",
 	       what, n, (double)(b->s.ioreqs - a->s.ioreqs) / n,
 	       (double)(b->s.evtchn_to_dm - a->s.evtchn_to_dm) / n,
 	       (double)(b->s.evtchn_from_dm - a->s.evtchn_from_dm) / n,
 	       (double)(b->s.irq_asserts - a->s.irq_asserts) / n,
+	       (double)(b->s.irq_sets - a->s.irq_sets) / n,
 	       (double)(b->be_maps - a->be_maps) / n, (double)(b->fe_maps - a->fe_maps) / n);
 }
 
