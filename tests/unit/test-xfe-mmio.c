@@ -18,7 +18,7 @@
 #include "xfe-mmio.h"
 
 #define B(n) (1ull << (n))
-#define BACKEND_F (B(0) | B(28) | B(29) | B(30) | B(32) | B(26) | B(40) | B(38))
+#define BACKEND_F (B(0) | B(28) | B(29) | B(30) | B(32) | B(26) | B(40) | B(38) | B(34))
 
 static struct xfe_mmio M;
 static struct xfe_mmio_result R;
@@ -94,7 +94,7 @@ static void test_features_offered(void **state)
 	wr(XFE_REG_DEVICE_FEATURES_SEL, 1);
 	f |= (uint64_t)rd(XFE_REG_DEVICE_FEATURES) << 32;
 	/* Device bit 0, INDIRECT, EVENT_IDX kept; PROTOCOL_FEATURES, LOG_ALL,
-	 * NOTIFICATION_DATA and RING_RESET dropped; VERSION_1 and
+	 * NOTIFICATION_DATA, RING_RESET and RING_PACKED dropped; VERSION_1 and
 	 * ACCESS_PLATFORM added. */
 	assert_int_equal(f, B(0) | B(28) | B(29) | B(32) | B(33));
 	wr(XFE_REG_DEVICE_FEATURES_SEL, 2);

@@ -13,7 +13,6 @@
 #define F_EVENT_IDX             29
 #define F_VERSION_1             32
 #define F_ACCESS_PLATFORM       33
-#define F_RING_PACKED           34
 #define F_IN_ORDER              35
 #define F_ORDER_PLATFORM        36
 #define BIT(n)                  (1ull << (n))
@@ -54,11 +53,12 @@ uint64_t xfe_mmio_offer(uint64_t backend_features, bool grant)
 	/* Device-specific bits (0-23, and 50-63 kept for future devices)
 	 * and the ring-layout bits a vhost-user backend implements itself.
 	 * Not passed: vhost-user's own bits (PROTOCOL_FEATURES 30,
-	 * LOG_ALL 26), and transport bits this device model does not
-	 * implement (NOTIFICATION_DATA, RING_RESET, SR_IOV, ADMIN_VQ ...). */
+	 * LOG_ALL 26), transport bits this device model does not implement
+	 * (NOTIFICATION_DATA, RING_RESET, SR_IOV, ADMIN_VQ ...), and
+	 * RING_PACKED: a packed ring's state (wrap counters) lives in the
+	 * backend and could not be replayed after a backend restart. */
 	uint64_t keep = 0xffffffull | (~0ull << 50) | BIT(F_INDIRECT_DESC) |
-			BIT(F_EVENT_IDX) | BIT(F_RING_PACKED) | BIT(F_IN_ORDER) |
-			BIT(F_ORDER_PLATFORM);
+			BIT(F_EVENT_IDX) | BIT(F_IN_ORDER) | BIT(F_ORDER_PLATFORM);
 	/* ACCESS_PLATFORM is offered in both modes, as the Rust
 	 * xen-vhost-frontend does: with grants the guest needs it (its DMA
 	 * API puts grant addresses in the rings), with foreign mappings its

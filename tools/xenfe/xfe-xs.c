@@ -78,13 +78,15 @@ static int read_device(struct xfe *x, const char *dir, uint32_t fe, uint32_t dev
 		goto out;
 	*state = (unsigned)v;
 	if (xfe_parse_compatible(type, &id) < 0 || !(s->type = xfe_type_by_id(id))) {
-		vhd_log(VHD_LOG_WARN, "%s: type '%s' is not a device this program knows: skipped",
-			dir, type);
+		vhd_log_ratelimited(&x->xs_log_budget, 8, VHD_LOG_WARN,
+				    "%s: type '%s' is not a device this program knows: skipped",
+				    dir, type);
 		goto out;
 	}
 	if (xfe_parse_u64(base, &b) < 0 || (b & 0x1ff) || b > (1ull << 48) || xfe_parse_u64(irq, &i) < 0 ||
 	    i > 1019) {
-		vhd_log(VHD_LOG_WARN, "%s: base '%s' or irq '%s' unusable: skipped", dir, base, irq);
+		vhd_log_ratelimited(&x->xs_log_budget, 8, VHD_LOG_WARN,
+				    "%s: base '%s' or irq '%s' unusable: skipped", dir, base, irq);
 		goto out;
 	}
 	s->base = b;

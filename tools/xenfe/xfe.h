@@ -134,6 +134,7 @@ struct xfe {
 	struct xs_handle *xs;
 	uint32_t self_domid;
 	char xs_root[96];               /* /local/domain/<self>/backend/virtio */
+	unsigned xs_log_budget;         /* unusable xenstore devices (every rescan) */
 	int privcmd_fd;                 /* -1: no fast paths */
 	int fast_irqfd, fast_ioeventfd; /* -1 unknown, 0 no, 1 yes */
 	struct xfe_guest *guests;
