@@ -252,6 +252,10 @@ static void *fx_handle_open(size_t size, size_t opens)
 
 	pthread_mutex_lock(&fx_lock);
 	e = fx_init();
+	/* A device model under the simulator (fakexen-dm.c) opens
+	 * libxenforeignmemory for map_resource only: no RAM needed. */
+	if (e == -ENOENT && getenv("FAKEXEN_SIM") && !getenv("FAKEXEN_RAM"))
+		e = 0;
 	if (!e) {
 		h = calloc(1, size);
 		if (h)
