@@ -343,6 +343,31 @@ static void test_no_p2a(void **state)
 	vhu_scmi_close(d);
 }
 
+/* As the Rust binary's: one -d followed by more devices. */
+static void test_one_d_many_devices(void **state)
+{
+	struct fixture f = { 0 };
+	const char *args[] = { "-d", "fake,name=one", "fake,name=two", "fake,name=three", NULL };
+	struct vhu_scmi_sensor *s;
+	struct vhu_scmi *d;
+	unsigned n;
+
+	(void)state;
+	snprintf(f.iio, sizeof(f.iio), "/tmp/test-scmi-XXXXXX");
+	assert_non_null(mkdtemp(f.iio));
+	assert_int_equal(backend_start(&f.be, "vhost-device-scmi", false, 1, args), 0);
+	backend_socket(&f.be, false, 0, f.sock, sizeof(f.sock));
+	d = open_agent(&f, true);
+	assert_int_equal(vhu_scmi_sensors(d, &s, &n, TMO), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(s[0].name, "one");
+	assert_string_equal(s[2].name, "three");
+	free(s);
+	vhu_scmi_close(d);
+	assert_int_equal(backend_stop(&f.be), 0);
+	rmdir(f.iio);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_p2a, setup, teardown),
+		cmocka_unit_test(test_one_d_many_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

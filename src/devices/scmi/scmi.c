@@ -155,6 +155,14 @@ static int scmi_parse_option(void *ctx, int key, const char *arg)
 	return -1;
 }
 
+/* The Rust binary's -d takes one or more values (clap num_args 1..):
+ * "-d fake,name=a fake,name=b".  getopt gives the values after the first
+ * as operands; each is one more device. */
+static int scmi_parse_operand(void *ctx, const char *arg)
+{
+	return scmi_parse_option(ctx, 'd', arg);
+}
+
 static const struct option scmi_options[] = {
 	{ "device", required_argument, NULL, 'd' },
 	{ "help-devices", no_argument, NULL, OPT_HELP_DEVICES },
@@ -178,6 +186,8 @@ static const struct vu_device_ops scmi_ops = {
 		"                           --help-devices; none: the guest sees no sensors\n"
 		"      --help-devices       list the devices and their properties, and exit\n",
 	.parse_option = scmi_parse_option,
+	.operands_usage = "[ID[,prop=value...]...]",
+	.parse_operand = scmi_parse_operand,
 	.instance_new = scmi_instance_new,
 	.instance_free = scmi_instance_free,
 	.connected = scmi_connected,
