@@ -148,7 +148,7 @@ int vhu_scmi_raw(struct vhu_scmi *d, const void *req, size_t req_len, void *resp
 			 *resp_len, resp_cap);
 		r = -EPROTO;
 	}
-	if (r == 0)
+	if (r == 0 && *resp_len)
 		memcpy(resp, rs, *resp_len);
 	/* Memory is reused only when the device gave the chain back. */
 	if (r != -ETIMEDOUT)
