@@ -328,3 +328,19 @@ s += bytes([4]) + xr_addr(False, 10) + bytes([255])
 s += bytes([0, 1]) + xr_region(False, 0, 0, 16 * 4096, uva=0x300000)
 s += xr_chain([(xr_addr(False, 1), 64)], [(xr_addr(False, 2), 64)])
 write("xen-regions", "foreign-memfd", s)
+
+# ---- scmi ----------------------------------------------------------------
+def scmi(proto, msg, params=(), cap=136, token=1, sensor=0):
+    req = struct.pack("<I", msg | proto << 10 | token << 18) + b"".join(
+        struct.pack("<I", p) for p in params)
+    return bytes([cap // 4, len(req)]) + req + bytes([sensor])
+
+
+BASE, SENSOR = 0x10, 0x15
+write("scmi", "linux-probe", bytes([1]) + scmi(BASE, 0) + scmi(BASE, 1) + scmi(BASE, 3) +
+      scmi(BASE, 4) + scmi(BASE, 5) + scmi(BASE, 6, [0]) + scmi(BASE, 7, [0]) +
+      scmi(SENSOR, 0) + scmi(SENSOR, 1) + scmi(SENSOR, 3, [0]) + scmi(SENSOR, 8, [0, 0]) +
+      scmi(SENSOR, 7, [0, 0]) + scmi(SENSOR, 7, [0, 2]) + scmi(SENSOR, 3, [1], cap=44))
+write("scmi", "read-notify", bytes([1]) + scmi(SENSOR, 0xa, [1, 10 << 16 | 0x1d << 11 | 3]) +
+      scmi(SENSOR, 6, [1, 0], sensor=1) + scmi(SENSOR, 0xb, [1, 1]) + scmi(SENSOR, 9, [1]) +
+      scmi(SENSOR, 6, [0, 1], cap=16) + scmi(SENSOR, 0xb, [5, 2]) + scmi(0x14, 0))
