@@ -17,6 +17,8 @@
  *                 device (vhu-input-cmd.c; see 'input --help')
  *   console SOCKET ... the port set-up, text both ways of a console
  *                 (vhu-console-cmd.c; see 'console --help')
+ *   scmi SOCKET ...    the SCMI agent: platform, sensors, readings,
+ *                 notifications (vhu-scmi-cmd.c; see 'scmi --help')
  *
  * Exit status: 0 success, 1 bad command line, 2 the device or the
  * protocol failed (the message says which step).  The work is done by
@@ -47,6 +49,7 @@ static void usage(FILE *f)
 		"       " PROG " gpio SOCKET STEP... (GPIO lines and interrupts; see 'gpio --help')\n"
 		"       " PROG " input SOCKET ...    (an input device; see 'input --help')\n"
 		"       " PROG " console SOCKET ...  (a console; see 'console --help')\n"
+		"       " PROG " scmi SOCKET ...     (SCMI sensors; see 'scmi --help')\n"
 		"       " PROG " --help | --version\n"
 		"\n"
 		"A vhost-user frontend (the role QEMU plays) for debugging and measuring\n"
@@ -344,6 +347,7 @@ int vhu_can_cmd(int argc, char **argv);     /* vhu-can-cmd.c */
 int vhu_gpio_cmd(int argc, char **argv);    /* vhu-gpio-cmd.c */
 int vhu_input_cmd(int argc, char **argv);   /* vhu-input-cmd.c */
 int vhu_console_cmd(int argc, char **argv); /* vhu-console-cmd.c */
+int vhu_scmi_cmd_main(int argc, char **argv); /* vhu-scmi-cmd.c */
 
 /* Take the operands (COMMAND, then SOCKET) at optind: up to the next
  * option, or all of them.  0, or bad_usage()'s exit status on a third. */
@@ -376,6 +380,8 @@ int main(int argc, char **argv)
 		return vhu_i2c_cmd(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "can"))
 		return vhu_can_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "scmi"))
+		return vhu_scmi_cmd_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "gpio"))
 		return vhu_gpio_cmd(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "input"))
