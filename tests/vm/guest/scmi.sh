@@ -5,6 +5,11 @@
 #               the IIO devices of the guest must be exactly these (empty:
 #               the guest must have no IIO device at all)
 #   SCMI_READS  rounds of reading every axis of every fake sensor (default 20)
+#   SCMI_IIO_NAME   the name of the backend's iio sensor (an accelerometer
+#               over a fake sysfs tree on the host), if it has one
+#   SCMI_IIO_WANT   its X,Y,Z in 10^-3 m/s^2, as the host's tree gives them
+#   SCMI_IIO_WANT2  the same after the host step "iio-change", in which the
+#               host writes new _raw values into its tree
 # A fake accelerometer's k-th reading (k = 0, 1, ... counted per sensor by
 # the backend, vhost-device-scmi(8)) is X = k, Y = 1000 + k, Z = 2000 + k
 # (raw, unit 10^-3 m/s^2).  Each read of an in_accel_*_raw file is one
@@ -36,11 +41,11 @@ for d in /sys/bus/iio/devices/iio:device*; do
 	found="$found $(cat "$d/name")"
 done
 found=$(echo $found | tr ' ' '\n' | sort | tr '\n' ' ')
-want=$(echo $SCMI_FAKE | tr ' ' '\n' | sort | tr '\n' ' ')
+want=$(echo $SCMI_FAKE $SCMI_IIO_NAME | tr ' ' '\n' | sort | tr '\n' ' ')
 info "IIO devices: '$found' (expected '$want')"
 [ "$found" = "$want" ] ||
 	fail "the guest's IIO devices are '$found', the backend serves '$want'"
-[ -n "$SCMI_FAKE" ] || pass "no sensors served, none in the guest"
+[ -n "$SCMI_FAKE$SCMI_IIO_NAME" ] || pass "no sensors served, none in the guest"
 
 # iio_dir NAME: the IIO device of that name.
 iio_dir() {
@@ -91,4 +96,27 @@ done
 for n in $SCMI_FAKE; do
 	eval "info \"$n: last reading k = \$last_$(echo "$n" | tr -c 'A-Za-z0-9\n' _)\""
 done
-pass "$total readings of $(echo $SCMI_FAKE | wc -w) SCMI sensors ($SCMI_FAKE) in sequence"
+summary="$total readings of $(echo $SCMI_FAKE | wc -w) fake SCMI sensors ($SCMI_FAKE) in sequence"
+[ -n "$SCMI_IIO_NAME" ] || pass "$summary"
+
+# iio_check WANT: the iio sensor's axes, in 10^-3 m/s^2 (raw times the
+# guest's in_accel_scale, which the SCMI sensor's exponent gives), must be
+# WANT (x,y,z).
+iio_check() {
+	d=$(iio_dir "$SCMI_IIO_NAME")
+	scale=$(cat "$d/in_accel_scale") || fail "$SCMI_IIO_NAME: no in_accel_scale"
+	got=""
+	for a in x y z; do
+		v=$(cat "$d/in_accel_${a}_raw") ||
+			fail "$SCMI_IIO_NAME: reading in_accel_${a}_raw failed"
+		m=$(awk -v v="$v" -v s="$scale" 'BEGIN { x = v * s * 1000; printf "%d", x < 0 ? x - 0.5 : x + 0.5 }')
+		got="$got${got:+,}$m"
+		info "$SCMI_IIO_NAME: in_accel_${a}_raw $v x scale $scale = $m mm/s^2"
+	done
+	[ "$got" = "$1" ] ||
+		fail "$SCMI_IIO_NAME: the guest reads $got (10^-3 m/s^2), the host's IIO tree gives $1"
+}
+iio_check "$SCMI_IIO_WANT"
+host_step iio-change
+iio_check "$SCMI_IIO_WANT2"
+pass "$summary; the iio sensor $SCMI_IIO_NAME read $SCMI_IIO_WANT, then $SCMI_IIO_WANT2 after the host changed it"
