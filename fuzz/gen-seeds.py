@@ -204,3 +204,20 @@ write("sound", "info", SND + snd_ctl(struct.pack("<IIII", 0x100, 0, 2, 32)) +
       snd_ctl(b"\x02\x00\x00\x00", 3))
 write("sound", "bad-order", SND + snd_pcm(0x104, 0) + snd_pcm(0x102, 9) + snd_io(0, 0, 10) +
       snd_params(0, fmt=200) + snd_params(0, rate=13) + snd_pcm(0x105, 0))
+
+
+# ---- scmi ----------------------------------------------------------------
+def scmi(proto, msg, params=(), cap=136, token=1, sensor=0):
+    req = struct.pack("<I", msg | proto << 10 | token << 18) + b"".join(
+        struct.pack("<I", p) for p in params)
+    return bytes([cap // 4, len(req)]) + req + bytes([sensor])
+
+
+BASE, SENSOR = 0x10, 0x15
+write("scmi", "linux-probe", bytes([1]) + scmi(BASE, 0) + scmi(BASE, 1) + scmi(BASE, 3) +
+      scmi(BASE, 4) + scmi(BASE, 5) + scmi(BASE, 6, [0]) + scmi(BASE, 7, [0]) +
+      scmi(SENSOR, 0) + scmi(SENSOR, 1) + scmi(SENSOR, 3, [0]) + scmi(SENSOR, 8, [0, 0]) +
+      scmi(SENSOR, 7, [0, 0]) + scmi(SENSOR, 7, [0, 2]) + scmi(SENSOR, 3, [1], cap=44))
+write("scmi", "read-notify", bytes([1]) + scmi(SENSOR, 0xa, [1, 10 << 16 | 0x1d << 11 | 3]) +
+      scmi(SENSOR, 6, [1, 0], sensor=1) + scmi(SENSOR, 0xb, [1, 1]) + scmi(SENSOR, 9, [1]) +
+      scmi(SENSOR, 6, [0, 1], cap=16) + scmi(SENSOR, 0xb, [5, 2]) + scmi(0x14, 0))

@@ -646,6 +646,57 @@ static void *console_post(struct vhu_session *s)
 	return b;
 }
 
+/*
+ * scmi (-d fake): the requests are SCMI commands on the command queue:
+ * the base protocol's PROTOCOL_VERSION, answered at once with header,
+ * status SUCCESS and version 2.0: 12 bytes (virtio spec 5.17.6.1).  The
+ * cut range is the response buffer of a DISCOVER_VENDOR (24 bytes).
+ */
+static void *scmi_post(struct vhu_session *s)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 4 + 16, 8);
+	struct vhu_sg out = { vhu_mem_gpa(s->m, b), 4 };
+	struct vhu_sg in = { vhu_mem_gpa(s->m, b + 4), 16 };
+	uint32_t hdr = htole32(0x10 << 10 | 5 << 18);
+
+	assert_non_null(b);
+	memcpy(b, &hdr, 4);
+	memset(b + 4, 0xee, 16);
+	assert_true(vhu_vq_add(pq(s), &out, 1, &in, 1, b, false) >= 0);
+	kick(pq(s));
+	return b;
+}
+
+static void scmi_check(struct vhu_session *s, void *tok, uint32_t len, int timeout_ms)
+{
+	const uint8_t *b = tok;
+	uint32_t v[3];
+
+	(void)s;
+	(void)timeout_ms;
+	assert_int_equal(len, 12);
+	memcpy(v, b + 4, sizeof(v));
+	assert_int_equal(le32toh(v[0]), 0x10 << 10 | 5 << 18);  /* the request's header */
+	assert_int_equal(le32toh(v[1]), 0);                     /* SUCCESS */
+	assert_int_equal(le32toh(v[2]), 0x20000);
+}
+
+static uint32_t scmi_post_at(struct vhu_session *s, uint64_t gpa, uint32_t len)
+{
+	uint8_t *b = vhu_mem_alloc(s->m, 4, 8);
+	uint32_t hdr = htole32(0x3 | 0x10 << 10);              /* DISCOVER_VENDOR */
+	struct vring_desc d[2] = {
+		{ .addr = vhu_mem_gpa(s->m, b), .len = 4 },
+		{ .addr = gpa, .len = len, .flags = VRING_DESC_F_WRITE },
+	};
+
+	assert_non_null(b);
+	memcpy(b, &hdr, 4);
+	assert_true(vhu_vq_add_raw(pq(s), d, 2, NULL) >= 0);
+	kick(pq(s));
+	return 8 + 16;
+}
+
 static const struct profile profiles[] = {
 	{
 		.name = "rng", .binary = "vhost-device-rng", .sock = SOCK_SUFFIXED,
@@ -743,6 +794,13 @@ static const struct profile profiles[] = {
 		.nqueues = 4, .q = 3, .dir = 0,
 		.max_queue_size = 1024, .config_size = 12,
 		.post = console_post, .check = input_check, .post_at = input_post_at,
+	},
+	{
+		.name = "scmi", .binary = "vhost-device-scmi", .sock = SOCK_EXACT,
+		.args = { "-d", "fake,name=acc", NULL },
+		.nqueues = 2, .q = 0, .dir = VRING_DESC_F_WRITE,
+		.max_queue_size = 1024, .config_size = 0,
+		.post = scmi_post, .check = scmi_check, .post_at = scmi_post_at,
 	},
 };
 
