@@ -14,8 +14,10 @@
 # the backend, vhost-device-scmi(8)) is X = k, Y = 1000 + k, Z = 2000 + k
 # (raw, unit 10^-3 m/s^2).  Each read of an in_accel_*_raw file is one
 # SCMI SENSOR_READING_GET of all three axes (Linux's iio-scmi), so k must
-# grow by exactly one from each read to the next of the same sensor,
-# whichever axis is read.
+# grow from each read to the next of the same sensor, whichever axis is
+# read: by one, or by more when the backend also took readings for the
+# continuous-update notifications iio-scmi asks for (they are sampled
+# while the sensor is enabled, which it is during each read).
 . /vhd/lib.sh
 
 SCMI_READS=${SCMI_READS:-20}
@@ -32,7 +34,7 @@ wait_for $SCMI_DEV/driver 60 || {
 	fail "the SCMI driver did not bind to $SCMI_DEV within 60 s (virtio devices: $(ls /sys/bus/virtio/devices))"
 }
 dmesg | grep -i 'scmi' | sed 's/^/VHD-GUEST-INFO: dmesg: /'
-info "scmi bus: $(ls /sys/bus/scmi/devices 2>/dev/null | tr '\n' ' ')"
+info "scmi protocol devices: $(ls /sys/bus/scmi_protocol/devices 2>/dev/null | tr '\n' ' ')"
 
 # The IIO devices and their names.
 found=""
@@ -61,13 +63,14 @@ for n in $SCMI_FAKE; do
 		[ -r "$d/in_accel_${a}_raw" ] ||
 			fail "$n ($d): no in_accel_${a}_raw (has: $(ls "$d" | tr '\n' ' '))"
 	done
-	info "$n: $d, scale $(cat "$d/in_accel_scale" 2>/dev/null || echo none)"
+	info "$n: $d, scale $(cat "$d/in_accel_x_scale" 2>/dev/null || echo none)"
 	eval "last_$(echo "$n" | tr -c 'A-Za-z0-9\n' _)="
 done
 
 # Rounds: every sensor, every axis, interleaved across the sensors (their
 # counters are independent).
 total=0
+skipped=0
 r=0
 while [ $r -lt "$SCMI_READS" ]; do
 	for n in $SCMI_FAKE; do
@@ -82,9 +85,10 @@ while [ $r -lt "$SCMI_READS" ]; do
 			esac
 			k=$((v - off))
 			eval "last=\$$var"
-			if [ -n "$last" ] && [ "$k" -ne $((last + 1)) ]; then
-				fail "$n: in_accel_${a}_raw = $v (reading $k) after reading $last: the backend's fake gives X = k, Y = 1000 + k, Z = 2000 + k, k + 1 on each read"
+			if [ -n "$last" ] && [ "$k" -le "$last" ]; then
+				fail "$n: in_accel_${a}_raw = $v (reading $k) after reading $last: the backend's fake gives X = k, Y = 1000 + k, Z = 2000 + k, k growing with each reading"
 			fi
+			[ -n "$last" ] && skipped=$((skipped + k - last - 1))
 			[ $r = 0 ] && [ $a = x ] && info "$n: first reading X = $v"
 			eval "$var=$k"
 			off=$((off + 1000))
@@ -96,17 +100,19 @@ done
 for n in $SCMI_FAKE; do
 	eval "info \"$n: last reading k = \$last_$(echo "$n" | tr -c 'A-Za-z0-9\n' _)\""
 done
+info "readings the backend took between the guest's (notification samples): $skipped"
 summary="$total readings of $(echo $SCMI_FAKE | wc -w) fake SCMI sensors ($SCMI_FAKE) in sequence"
 [ -n "$SCMI_IIO_NAME" ] || pass "$summary"
 
 # iio_check WANT: the iio sensor's axes, in 10^-3 m/s^2 (raw times the
-# guest's in_accel_scale, which the SCMI sensor's exponent gives), must be
-# WANT (x,y,z).
+# guest's in_accel_<axis>_scale, which the SCMI axis's exponent gives),
+# must be WANT (x,y,z).
 iio_check() {
 	d=$(iio_dir "$SCMI_IIO_NAME")
-	scale=$(cat "$d/in_accel_scale") || fail "$SCMI_IIO_NAME: no in_accel_scale"
 	got=""
 	for a in x y z; do
+		scale=$(cat "$d/in_accel_${a}_scale") ||
+			fail "$SCMI_IIO_NAME: no in_accel_${a}_scale"
 		v=$(cat "$d/in_accel_${a}_raw") ||
 			fail "$SCMI_IIO_NAME: reading in_accel_${a}_raw failed"
 		m=$(awk -v v="$v" -v s="$scale" 'BEGIN { x = v * s * 1000; printf "%d", x < 0 ? x - 0.5 : x + 0.5 }')
