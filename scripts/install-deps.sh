@@ -11,7 +11,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       sg3-utils e2fsprogs util-linux
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3
       clang libclang-rt-14-dev
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross device-tree-compiler"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,7 +5,9 @@
 #   1. a -Werror build and 'make check' (unit, CLI, integration and the
 #      real-guest tests under QEMU, some of them under both Debian's QEMU 7.2
 #      and QEMU 10.0 from bookworm-backports; the guest kernel is built once
-#      and cached, QEMU 10 is fetched once into the same cache),
+#      and cached, QEMU 10 is fetched once into the same cache; the arm64
+#      guest tests boot an arm64 kernel, cross-built once and cached the
+#      same way, under QEMU 10.0's qemu-system-aarch64),
 #   2. the same tests again, built with --enable-xen (adds the Xen memory
 #      backend and its tests over a fake libxen) and with AddressSanitizer
 #      and UndefinedBehaviorSanitizer (the guests then talk to sanitized
@@ -43,6 +45,10 @@ step "Debian packages"
 
 step "QEMU 10.0 for the *-qemu10 guest tests (bookworm-backports, unpacked into the test cache)"
 "$SRC/tests/vm/fetch-qemu10.sh" >/dev/null
+
+step "QEMU 10.0 aarch64 and an arm64 busybox for the *-arm64 guest tests (unpacked into the test cache)"
+"$SRC/tests/vm/fetch-qemu10.sh" --arch aarch64 >/dev/null
+"$SRC/tests/vm/fetch-busybox-arm64.sh" >/dev/null
 
 step "autogen"
 (cd "$SRC" && ./autogen.sh >/dev/null)

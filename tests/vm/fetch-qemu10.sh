@@ -6,8 +6,14 @@
 # (vhost-user-snd-pci, ...); the *-qemu10 guest tests run under it
 # (docs/testing.md).
 #
+# With --arch aarch64 it does the same for qemu-system-aarch64 (package
+# qemu-system-arm), the arm64 guest tests' QEMU (docs/testing.md, "arm64
+# guests"), in <cache>/qemu10-aarch64: each arch has its own directory,
+# lock and recipe, so fetching one never invalidates the other.
+#
 # Promise: on success, the last line on stdout is the absolute path of
-# <cache>/qemu10/bin/qemu-system-x86_64, which runs the unpacked QEMU 10
+# <cache>/qemu10/bin/qemu-system-x86_64 (--arch aarch64:
+# <cache>/qemu10-aarch64/bin/qemu-system-aarch64), which runs the unpacked QEMU 10
 # with its own data, firmware and modules (never the system QEMU's) and, if
 # any had to be unpacked, libraries; exit status 0.  Progress
 # and errors go to stderr.  Exit 2 when it cannot be done on this machine
@@ -28,14 +34,14 @@
 # Environment: VHD_VM_CACHE (as build-kernel.sh), VHD_DEBIAN_MIRROR (the
 # Debian archive URI, default: the one the system's apt uses for bookworm).
 #
-# Usage: fetch-qemu10.sh [--check]   (--check: print the path if cached, exit 3 if not)
+# Usage: fetch-qemu10.sh [--arch x86_64|aarch64] [--check]
+#   (--check: print the path if cached, exit 3 if not; default x86_64)
 set -eu
 
 SERIES=10.0     # the QEMU upstream series wanted: 1:10.0.*
 # Bump when the steps below change in a way that changes the result.
 RECIPE=1
 SUITE=bookworm-backports
-QEMU_PKGS="qemu-system-x86 qemu-system-common qemu-system-data"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 say() { echo "fetch-qemu10: $*" >&2; }
@@ -43,12 +49,33 @@ die() { say "ERROR: $*"; exit 1; }
 cannot() { say "cannot fetch QEMU $SERIES here: $*"; exit 2; }
 
 check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+arch=x86_64
+while [ $# -gt 0 ]; do
+	case $1 in
+	--check) check_only=1 ;;
+	--arch) arch=${2:?--arch needs x86_64 or aarch64}; shift ;;
+	--arch=*) arch=${1#--arch=} ;;
+	*) say "unknown argument '$1'"; exit 1 ;;
+	esac
+	shift
+done
+# Per arch: the system-emulator package, its binary, the cache directory
+# and the frontends the guest tests of that arch need.
+case $arch in
+x86_64 | amd64)
+	SYSPKG=qemu-system-x86 BIN=qemu-system-x86_64 DIR=qemu10
+	NEED_DEVICES="vhost-user-rng-pci vhost-user-vsock-pci vhost-user-snd-pci" ;;
+aarch64 | arm64)
+	SYSPKG=qemu-system-arm BIN=qemu-system-aarch64 DIR=qemu10-aarch64
+	NEED_DEVICES="vhost-user-rng-pci vhost-user-rng vhost-user-scmi-pci vhost-user-scmi" ;;
+*) say "unknown arch '$arch' (x86_64 or aarch64)"; exit 1 ;;
+esac
+QEMU_PKGS="$SYSPKG qemu-system-common qemu-system-data"
 
 # shellcheck source=tests/vm/cache-dir.sh
 . "$HERE/cache-dir.sh"
-final=$cache/qemu10
-wrapper=$final/bin/qemu-system-x86_64
+final=$cache/$DIR
+wrapper=$final/bin/$BIN
 
 # A cached copy counts only if it runs and is the wanted series.
 cached_ok() {
@@ -77,10 +104,11 @@ codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 [ "$codename" = bookworm ] ||
 	cannot "this is not Debian 12 (bookworm) but '${codename:-unknown}'; $SUITE is for Debian 12"
 arch=$(dpkg --print-architecture)
-[ "$arch" = amd64 ] || cannot "the guest tests need qemu-system-x86 on amd64, this is $arch"
+host_arch=$(dpkg --print-architecture)
+[ "$host_arch" = amd64 ] || cannot "the guest tests need $SYSPKG on amd64, this is $host_arch"
 
 # One fetcher at a time; the others wait, then find the result.
-exec 9>"$cache/qemu10.lock"
+exec 9>"$cache/$DIR.lock"
 if ! flock -n 9; then
 	say "another fetch of QEMU $SERIES is running; waiting for it"
 	flock 9
@@ -90,11 +118,11 @@ if cached_ok; then
 	exit 0
 fi
 
-work=$cache/qemu10.work.$$
+work=$cache/$DIR.work.$$
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-rm -rf "$cache"/qemu10.work.* # leftovers of killed runs (we hold the lock)
+rm -rf "$cache"/$DIR.work.* # leftovers of killed runs (we hold the lock)
 apt=$work/apt
 mkdir -p "$apt/etc/sources.list.d" "$apt/etc/preferences.d" "$apt/lists/partial" \
 	"$apt/archives/partial" "$work/debs" "$work/out/root"
@@ -142,10 +170,10 @@ suite_version() {
 	papt_cache madison "$1" 2>/dev/null | awk -F'|' -v s="$SUITE" '
 		$3 ~ s { gsub(/ /, "", $2); print $2 }' | sort -V | tail -1
 }
-qver=$(papt_cache madison qemu-system-x86 2>/dev/null | awk -F'|' -v s="$SUITE" '
+qver=$(papt_cache madison $SYSPKG 2>/dev/null | awk -F'|' -v s="$SUITE" '
 	$3 ~ s { gsub(/ /, "", $2); print $2 }' | grep "^1:$SERIES\." | sort -V | tail -1 || true)
 if [ -z "$qver" ]; then
-	say "$SUITE offers qemu-system-x86: $(suite_version qemu-system-x86 || true)"
+	say "$SUITE offers $SYSPKG: $(suite_version $SYSPKG || true)"
 	die "$SUITE has no QEMU $SERIES.x any more: update SERIES in $0 (and check the *-qemu10 tests still pass)"
 fi
 
@@ -256,13 +284,13 @@ mkdir -p "$out/bin"
 		echo 'R=$(cd "$(dirname "$0")/../root" && pwd)'
 		echo "export LD_LIBRARY_PATH=\"$libs\${LD_LIBRARY_PATH:-}\""
 	fi
-	echo 'exec "$(dirname "$0")/../root/usr/bin/qemu-system-x86_64" "$@"'
-} >"$out/bin/qemu-system-x86_64"
-chmod 755 "$out/bin/qemu-system-x86_64"
+	echo "exec \"\$(dirname \"\$0\")/../root/usr/bin/$BIN\" \"\$@\""
+} >"$out/bin/$BIN"
+chmod 755 "$out/bin/$BIN"
 echo "recipe $RECIPE" >>"$out/VERSION"
 echo "from $mirror $SUITE, $(date -u +%FT%TZ)" >>"$out/VERSION"
 
-if ! v=$("$out/bin/qemu-system-x86_64" --version 2>&1) || ! echo "$v" | grep -q "version $SERIES\."; then
+if ! v=$("$out/bin/$BIN" --version 2>&1) || ! echo "$v" | grep -q "version $SERIES\."; then
 	echo "$v" | sed 's/^/fetch-qemu10:   /' >&2
 	if echo "$v" | grep -q 'error while loading shared libraries'; then
 		die "the unpacked QEMU lacks a shared library (above): install the Debian package that has it"
@@ -270,11 +298,11 @@ if ! v=$("$out/bin/qemu-system-x86_64" --version 2>&1) || ! echo "$v" | grep -q 
 	die "the unpacked QEMU does not run (above)"
 fi
 # All devices: this loads every module, which must be QEMU 10's own.
-if ! "$out/bin/qemu-system-x86_64" -device help >"$work/devices" 2>&1; then
+if ! "$out/bin/$BIN" -device help >"$work/devices" 2>&1; then
 	tail -5 "$work/devices" | sed 's/^/fetch-qemu10:   /' >&2
 	die "the unpacked QEMU fails to list its devices (above)"
 fi
-for dev in vhost-user-rng-pci vhost-user-vsock-pci vhost-user-snd-pci; do
+for dev in $NEED_DEVICES; do
 	grep -q "name \"$dev\"" "$work/devices" || die "the unpacked QEMU has no $dev device"
 done
 chmod -R a+rX "$out"

@@ -32,8 +32,17 @@ A test script is a few lines (see rng-pci.test):
 
 Every test prints the QEMU it runs under ("vm: QEMU emulator version ...").
 
+A test names its guest's architecture: vhdvm.main(..., arch="aarch64") runs
+it on an arm64 guest (docs/testing.md, "arm64 guests"): QEMU 10.0's
+qemu-system-aarch64 from the cache (fetch-qemu10.sh --arch aarch64), the
+machine "virt" (virtio-pci) or "virt-mmio" (the same machine, devices on
+its virtio-mmio slots, modern), the arm64 kernel (build-kernel.sh --arch
+aarch64) and an arm64 busybox (fetch-busybox-arm64.sh).  x86_64 is the
+default and what every other test runs.
+
 Environment: VHD_BUILDDIR (backends), VHD_VM_CACHE (kernel and QEMU 10
 cache), VHD_VM_KERNEL (use this bzImage, no build), QEMU (the binary),
+VHD_VM_KERNEL_AARCH64 / QEMU_AARCH64 (the same for arm64 guests),
 VHD_VM_QEMU=10 (run under QEMU 10.0 from the cache, fetch-qemu10.sh; the
 test's name gets "-qemu10"),
 VHD_VM_TIMEOUT (seconds, per test), VHD_VM_KEEP=1 (keep the temp dir),
@@ -78,12 +87,46 @@ FRONTENDS = {
     "input": ("vhost-user-input-pci", "vhost-user-input"),
     # QEMU's own (non-vhost) RNG: the harness self-test, no backend.
     "builtin-rng": ("virtio-rng-pci", "virtio-rng-device"),
+    # QEMU 10.0 only; the guest's driver binds only on Arm, through a
+    # device-tree node (VM adds it: scmi_dtb).
+    "scmi": ("vhost-user-scmi-pci", "vhost-user-scmi"),
 }
 
+# name: (-M value, guest arch, devices on virtio-mmio)
 MACHINES = {
-    "pc": "pc,memory-backend=mem",
+    "pc": ("pc,memory-backend=mem", "x86_64", False),
     # acpi=off: QEMU adds virtio_mmio.device= to the kernel command line.
-    "microvm": "microvm,acpi=off,memory-backend=mem",
+    "microvm": ("microvm,acpi=off,memory-backend=mem", "x86_64", True),
+    # Arm's virt: virtio-pci behind its generic ECAM host bridge, or its 32
+    # virtio-mmio slots, which the device tree describes (the guest needs
+    # no command line for them).  QEMU makes those slots legacy (virtio
+    # 0.9.5) by default: ARCHES turns that off.
+    "virt": ("virt,memory-backend=mem", "aarch64", False),
+    "virt-mmio": ("virt,memory-backend=mem", "aarch64", True),
+}
+
+# Per guest arch: QEMU binary, CPU, kernel console, extra QEMU options.
+ARCHES = {
+    "x86_64": {
+        "qemu": "qemu-system-x86_64",
+        "cpu": [],
+        # reboot=t: without ACPI, reboot -f triple-faults (and -no-reboot
+        # makes QEMU exit).
+        "append": "console=ttyS0 reboot=t panic=-1 printk.time=1",
+        "extra": [],
+    },
+    "aarch64": {
+        "qemu": "qemu-system-aarch64",
+        # A plain v8.0 core: "max" adds pointer authentication and SVE,
+        # which cost TCG time and the tests nothing.
+        "cpu": ["-cpu", "cortex-a57"],
+        # reboot -f is a PSCI SYSTEM_RESET; -no-reboot makes QEMU exit.
+        "append": "console=ttyAMA0 panic=-1 printk.time=1",
+        # Modern virtio-mmio (virtio 1.x, virtio spec 4.2.2): the legacy
+        # interface has no VERSION_1 (the SCMI transport requires it) and
+        # the vhost-user-*-device frontends expect it.
+        "extra": ["-global", "virtio-mmio.force-legacy=false"],
+    },
 }
 
 RESULT_RE = re.compile(r"VHD-GUEST-RESULT: (PASS|FAIL) ?(.*)")
@@ -260,6 +303,12 @@ class VM:
                  extra_args=(), helpers=()):
         if machine not in MACHINES:
             raise Failure("unknown machine %r" % machine)
+        mopt, march, mmio = MACHINES[machine]
+        if march != test.arch:
+            raise Failure("machine %r is for %s guests; this test's arch is "
+                          "%s (vhdvm.main(..., arch=...))" % (machine, march,
+                                                               test.arch))
+        arch = ARCHES[test.arch]
         self.test = test
         self.name = name
         self.machine = machine
@@ -290,26 +339,37 @@ class VM:
                              else os.R_OK):
                 raise Failure("guest helper %s is missing (built by make "
                               "check)" % h)
+        env = dict(os.environ)
+        if test.busybox:
+            env["VHD_BUSYBOX"] = test.busybox
         r = subprocess.run(["sh", os.path.join(HERE, "mkinitramfs.sh"), initrd,
                             script_path, params_path] + list(helpers),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=env)
         if r.returncode == 2:
             raise Skip(r.stdout.decode().strip())
         if r.returncode != 0:
             raise Failure("mkinitramfs.sh failed: " + r.stdout.decode())
 
-        mmio = machine == "microvm"
-        argv = [test.qemu, "-accel", "tcg", "-nodefaults", "-no-user-config",
+        # The machine alone (no devices, console or files): what
+        # scmi_dtb dumps the device tree of.
+        base = [test.qemu, "-accel", "tcg", "-nodefaults", "-no-user-config",
                 "-display", "none", "-no-reboot", "-smp", "1",
                 "-m", "256M",
                 "-object", "memory-backend-memfd,id=mem,size=256M,share=on",
-                "-M", MACHINES[machine],
+                "-M", mopt] + arch["cpu"] + arch["extra"]
+        argv = base + [
                 "-chardev", "socket,id=con,path=%s,server=on,wait=on" %
                 self.con_path,
                 "-serial", "chardev:con",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                 "-kernel", test.kernel, "-initrd", initrd,
-                "-append", "console=ttyS0 reboot=t panic=-1 printk.time=1"]
+                "-append", arch["append"]]
+        if any(d[0] == "scmi" for d in devices):
+            if test.arch != "aarch64":
+                raise Failure("the guest's SCMI driver binds only on Arm: "
+                              "an scmi device needs arch aarch64")
+            argv += ["-dtb", scmi_dtb(test, base, self.dir)]
         for i, dev in enumerate(devices):
             kind, sock = dev[0], dev[1]
             props = dev[2] if len(dev) > 2 else ""
@@ -527,10 +587,71 @@ class VM:
         self.proc.kill()
 
 
+# The SCMI node the guest's SCMI core binds to (Linux's binding
+# Documentation/devicetree/bindings/firmware/arm,scmi.yaml): the virtio
+# transport, and the sensor management protocol (0x15, SCMI specification
+# DEN0056 4.5) as a child, which makes the guest probe it.  The base
+# protocol (0x10) is the node itself.
+SCMI_DTS = """
+/ {
+	firmware {
+		scmi {
+			compatible = "arm,scmi-virtio";
+			#address-cells = <1>;
+			#size-cells = <0>;
+
+			protocol@15 {
+				reg = <0x15>;
+			};
+		};
+	};
+};
+"""
+
+
+def scmi_dtb(test, machine_argv, directory):
+    """The machine's own device tree (QEMU's -machine dumpdtb=, taken with
+    the same machine, CPU and memory options as the run) with the SCMI
+    node added, recompiled with Debian's dtc: the path of the .dtb.  QEMU
+    then fills /chosen (command line, initrd) of this tree as of its own."""
+    dtc = shutil.which("dtc")
+    if not dtc:
+        raise Skip("dtc not found (install the Debian package "
+                   "device-tree-compiler: scripts/install-deps.sh)")
+    dumped = os.path.join(directory, "virt.dtb")
+    argv = list(machine_argv)
+    i = argv.index("-M") + 1
+    argv[i] += ",dumpdtb=" + dumped
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0 or not os.path.exists(dumped):
+        raise Failure("QEMU could not dump its device tree: %s" %
+                      r.stdout.decode("utf-8", "replace").strip())
+    dts = os.path.join(directory, "scmi.dts")
+    r = subprocess.run([dtc, "-q", "-I", "dtb", "-O", "dts", dumped],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise Failure("dtc cannot read QEMU's device tree: " +
+                      r.stderr.decode("utf-8", "replace"))
+    # A second root block merges into the first (dtc's source format).
+    with open(dts, "wb") as f:
+        f.write(r.stdout + SCMI_DTS.encode())
+    out = os.path.join(directory, "scmi.dtb")
+    r = subprocess.run([dtc, "-q", "-I", "dts", "-O", "dtb", "-o", out, dts],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        raise Failure("dtc cannot compile the SCMI device tree %s: %s" %
+                      (dts, r.stdout.decode("utf-8", "replace")))
+    return out
+
+
 class Test:
     """One guest test: its temp dir, kernel, QEMU, processes, verdict."""
 
-    def __init__(self, name):
+    def __init__(self, name, arch="x86_64"):
+        if arch not in ARCHES:
+            raise ValueError("unknown arch %r" % arch)
+        self.arch = arch
+        self.busybox = None
         self.name = name
         self.procs = []
         self.backends = []
@@ -546,6 +667,9 @@ class Test:
 
     # -- prerequisites -----------------------------------------------------
     def setup(self):
+        if self.arch == "aarch64":
+            self._setup_aarch64()
+            return
         if qemu10_wanted():
             self.qemu = self._find_qemu10()
         else:
@@ -563,25 +687,54 @@ class Test:
         say("%s (%s)" % (version, self.qemu))
         self.kernel = os.environ.get("VHD_VM_KERNEL") or self._build_kernel()
 
-    def _find_qemu10(self):
+    def _setup_aarch64(self):
+        """arm64 guests: QEMU 10.0's qemu-system-aarch64 (Debian 12's 7.2
+        lacks vhost-user-scmi), the arm64 busybox and kernel, all from the
+        cache.  Fetching needs the network (and root for /var/cache): not
+        done here, as for QEMU 10 on x86."""
+        self.qemu = os.environ.get("QEMU_AARCH64") or \
+            self._find_qemu10("aarch64")
+        r = subprocess.run([self.qemu, "--version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        version = (r.stdout.decode("utf-8", "replace").splitlines() or
+                   ["(no output)"])[0]
+        if r.returncode != 0:
+            raise Failure("%s --version failed: %s" % (self.qemu, version))
+        say("%s (%s)" % (version, self.qemu))
+        r = subprocess.run(["sh", os.path.join(HERE, "fetch-busybox-arm64.sh"),
+                            "--check"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        out = r.stdout.decode().strip().splitlines()
+        if r.returncode != 0 or not out:
+            raise Skip("no arm64 busybox in the test cache. Get it: run "
+                       "tests/vm/fetch-busybox-arm64.sh as root (Debian's "
+                       "busybox-static arm64, unpacked; scripts/test-all.sh "
+                       "runs it)")
+        self.busybox = out[-1]
+        self.kernel = os.environ.get("VHD_VM_KERNEL_AARCH64") or \
+            self._build_kernel()
+
+    def _find_qemu10(self, arch="x86_64"):
         """The QEMU 10 wrapper fetch-qemu10.sh left in the cache.  Fetching
         needs the network (and root for /var/cache): not done here."""
         r = subprocess.run(["sh", os.path.join(HERE, "fetch-qemu10.sh"),
-                            "--check"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
+                            "--arch", arch, "--check"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out = r.stdout.decode().strip().splitlines()
         if r.returncode == 0 and out:
             return out[-1]
         why = r.stderr.decode().strip().replace("fetch-qemu10: ", "")
-        raise Skip("%s. Get it: run tests/vm/fetch-qemu10.sh as root (it "
+        raise Skip("%s. Get it: run tests/vm/fetch-qemu10.sh%s as root (it "
                    "unpacks Debian's bookworm-backports QEMU 10 into that "
                    "cache and installs nothing; scripts/test-all.sh runs "
-                   "it)" % (why or "no QEMU 10.0 in the test cache"))
+                   "it)" % (why or "no QEMU 10.0 in the test cache",
+                            "" if arch == "x86_64" else " --arch " + arch))
 
     def _build_kernel(self):
         t0 = time.monotonic()
         # Own process group: if we are stopped, the whole build goes too.
-        p = subprocess.Popen(["sh", os.path.join(HERE, "build-kernel.sh")],
+        p = subprocess.Popen(["sh", os.path.join(HERE, "build-kernel.sh"),
+                              "--arch", self.arch],
                              stdout=subprocess.PIPE, start_new_session=True)
         try:
             stdout, _ = p.communicate()
@@ -591,8 +744,8 @@ class Test:
             raise
         out = stdout.decode().strip().splitlines()
         if p.returncode == 2:
-            raise Skip("the guest kernel cannot be built here (see the "
-                       "build-kernel message above)")
+            raise Skip("the %s guest kernel cannot be built here (see the "
+                       "build-kernel message above)" % self.arch)
         if p.returncode != 0 or not out:
             raise Failure("building the guest kernel failed (exit %d): see "
                           "the build-kernel messages above" % p.returncode)
@@ -704,10 +857,12 @@ def qemu10_wanted():
     return choice == "10"
 
 
-def main(body, name, timeout=None):
-    """Run body(test) as one automake test: exit 0 PASS, 77 SKIP, 1 FAIL,
-    99 hard error.  Never returns."""
-    if qemu10_wanted():
+def main(body, name, timeout=None, arch="x86_64"):
+    """Run body(test) as one automake test on a guest of arch (x86_64,
+    aarch64): exit 0 PASS, 77 SKIP, 1 FAIL, 99 hard error.  Never
+    returns.  arm64 guests always run under QEMU 10 (VHD_VM_QEMU does not
+    apply)."""
+    if qemu10_wanted() and arch == "x86_64":
         name += "-qemu10"
     timeout = int(os.environ.get("VHD_VM_TIMEOUT", timeout or 600))
     require = os.environ.get("VHD_VM_REQUIRE") == "1"
@@ -723,7 +878,7 @@ def main(body, name, timeout=None):
 
     t0 = time.monotonic()
     try:
-        t = Test(name)
+        t = Test(name, arch)
     except OSError as e:
         print("vm: ERROR %s: cannot create a temp dir: %s" % (name, e))
         sys.exit(EXIT_HARD)
@@ -806,7 +961,8 @@ def _cli():
         t.vm(a.machine, devices, a.script, params,
              helpers=[os.path.abspath(h) for h in a.helper]).run()
 
-    main(body, "cli")
+    # The machine names the guest's arch (virt, virt-mmio: aarch64).
+    main(body, "cli", arch=MACHINES[a.machine][1])
 
 
 if __name__ == "__main__":
