@@ -81,13 +81,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Write the format's silence into wr[0..len) of e. */
-static void fill_silence(struct vq_elem *e, uint32_t len, uint8_t byte)
+/* Write the format's silence into wr[from..len) of e. */
+static void fill_silence(struct vq_elem *e, uint32_t from, uint32_t len, uint8_t byte)
 {
 	uint8_t chunk[4096];
 
 	memset(chunk, byte, sizeof(chunk));
-	for (uint32_t off = 0; off < len;) {
+	for (uint32_t off = from; off < len;) {
 		uint32_t step = len - off < sizeof(chunk) ? len - off : (uint32_t)sizeof(chunk);
 
 		iov_from_buf(e->wr, e->n_wr, off, chunk, step);
@@ -96,10 +96,11 @@ static void fill_silence(struct vq_elem *e, uint32_t len, uint8_t byte)
 }
 
 /* Write the trailing virtio_snd_pcm_status of an I/O message (5.14.6.8)
- * and, for capture, the payload; returns the used length: the status
- * alone for playback, payload and status for capture.  e->wr_len >= 8. */
+ * and, for capture, the payload after the `filled` bytes a host backend
+ * has written (silence); returns the used length: the status alone for
+ * playback, payload and status for capture.  e->wr_len >= 8. */
 static uint32_t io_finish(struct vq_elem *e, uint8_t dir, uint8_t silence, uint32_t status,
-			  uint32_t latency)
+			  uint32_t latency, uint32_t filled)
 {
 	struct virtio_snd_pcm_status st = { htole32(status), htole32(latency) };
 	uint32_t payload = e->wr_len - (uint32_t)sizeof(st);
@@ -107,19 +108,20 @@ static uint32_t io_finish(struct vq_elem *e, uint8_t dir, uint8_t silence, uint3
 	iov_from_buf(e->wr, e->n_wr, payload, &st, sizeof(st));
 	if (dir == VIRTIO_SND_D_OUTPUT)
 		return sizeof(st);
-	fill_silence(e, payload, silence);
+	fill_silence(e, filled < payload ? filled : payload, payload, silence);
 	return e->wr_len;
 }
 
 static void complete_io(void *opaque, unsigned stream, uint8_t dir, void *cookie,
-			uint32_t status, uint32_t latency)
+			uint32_t status, uint32_t latency, uint32_t filled)
 {
 	struct sound_dev *sd = opaque;
 	unsigned q = dir == VIRTIO_SND_D_OUTPUT ? VIRTIO_SND_VQ_TX : VIRTIO_SND_VQ_RX;
 	struct vq_elem *e = cookie;
 
 	vq_push(vu_dev_queue(sd->dev, q), e,
-		io_finish(e, dir, vsnd_silence_byte(sd->m.s[stream].format), status, latency));
+		io_finish(e, dir, vsnd_silence_byte(sd->m.s[stream].format), status, latency,
+			  filled));
 	sd->notify[q] = true;
 }
 
@@ -201,14 +203,14 @@ static bool handle_io(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *e
 		return true;
 	}
 	if (e->rd_len < sizeof(struct virtio_snd_pcm_xfer)) {
-		vq_push(q, e, io_finish(e, dir, 0, VIRTIO_SND_S_BAD_MSG, 0));
+		vq_push(q, e, io_finish(e, dir, 0, VIRTIO_SND_S_BAD_MSG, 0, 0));
 		return true;
 	}
 	iov_to_buf(e->rd, e->n_rd, 0, &le, sizeof(le));
 	bytes = dir == VIRTIO_SND_D_OUTPUT ? e->rd_len - (uint32_t)sizeof(le) : e->wr_len - st_size;
 	status = vsnd_io_add(&sd->m, dir, le32toh(le), bytes, e, now_ns());
 	if (status != VIRTIO_SND_S_OK)
-		vq_push(q, e, io_finish(e, dir, 0, status, 0));
+		vq_push(q, e, io_finish(e, dir, 0, status, 0, 0));
 	return true;
 }
 
@@ -276,7 +278,7 @@ static uint32_t sound_elem_cancel(struct vu_dev *dev, unsigned q, struct vq_elem
 	if (!vsnd_io_forget(&sd->m, e, &stream) || give_back)
 		return 0;
 	return io_finish(e, sd->m.s[stream].dir, vsnd_silence_byte(sd->m.s[stream].format),
-			 VIRTIO_SND_S_IO_ERR, 0);
+			 VIRTIO_SND_S_IO_ERR, 0, 0);
 }
 
 static void sound_connected(struct vu_dev *dev)
