@@ -620,6 +620,196 @@ static void test_alsa_real_rate(void **state)
 }
 static int setup_alsa_broken(void **state) { return setup_alsa_args(state, "broken"); }
 
+/*
+ * Every byte, both ways: --alsa-device names an asym PCM whose playback
+ * half is ALSA's file plugin writing the raw frames to out.raw and whose
+ * capture half is the file plugin reading in.raw (its `infile`), each over
+ * a slave PCM: ALSA's null PCM on the host (it takes and gives frames at
+ * once: only the bytes and an upper bound are checked there), the PCM
+ * named by VHD_SOUND_ALSA_REAL inside the snd-aloop guest
+ * (tests/vm/sound-alsa-loop.test), where the slave runs at its rate and
+ * the completion rate is checked too.
+ */
+struct alsa_file {
+	char conf[200], out[200], in[200], capcopy[200];
+	bool paced;
+};
+
+static struct alsa_file g_af;
+
+/* A pattern that shows a lost, doubled or shifted byte anywhere. */
+static uint8_t pattern(uint32_t i, uint32_t seed)
+{
+	uint32_t x = (i + 1) * 2654435761u ^ seed;
+
+	x ^= x >> 15;
+	return (uint8_t)(x ^ (x >> 8));
+}
+
+static int setup_alsa_file(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *real = getenv("VHD_SOUND_ALSA_REAL");
+	const char *caller_conf = getenv("ALSA_CONFIG_PATH");
+	char slave[160];
+	FILE *cf;
+	const char *args[] = { "--backend", "alsa", "--socket", NULL, "--alsa-device", "vhdfile",
+			       NULL };
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_file(&f->be, "alsa-file.conf", g_af.conf, sizeof(g_af.conf));
+	backend_file(&f->be, "out.raw", g_af.out, sizeof(g_af.out));
+	backend_file(&f->be, "in.raw", g_af.in, sizeof(g_af.in));
+	backend_file(&f->be, "capture-copy.raw", g_af.capcopy, sizeof(g_af.capcopy));
+	g_af.paced = real != NULL;
+	if (real)
+		snprintf(slave, sizeof(slave), "\"%s\"", real);
+	else
+		snprintf(slave, sizeof(slave), "{ type null }");
+	/* The capture source: 2 s of the pattern (more than the test reads). */
+	cf = fopen(g_af.in, "w");
+	if (!cf)
+		return -1;
+	for (uint32_t i = 0; i < 2 * 96000; i++)
+		fputc(pattern(i, 0xc0ffee), cf);
+	fclose(cf);
+	cf = fopen(g_af.conf, "w");
+	if (!cf)
+		return -1;
+	/* Inside the guest the caller's configuration defines the slave. */
+	if (real && caller_conf)
+		fprintf(cf, "<%s>\n", caller_conf);
+	fprintf(cf,
+		"pcm.vhdfile {\n"
+		"  type asym\n"
+		"  playback.pcm { type file slave.pcm %s file \"%s\" format \"raw\" }\n"
+		"  capture.pcm { type file slave.pcm %s file \"%s\" infile \"%s\" format \"raw\" }\n"
+		"}\n",
+		slave, g_af.out, slave, g_af.capcopy, g_af.in);
+	fclose(cf);
+	setenv("ALSA_CONFIG_PATH", g_af.conf, 1);
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	if (real && caller_conf)
+		setenv("ALSA_CONFIG_PATH", caller_conf, 1);
+	*state = f;
+	return 0;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	uint8_t *b;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	rewind(fp);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+#define FILE_BOUND_NS 20000000000ll
+static void test_alsa_file_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+	enum { NOUT = 20, NIN = 10 };
+	struct io out[NOUT], in[NIN];
+	uint32_t used;
+	int64_t t_start, el, t_first = 0;
+	uint8_t *got;
+	size_t len;
+
+	/* Playback: 20 periods of the pattern (1 s at 48 kHz mono S16). */
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		post_io(s, Q_TX, 0, PERIOD, &out[i]);
+		for (uint32_t k = 0; k < PERIOD; k++)
+			out[i].data[k] = pattern((uint32_t)i * PERIOD + k, 0x5eed);
+	}
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		assert_ptr_equal(next_used(s, Q_TX, &used), &out[i]);
+		assert_int_equal(used, sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
+		if (i == 0)
+			t_first = now_ns();
+	}
+	el = now_ns() - t_start;
+	print_message("file playback: %d periods of 50 ms taken in %lld ms (first after %lld ms)%s\n",
+		      NOUT, (long long)(el / 1000000), (long long)((t_first - t_start) / 1000000),
+		      g_af.paced ? "" : " (null slave: not paced)");
+	if (g_af.paced && el < (NOUT - 8) * PERIOD_NS)
+		fail_msg("%d periods taken in %lld ns: faster than the PCM's rate", NOUT,
+			 (long long)el);
+	if (el > FILE_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NOUT, (long long)el);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	/* RELEASE closes the PCM: the file plugin has written everything. */
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	got = read_file(g_af.out, &len);
+	if (len != (size_t)NOUT * PERIOD)
+		fail_msg("the PCM's file has %zu bytes, %d were played", len, NOUT * PERIOD);
+	for (size_t k = 0; k < len; k++)
+		if (got[k] != pattern((uint32_t)k, 0x5eed))
+			fail_msg("played byte %zu: 0x%02x, sent 0x%02x", k, got[k],
+				 pattern((uint32_t)k, 0x5eed));
+	free(got);
+
+	/* Capture: 10 periods read from in.raw, byte for byte. */
+	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++)
+		post_io(s, Q_RX, 1, PERIOD, &in[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_RX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++) {
+		assert_ptr_equal(next_used(s, Q_RX, &used), &in[i]);
+		assert_int_equal(used, PERIOD + sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(in[i].st->status), VIRTIO_SND_S_OK);
+	}
+	el = now_ns() - t_start;
+	print_message("file capture: %d periods of 50 ms in %lld ms%s\n", NIN,
+		      (long long)(el / 1000000), g_af.paced ? "" : " (null slave: not paced)");
+	if (g_af.paced && el < NIN * PERIOD_NS)
+		fail_msg("%d periods captured in %lld ns: faster than the PCM's rate", NIN,
+			 (long long)el);
+	if (el > FILE_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NIN, (long long)el);
+	for (int i = 0; i < NIN; i++)
+		for (uint32_t k = 0; k < PERIOD; k++) {
+			uint32_t at = (uint32_t)i * PERIOD + k;
+
+			if (in[i].data[k] != pattern(at, 0xc0ffee))
+				fail_msg("captured byte %u: 0x%02x, the file has 0x%02x", at,
+					 in[i].data[k], pattern(at, 0xc0ffee));
+		}
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 1), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 1), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+
 static void test_alsa_playback_capture(void **state)
 {
 	struct fixture *f = *state;
@@ -699,6 +889,7 @@ int main(void)
 #ifdef VHD_SOUND_ALSA
 		cmocka_unit_test_setup_teardown(test_alsa_playback_capture, setup_alsa, teardown),
 		cmocka_unit_test_setup_teardown(test_alsa_broken, setup_alsa_broken, teardown),
+		cmocka_unit_test_setup_teardown(test_alsa_file_bytes, setup_alsa_file, teardown),
 #endif
 	};
 
@@ -706,6 +897,8 @@ int main(void)
 	if (getenv("VHD_SOUND_ALSA_REAL")) {
 		const struct CMUnitTest real[] = {
 			cmocka_unit_test_setup_teardown(test_alsa_real_rate, setup_alsa_real,
+							teardown),
+			cmocka_unit_test_setup_teardown(test_alsa_file_bytes, setup_alsa_file,
 							teardown),
 		};
 		return cmocka_run_group_tests(real, NULL, NULL);
