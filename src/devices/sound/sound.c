@@ -20,15 +20,19 @@
  * completes the stream's pending messages (5.14.6.6.5.1); requests in a
  * state the state machine forbids are answered BAD_MSG.
  *
- * Backends: null (a clock: playback discarded, capture returns silence)
- * and ALSA (sound-alsa.c, when configure found libasound2-dev).
- * PipeWire and GStreamer are not yet available in this program.
+ * Backends: null (a clock: playback discarded, capture returns silence),
+ * ALSA (sound-alsa.c, when configure found libasound2-dev) and PipeWire
+ * (sound-pipewire.c, when configure found libpipewire-0.3-dev).
+ * GStreamer is not available in this program.
  */
 #include "config.h"
 #include "vhost-device.h"
 #include "sound-pcm.h"
 #ifdef VHD_SOUND_ALSA
 #include "sound-alsa.h"
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+#include "sound-pipewire.h"
 #endif
 
 #include <endian.h>
@@ -49,6 +53,7 @@ enum {
 	OPT_FORMATS,
 	OPT_RATES,
 	OPT_ALSA_DEVICE,
+	OPT_PW_TARGET,
 };
 
 /* The options (vhd_main's ctx). */
@@ -58,6 +63,8 @@ struct sound_opts {
 	const char *backend;
 	bool alsa;                   /* --backend alsa */
 	const char *alsa_device;     /* --alsa-device, default "default" */
+	bool pipewire;               /* --backend pipewire */
+	const char *pw_target;       /* --pipewire-target, NULL: PipeWire's choice */
 	struct vsnd_caps caps;
 };
 
@@ -69,6 +76,9 @@ struct sound_dev {
 	unsigned log_budget;
 #ifdef VHD_SOUND_ALSA
 	struct vsnd_alsa *alsa;       /* per connection, with --backend alsa */
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+	struct vsnd_pw *pw;           /* per connection, with --backend pipewire */
 #endif
 	struct vsnd_model m;
 };
@@ -134,8 +144,8 @@ static void flush_notify(struct sound_dev *sd)
 		}
 }
 
-#ifdef VHD_SOUND_ALSA
-static void alsa_notify(void *opaque)
+#if defined(VHD_SOUND_ALSA) || defined(VHD_SOUND_PIPEWIRE)
+static void backend_notify(void *opaque)
 {
 	flush_notify(opaque);
 }
@@ -244,6 +254,10 @@ static void sound_queue_kick(struct vu_dev *dev, unsigned q)
 	if (sd->alsa && q == VIRTIO_SND_VQ_CONTROL)
 		vsnd_alsa_service_all(sd->alsa);
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+	if (sd->pw && q == VIRTIO_SND_VQ_CONTROL)
+		vsnd_pw_service_all(sd->pw);
+#endif
 	/* RELEASE completed I/O messages; START or new messages moved the
 	 * next due time. */
 	flush_notify(sd);
@@ -262,6 +276,11 @@ static void sound_queue_stop(struct vu_dev *dev, unsigned q)
 		if (sd->alsa)
 			vsnd_alsa_quiesce(sd->alsa, q == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT
 									  : VIRTIO_SND_D_INPUT);
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+		if (sd->pw)
+			vsnd_pw_quiesce(sd->pw, q == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT
+								      : VIRTIO_SND_D_INPUT);
 #endif
 		flush_notify(sd);
 	}
@@ -291,12 +310,24 @@ static void sound_connected(struct vu_dev *dev)
 #ifdef VHD_SOUND_ALSA
 	if (sd->opt->alsa && sd->timer) {
 		sd->alsa = vsnd_alsa_new(&sd->m, sd->opt->alsa_device, vu_dev_loop(dev),
-					 alsa_notify, sd);
+					 backend_notify, sd);
 		if (!sd->alsa) {
 			vhd_timer_free(sd->timer);
 			sd->timer = NULL;
 		} else {
 			vsnd_model_set_hooks(&sd->m, &vsnd_alsa_hooks, sd->alsa);
+		}
+	}
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+	if (sd->opt->pipewire && sd->timer) {
+		sd->pw = vsnd_pw_new(&sd->m, sd->opt->pw_target, vu_dev_loop(dev), backend_notify,
+				     sd);
+		if (!sd->pw) {
+			vhd_timer_free(sd->timer);
+			sd->timer = NULL;
+		} else {
+			vsnd_model_set_hooks(&sd->m, &vsnd_pw_hooks, sd->pw);
 		}
 	}
 #endif
@@ -315,6 +346,11 @@ static void sound_reset(struct vu_dev *dev)
 #ifdef VHD_SOUND_ALSA
 	vsnd_alsa_free(sd->alsa);
 	sd->alsa = NULL;
+	vsnd_model_set_hooks(&sd->m, NULL, NULL);
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+	vsnd_pw_free(sd->pw);
+	sd->pw = NULL;
 	vsnd_model_set_hooks(&sd->m, NULL, NULL);
 #endif
 	vsnd_model_reset(&sd->m);
@@ -353,6 +389,9 @@ static void sound_instance_free(void *priv)
 #ifdef VHD_SOUND_ALSA
 	vsnd_alsa_free(sd->alsa);
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+	vsnd_pw_free(sd->pw);
+#endif
 	free(sd);
 }
 
@@ -386,20 +425,33 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 		if (!strcmp(arg, "null")) {
 			o->backend = arg;       /* the last --backend wins */
 			o->alsa = false;
+			o->pipewire = false;
 			return 0;
 		}
 		if (!strcmp(arg, "alsa")) {
 #ifdef VHD_SOUND_ALSA
 			o->backend = arg;
 			o->alsa = true;
+			o->pipewire = false;
 			return 0;
 #else
 			sound_err("--backend alsa: this build has no ALSA (configure found no libasound2-dev)");
 			return -1;
 #endif
 		}
-		if (!strcmp(arg, "pipewire") || !strcmp(arg, "gstreamer")) {
-			sound_err("--backend %s: not yet available in this program (null or alsa)", arg);
+		if (!strcmp(arg, "pipewire")) {
+#ifdef VHD_SOUND_PIPEWIRE
+			o->backend = arg;
+			o->alsa = false;
+			o->pipewire = true;
+			return 0;
+#else
+			sound_err("--backend pipewire: this build has no PipeWire (configure found no libpipewire-0.3-dev)");
+			return -1;
+#endif
+		}
+		if (!strcmp(arg, "gstreamer")) {
+			sound_err("--backend gstreamer: not available in this program (null, alsa or pipewire)");
 			return -1;
 		}
 		sound_err("--backend '%s': expected null, alsa, pipewire or gstreamer", arg);
@@ -423,6 +475,13 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 			return -1;
 		}
 		o->alsa_device = arg;
+		return 0;
+	case OPT_PW_TARGET:
+		if (!*arg) {
+			sound_err("--pipewire-target: empty node name");
+			return -1;
+		}
+		o->pw_target = arg;
 		return 0;
 	case OPT_FORMATS:
 		if (vsnd_parse_list(arg, false, &o->caps.formats, &bad) < 0) {
@@ -462,6 +521,10 @@ static int sound_check_options(void *ctx, unsigned socket_count)
 	}
 	if (!o->alsa_device)
 		o->alsa_device = "default";
+	if (o->pw_target && !o->pipewire) {
+		sound_err("--pipewire-target needs --backend pipewire");
+		return -1;
+	}
 	if (!o->caps.n_out && !o->caps.n_in) {
 		sound_err("no streams: --output-streams and --input-streams are both 0");
 		return -1;
@@ -496,6 +559,7 @@ static const struct option sound_options[] = {
 	{ "formats", required_argument, NULL, OPT_FORMATS },
 	{ "rates", required_argument, NULL, OPT_RATES },
 	{ "alsa-device", required_argument, NULL, OPT_ALSA_DEVICE },
+	{ "pipewire-target", required_argument, NULL, OPT_PW_TARGET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -515,9 +579,11 @@ static const struct vu_device_ops sound_ops = {
 		"      --socket-fd FD       an inherited listening socket instead of --socket\n"
 		"                           (the same as the common --fd)\n"
 		"      --backend NAME       audio backend, required: null (a clock: playback\n"
-		"                           discarded, capture silent) or alsa; pipewire and\n"
-		"                           gstreamer are not yet available\n"
+		"                           discarded, capture silent), alsa or pipewire\n"
+		"                           (gstreamer is not available)\n"
 		"      --alsa-device PCM    the ALSA PCM of every stream (default \"default\")\n"
+		"      --pipewire-target NODE  the PipeWire node every stream links to\n"
+		"                           (target.object; default: PipeWire's choice)\n"
 		"      --output-streams N   playback streams offered, 0..16 (default 1)\n"
 		"      --input-streams N    capture streams offered, 0..16 (default 1)\n"
 		"      --formats LIST       sample formats offered: s8,u8,s16,s24,s32,float,float64\n"
