@@ -36,6 +36,11 @@
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
 
+/* The largest ring: a driver's buffer is a fraction of a second, and
+ * SET_PARAMETERS may ask for any size (5.14.6.6.3): this bounds what a
+ * guest can make us allocate per stream. */
+#define RING_MAX (4u << 20)
+
 struct pw_strm {
 	struct vsnd_pw *p;
 	unsigned id;
@@ -206,12 +211,15 @@ static void close_stream(struct pw_strm *st)
 		pw_thread_loop_unlock(p->tl);
 		st->stream = NULL;
 	}
-	/* No callback runs for a destroyed stream. */
+	/* No callback runs for a destroyed stream; the lock covers one that
+	 * PipeWire's data thread might still be finishing. */
+	pthread_mutex_lock(&st->lock);
 	free(st->ring);
 	st->ring = NULL;
 	st->rd = st->wr = 0;
 	st->running = false;
 	st->error = false;
+	pthread_mutex_unlock(&st->lock);
 	st->npushed = 0;
 	st->push_off = 0;
 }
@@ -412,8 +420,15 @@ static int pw_prepare(void *opaque, unsigned id)
 	st->frame_bytes = vsnd_format_bytes(s->format) * s->channels;
 	st->silence = vsnd_silence_byte(s->format);
 	st->dir = s->dir;
-	st->cap = s->buffer_bytes - s->buffer_bytes % st->frame_bytes;
+	/* buffer_bytes is the driver's word (any value at least a period):
+	 * at least a frame, at most RING_MAX. */
+	st->cap = s->buffer_bytes < RING_MAX ? s->buffer_bytes : RING_MAX;
+	st->cap -= st->cap % st->frame_bytes;
+	if (st->cap < st->frame_bytes)
+		st->cap = st->frame_bytes;
+	pthread_mutex_lock(&st->lock);
 	st->ring = malloc(st->cap);
+	pthread_mutex_unlock(&st->lock);
 	if (!st->ring)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "vhost-device-sound.%u", id);
