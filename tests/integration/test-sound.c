@@ -1012,14 +1012,13 @@ static int setup_pw(void **state)
 
 static int teardown_pw(void **state)
 {
-	int r = teardown(state);
-
+	/* The daemon first: its runtime directory is the backend's. */
 	if (g_pw_pid > 0) {
 		kill(g_pw_pid, SIGTERM);
 		waitpid(g_pw_pid, NULL, 0);
 		g_pw_pid = -1;
 	}
-	return r;
+	return teardown(state);
 }
 
 /*
