@@ -34,13 +34,14 @@ struct fz {
 };
 
 static void on_complete(void *opaque, unsigned stream, uint8_t dir, void *cookie,
-			uint32_t status, uint32_t latency)
+			uint32_t status, uint32_t latency, uint32_t filled)
 {
 	struct fz *z = opaque;
 	unsigned id = (unsigned)(uintptr_t)cookie;
 
 	(void)dir;
 	(void)latency;
+	(void)filled;
 	if (id == 0 || id >= MAXMSG || z->st[id] != HELD || z->stream[id] != stream)
 		abort();
 	if (status != VIRTIO_SND_S_OK)

@@ -84,14 +84,14 @@ run_and_stop() {
 S=$T/s
 P=vhost-device-sound
 expect_exit $P 0 "--output-streams N" --help
-expect_exit $P 0 "pipewire and" --help
+expect_exit $P 0 "alsa or pipewire" --help
 expect_exit $P 0 '"type": "sound"' --print-capabilities
 expect_exit $P 1 "missing --backend" --socket "$S/a.sock"
 expect_exit $P 1 "missing --socket" --backend null
 expect_exit $P 1 "needs --backend alsa" --socket "$S/a.sock" --backend null --alsa-device hw:0
 expect_exit $P 1 "empty PCM name" --socket "$S/a.sock" --backend alsa --alsa-device ""
-expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend pipewire
-expect_exit $P 1 "not yet available" --socket "$S/a.sock" --backend gstreamer
+expect_exit $P 1 "gstreamer: not available" --socket "$S/a.sock" --backend gstreamer
+expect_exit $P 1 "needs --backend pipewire" --socket "$S/a.sock" --backend null --pipewire-target x
 expect_exit $P 1 "expected null, alsa" --socket "$S/a.sock" --backend oss
 expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd 0 --backend null
 expect_exit $P 1 "exclude each other" --socket "$S/a.sock" --socket-fd=0 --backend null
@@ -111,6 +111,15 @@ if ! "$B/$P" --socket "$S/x.sock" --backend alsa --output-streams 99 2>&1 | grep
 		"$S/c.sock" --socket "$S/c.sock" --backend alsa --alsa-device null
 else
 	expect_exit $P 1 "no ALSA" --socket "$S/a.sock" --backend alsa
+fi
+# --backend pipewire connects to no daemon before a stream is prepared (or
+# this build has no PipeWire, which it says).
+if ! "$B/$P" --socket "$S/x.sock" --backend pipewire --output-streams 99 2>&1 | grep -q "no PipeWire"; then
+	expect_exit $P 1 "empty node name" --socket "$S/a.sock" --backend pipewire --pipewire-target ""
+	run_and_stop $P "sound --backend pipewire: starts without connecting to a daemon" \
+		"$S/d.sock" --socket "$S/d.sock" --backend pipewire
+else
+	expect_exit $P 1 "no PipeWire" --socket "$S/a.sock" --backend pipewire
 fi
 run_and_stop $P "sound with 2 outputs, no input, s16 at 48000 Hz" \
 	"$S/b.sock" --socket "$S/b.sock" --backend null --output-streams 2 --input-streams 0 \

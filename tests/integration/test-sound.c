@@ -24,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <linux/virtio_snd.h>
 
 #include "backend.h"
@@ -620,6 +625,196 @@ static void test_alsa_real_rate(void **state)
 }
 static int setup_alsa_broken(void **state) { return setup_alsa_args(state, "broken"); }
 
+/*
+ * Every byte, both ways: --alsa-device names an asym PCM whose playback
+ * half is ALSA's file plugin writing the raw frames to out.raw and whose
+ * capture half is the file plugin reading in.raw (its `infile`), each over
+ * a slave PCM: ALSA's null PCM on the host (it takes and gives frames at
+ * once: only the bytes and an upper bound are checked there), the PCM
+ * named by VHD_SOUND_ALSA_REAL inside the snd-aloop guest
+ * (tests/vm/sound-alsa-loop.test), where the slave runs at its rate and
+ * the completion rate is checked too.
+ */
+struct alsa_file {
+	char conf[200], out[200], in[200], capcopy[200];
+	bool paced;
+};
+
+static struct alsa_file g_af;
+
+/* A pattern that shows a lost, doubled or shifted byte anywhere. */
+static uint8_t pattern(uint32_t i, uint32_t seed)
+{
+	uint32_t x = (i + 1) * 2654435761u ^ seed;
+
+	x ^= x >> 15;
+	return (uint8_t)(x ^ (x >> 8));
+}
+
+static int setup_alsa_file(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *real = getenv("VHD_SOUND_ALSA_REAL");
+	const char *caller_conf = getenv("ALSA_CONFIG_PATH");
+	char slave[160];
+	FILE *cf;
+	const char *args[] = { "--backend", "alsa", "--socket", NULL, "--alsa-device", "vhdfile",
+			       NULL };
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_file(&f->be, "alsa-file.conf", g_af.conf, sizeof(g_af.conf));
+	backend_file(&f->be, "out.raw", g_af.out, sizeof(g_af.out));
+	backend_file(&f->be, "in.raw", g_af.in, sizeof(g_af.in));
+	backend_file(&f->be, "capture-copy.raw", g_af.capcopy, sizeof(g_af.capcopy));
+	g_af.paced = real != NULL;
+	if (real)
+		snprintf(slave, sizeof(slave), "\"%s\"", real);
+	else
+		snprintf(slave, sizeof(slave), "{ type null }");
+	/* The capture source: 2 s of the pattern (more than the test reads). */
+	cf = fopen(g_af.in, "w");
+	if (!cf)
+		return -1;
+	for (uint32_t i = 0; i < 2 * 96000; i++)
+		fputc(pattern(i, 0xc0ffee), cf);
+	fclose(cf);
+	cf = fopen(g_af.conf, "w");
+	if (!cf)
+		return -1;
+	/* Inside the guest the caller's configuration defines the slave. */
+	if (real && caller_conf)
+		fprintf(cf, "<%s>\n", caller_conf);
+	fprintf(cf,
+		"pcm.vhdfile {\n"
+		"  type asym\n"
+		"  playback.pcm { type file slave.pcm %s file \"%s\" format \"raw\" }\n"
+		"  capture.pcm { type file slave.pcm %s file \"%s\" infile \"%s\" format \"raw\" }\n"
+		"}\n",
+		slave, g_af.out, slave, g_af.capcopy, g_af.in);
+	fclose(cf);
+	setenv("ALSA_CONFIG_PATH", g_af.conf, 1);
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	if (real && caller_conf)
+		setenv("ALSA_CONFIG_PATH", caller_conf, 1);
+	*state = f;
+	return 0;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	uint8_t *b;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	rewind(fp);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+#define FILE_BOUND_NS 20000000000ll
+static void test_alsa_file_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+	enum { NOUT = 20, NIN = 10 };
+	struct io out[NOUT], in[NIN];
+	uint32_t used;
+	int64_t t_start, el, t_first = 0;
+	uint8_t *got;
+	size_t len;
+
+	/* Playback: 20 periods of the pattern (1 s at 48 kHz mono S16). */
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		post_io(s, Q_TX, 0, PERIOD, &out[i]);
+		for (uint32_t k = 0; k < PERIOD; k++)
+			out[i].data[k] = pattern((uint32_t)i * PERIOD + k, 0x5eed);
+	}
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		assert_ptr_equal(next_used(s, Q_TX, &used), &out[i]);
+		assert_int_equal(used, sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
+		if (i == 0)
+			t_first = now_ns();
+	}
+	el = now_ns() - t_start;
+	print_message("file playback: %d periods of 50 ms taken in %lld ms (first after %lld ms)%s\n",
+		      NOUT, (long long)(el / 1000000), (long long)((t_first - t_start) / 1000000),
+		      g_af.paced ? "" : " (null slave: not paced)");
+	if (g_af.paced && el < (NOUT - 8) * PERIOD_NS)
+		fail_msg("%d periods taken in %lld ns: faster than the PCM's rate", NOUT,
+			 (long long)el);
+	if (el > FILE_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NOUT, (long long)el);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	/* RELEASE closes the PCM: the file plugin has written everything. */
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	got = read_file(g_af.out, &len);
+	if (len != (size_t)NOUT * PERIOD)
+		fail_msg("the PCM's file has %zu bytes, %d were played", len, NOUT * PERIOD);
+	for (size_t k = 0; k < len; k++)
+		if (got[k] != pattern((uint32_t)k, 0x5eed))
+			fail_msg("played byte %zu: 0x%02x, sent 0x%02x", k, got[k],
+				 pattern((uint32_t)k, 0x5eed));
+	free(got);
+
+	/* Capture: 10 periods read from in.raw, byte for byte. */
+	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++)
+		post_io(s, Q_RX, 1, PERIOD, &in[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_RX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++) {
+		assert_ptr_equal(next_used(s, Q_RX, &used), &in[i]);
+		assert_int_equal(used, PERIOD + sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(in[i].st->status), VIRTIO_SND_S_OK);
+	}
+	el = now_ns() - t_start;
+	print_message("file capture: %d periods of 50 ms in %lld ms%s\n", NIN,
+		      (long long)(el / 1000000), g_af.paced ? "" : " (null slave: not paced)");
+	if (g_af.paced && el < NIN * PERIOD_NS)
+		fail_msg("%d periods captured in %lld ns: faster than the PCM's rate", NIN,
+			 (long long)el);
+	if (el > FILE_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NIN, (long long)el);
+	for (int i = 0; i < NIN; i++)
+		for (uint32_t k = 0; k < PERIOD; k++) {
+			uint32_t at = (uint32_t)i * PERIOD + k;
+
+			if (in[i].data[k] != pattern(at, 0xc0ffee))
+				fail_msg("captured byte %u: 0x%02x, the file has 0x%02x", at,
+					 in[i].data[k], pattern(at, 0xc0ffee));
+		}
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 1), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 1), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+
 static void test_alsa_playback_capture(void **state)
 {
 	struct fixture *f = *state;
@@ -686,6 +881,265 @@ static void test_alsa_broken(void **state)
 }
 #endif
 
+#ifdef VHD_SOUND_PIPEWIRE
+/*
+ * --backend pipewire against a PipeWire daemon of the test's own: Debian's
+ * `pipewire` started with a minimal configuration in the backend's private
+ * directory (its XDG_RUNTIME_DIR, so no other daemon is reached): the
+ * native protocol, the adapter, a timer driver ("Dummy-Driver", what
+ * paces the graph when no sound card does) and a null sink.  No session
+ * manager (WirePlumber wants a D-Bus session): the test does its two jobs
+ * with Debian's pw-cli and pw-link -- it configures the ports of the sink
+ * and of each of our streams (PortConfig, "dsp" mode, which an adapter
+ * node needs before it has ports) and links them.
+ */
+static pid_t g_pw_pid = -1;
+
+/* tests/integration/sound-pw-link.sh with args; 0 if it exited 0. */
+static int pw_link_sh(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/integration/sound-pw-link.sh' %s", VHD_SRCDIR,
+		 args);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Configure node `name`'s ports and link it to the null sink.  The node
+ * appears once the backend handled PREPARE: retried until then, 10 s at
+ * most (a failure bound). */
+static void pw_link_stream(const char *name, bool output)
+{
+	int64_t t0 = now_ns();
+	char args[128];
+
+	snprintf(args, sizeof(args), "%s %s", name, output ? "output" : "input");
+	while (pw_link_sh(args) < 0) {
+		if (now_ns() - t0 > 10000000000ll)
+			fail_msg("cannot configure and link the PipeWire node %s", name);
+		it_sleep_ms(20);
+	}
+}
+
+static int setup_pw(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char conf[200], log[200], sockp[200];
+	FILE *cf;
+	const char *args[] = { "--backend", "pipewire", "--socket", NULL, NULL };
+	int64_t t0;
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	backend_file(&f->be, "pipewire.conf", conf, sizeof(conf));
+	backend_file(&f->be, "pipewire.log", log, sizeof(log));
+	backend_file(&f->be, "pipewire-0", sockp, sizeof(sockp));
+	cf = fopen(conf, "w");
+	if (!cf)
+		return -1;
+	fprintf(cf,
+		"context.properties = { core.daemon = true core.name = pipewire-0\n"
+		"  default.clock.rate = 48000 support.dbus = false mem.allow-mlock = false }\n"
+		"context.spa-libs = { audio.convert.* = audioconvert/libspa-audioconvert\n"
+		"  support.* = support/libspa-support }\n"
+		"context.modules = [ { name = libpipewire-module-protocol-native }\n"
+		"  { name = libpipewire-module-access } { name = libpipewire-module-metadata }\n"
+		"  { name = libpipewire-module-client-node } { name = libpipewire-module-adapter }\n"
+		"  { name = libpipewire-module-link-factory } { name = libpipewire-module-spa-node-factory } ]\n"
+		"context.objects = [\n"
+		"  { factory = spa-node-factory args = { factory.name = support.node.driver\n"
+		"      node.name = Dummy-Driver node.group = pipewire.dummy priority.driver = 20000 } }\n"
+		"  { factory = adapter args = { factory.name = support.null-audio-sink\n"
+		"      node.name = vhd-null-sink media.class = Audio/Sink audio.position = [ FL FR ] } } ]\n");
+	fclose(cf);
+	setenv("XDG_RUNTIME_DIR", f->be.dir, 1);
+	setenv("PIPEWIRE_RUNTIME_DIR", f->be.dir, 1);
+	unsetenv("PIPEWIRE_REMOTE");
+	g_pw_pid = fork();
+	if (g_pw_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("pipewire", "pipewire", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	/* Failure bound: the daemon makes its socket at once. */
+	t0 = now_ns();
+	while (access(sockp, F_OK) < 0) {
+		if (waitpid(g_pw_pid, NULL, WNOHANG) == g_pw_pid ||
+		    now_ns() - t0 > 10000000000ll) {
+			fprintf(stderr, "test-sound: the PipeWire daemon did not start (see below)\n");
+			char cmd[260];
+
+			snprintf(cmd, sizeof(cmd), "cat %s >&2", log);
+			if (system(cmd)) {
+			}
+			kill(g_pw_pid, SIGKILL);
+			waitpid(g_pw_pid, NULL, 0);
+			g_pw_pid = -1;
+			backend_stop(&f->be);
+			free(f);
+			return -1;
+		}
+		it_sleep_ms(10);
+	}
+	/* The sink's ports, with monitor ports for capture. */
+	t0 = now_ns();
+	while (pw_link_sh("sink") < 0) {
+		if (now_ns() - t0 > 10000000000ll) {
+			fprintf(stderr, "test-sound: cannot configure the null sink's ports\n");
+			break;
+		}
+		it_sleep_ms(20);
+	}
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown_pw(void **state)
+{
+	/* The daemon first: its runtime directory is the backend's. */
+	if (g_pw_pid > 0) {
+		kill(g_pw_pid, SIGTERM);
+		waitpid(g_pw_pid, NULL, 0);
+		g_pw_pid = -1;
+	}
+	return teardown(state);
+}
+
+/*
+ * Playback: 20 periods of 50 ms (1 s) with a 4-period ring: the last
+ * message cannot complete before the graph has taken 16 periods (one
+ * quantum of 1024 frames, 21 ms, of slack: PipeWire takes a quantum per
+ * cycle); capture: 10 periods cannot be filled before the graph has
+ * produced them.  Byte counts: every capture message comes back full.
+ * Upper limits are failure bounds.
+ */
+#define PW_BOUND_NS 20000000000ll
+#define PW_QUANTUM_NS 21333333ll
+static void test_pw_playback_capture(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+	enum { NOUT = 20, NIN = 10 };
+	struct io out[NOUT], in[NIN];
+	uint32_t used;
+	int64_t t_start, el;
+
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	pw_link_stream("vhost-device-sound.0", true);
+	for (int i = 0; i < NOUT; i++)
+		post_io(s, Q_TX, 0, PERIOD, &out[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NOUT; i++) {
+		assert_ptr_equal(next_used(s, Q_TX, &used), &out[i]);
+		assert_int_equal(used, sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
+		/* The ring never holds more than the driver's buffer. */
+		assert_true(le32toh(out[i].st->latency_bytes) <= 4 * PERIOD);
+	}
+	el = now_ns() - t_start;
+	print_message("pipewire playback: %d periods of 50 ms taken in %lld ms\n", NOUT,
+		      (long long)(el / 1000000));
+	if (el < (NOUT - 4) * PERIOD_NS - PW_QUANTUM_NS)
+		fail_msg("%d periods taken in %lld ns: faster than the graph", NOUT, (long long)el);
+	if (el > PW_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NOUT, (long long)el);
+	/* STOP with a message held, START: it plays again; RELEASE. */
+	post_io(s, Q_TX, 0, PERIOD, &out[0]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_TX], false) >= 0);
+	assert_ptr_equal(next_used(s, Q_TX, &used), &out[0]);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+
+	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	pw_link_stream("vhost-device-sound.1", false);
+	for (int i = 0; i < NIN; i++)
+		post_io(s, Q_RX, 1, PERIOD, &in[i]);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_RX], false) >= 0);
+	t_start = now_ns();
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	for (int i = 0; i < NIN; i++) {
+		assert_ptr_equal(next_used(s, Q_RX, &used), &in[i]);
+		assert_int_equal(used, PERIOD + sizeof(struct virtio_snd_pcm_status));
+		assert_int_equal(le32toh(in[i].st->status), VIRTIO_SND_S_OK);
+	}
+	el = now_ns() - t_start;
+	print_message("pipewire capture: %d periods of 50 ms in %lld ms\n", NIN,
+		      (long long)(el / 1000000));
+	if (el < NIN * PERIOD_NS - PW_QUANTUM_NS)
+		fail_msg("%d periods captured in %lld ns: faster than the graph", NIN, (long long)el);
+	if (el > PW_BOUND_NS)
+		fail_msg("%d periods took %lld ns", NIN, (long long)el);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 1), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 1), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	/* A reconnect: the streams start afresh (their PipeWire objects are
+	 * gone with the connection). */
+	s = open_snd(f);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_44100), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+
+/* No daemon: PREPARE answers IO_ERR, the backend goes on. */
+static int setup_pw_none(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *args[] = { "--backend", "pipewire", "--socket", NULL, NULL };
+
+	if (!f || backend_init(&f->be) < 0) {
+		free(f);
+		return -1;
+	}
+	setenv("XDG_RUNTIME_DIR", f->be.dir, 1);
+	setenv("PIPEWIRE_RUNTIME_DIR", f->be.dir, 1);
+	unsetenv("PIPEWIRE_REMOTE");
+	backend_file(&f->be, "snd.sock", f->sock, sizeof(f->sock));
+	args[3] = f->sock;
+	const char *wait_for[] = { f->sock, NULL };
+	if (backend_spawn(&f->be, "vhost-device-sound", args, wait_for) < 0) {
+		backend_stop(&f->be);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static void test_pw_no_daemon(void **state)
+{
+	struct fixture *f = *state;
+	struct vhu_session *s = open_snd(f);
+
+	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_IO_ERR);
+	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_BAD_MSG);
+	vhu_session_close(s);
+	assert_true(backend_alive(&f->be));
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +1153,11 @@ int main(void)
 #ifdef VHD_SOUND_ALSA
 		cmocka_unit_test_setup_teardown(test_alsa_playback_capture, setup_alsa, teardown),
 		cmocka_unit_test_setup_teardown(test_alsa_broken, setup_alsa_broken, teardown),
+		cmocka_unit_test_setup_teardown(test_alsa_file_bytes, setup_alsa_file, teardown),
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+		cmocka_unit_test_setup_teardown(test_pw_no_daemon, setup_pw_none, teardown),
+		cmocka_unit_test_setup_teardown(test_pw_playback_capture, setup_pw, teardown_pw),
 #endif
 	};
 
@@ -706,6 +1165,8 @@ int main(void)
 	if (getenv("VHD_SOUND_ALSA_REAL")) {
 		const struct CMUnitTest real[] = {
 			cmocka_unit_test_setup_teardown(test_alsa_real_rate, setup_alsa_real,
+							teardown),
+			cmocka_unit_test_setup_teardown(test_alsa_file_bytes, setup_alsa_file,
 							teardown),
 		};
 		return cmocka_run_group_tests(real, NULL, NULL);

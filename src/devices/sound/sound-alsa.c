@@ -155,6 +155,10 @@ static void service(struct alsa_stream *st)
 				   buf, n);
 			r = snd_pcm_writei(st->pcm, buf, n / st->frame_bytes);
 		} else {
+			/* Some PCMs (ALSA's null) report frames read without
+			 * writing them: what reaches the driver is then
+			 * silence, never the bytes of an earlier chunk. */
+			memset(buf, vsnd_silence_byte(s->format), n);
 			r = snd_pcm_readi(st->pcm, buf, n / st->frame_bytes);
 			if (r > 0)
 				iov_from_buf(e->wr, e->n_wr, s->head_off, buf,

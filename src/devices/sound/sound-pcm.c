@@ -184,12 +184,16 @@ static void flush_stream(struct vsnd_model *m, unsigned i, uint32_t status)
 {
 	struct vsnd_stream *s = &m->s[i];
 
+	/* The head may be partly filled by a host backend (head_off). */
+	uint32_t filled = s->head_off;
+
 	while (s->n) {
 		struct vsnd_io io = s->io[s->head];
 
 		s->head = (s->head + 1) % SND_QUEUE_SIZE;
 		s->n--;
-		m->complete(m->opaque, i, s->dir, io.cookie, status, 0);
+		m->complete(m->opaque, i, s->dir, io.cookie, status, 0, filled);
+		filled = 0;
 	}
 }
 
@@ -465,7 +469,8 @@ unsigned vsnd_io_collect(struct vsnd_model *m, uint64_t now)
 			s->head = (s->head + 1) % SND_QUEUE_SIZE;
 			s->n--;
 			s->consumed += io.bytes;
-			m->complete(m->opaque, i, s->dir, io.cookie, VIRTIO_SND_S_OK, held_bytes(s));
+			m->complete(m->opaque, i, s->dir, io.cookie, VIRTIO_SND_S_OK, held_bytes(s),
+				    0);
 			done++;
 		}
 	}
@@ -528,6 +533,7 @@ void vsnd_io_pop(struct vsnd_model *m, unsigned stream, uint32_t status, uint32_
 {
 	struct vsnd_stream *s = &m->s[stream];
 	struct vsnd_io io;
+	uint32_t filled = s->head_off;
 
 	if (!s->n)
 		return;
@@ -535,7 +541,7 @@ void vsnd_io_pop(struct vsnd_model *m, unsigned stream, uint32_t status, uint32_
 	s->head = (s->head + 1) % SND_QUEUE_SIZE;
 	s->n--;
 	s->head_off = 0;
-	m->complete(m->opaque, stream, s->dir, io.cookie, status, latency);
+	m->complete(m->opaque, stream, s->dir, io.cookie, status, latency, filled);
 }
 
 void vsnd_model_set_hooks(struct vsnd_model *m, const struct vsnd_hooks *h, void *opaque)

@@ -78,10 +78,12 @@ struct vsnd_stream {
 };
 
 /* A held message leaves the model: complete it with this status; for an
- * input stream fill its payload with the format's silence (fill_silence).
+ * input stream fill its payload from byte `filled` on with the format's
+ * silence (a host backend has written the captured frames before it: the
+ * head's head_off; the null clock fills nothing, filled is 0).
  * latency: bytes still held for the stream after it. */
 typedef void (*vsnd_complete_fn)(void *opaque, unsigned stream, uint8_t dir, void *cookie,
-				uint32_t status, uint32_t latency);
+				uint32_t status, uint32_t latency, uint32_t filled);
 
 /* A host audio backend (ALSA): the PCM commands reach it once the state
  * machine allowed them; a failing prepare or start answers IO_ERR (the

@@ -20,15 +20,19 @@
  * completes the stream's pending messages (5.14.6.6.5.1); requests in a
  * state the state machine forbids are answered BAD_MSG.
  *
- * Backends: null (a clock: playback discarded, capture returns silence)
- * and ALSA (sound-alsa.c, when configure found libasound2-dev).
- * PipeWire and GStreamer are not yet available in this program.
+ * Backends: null (a clock: playback discarded, capture returns silence),
+ * ALSA (sound-alsa.c, when configure found libasound2-dev) and PipeWire
+ * (sound-pipewire.c, when configure found libpipewire-0.3-dev).
+ * GStreamer is not available in this program.
  */
 #include "config.h"
 #include "vhost-device.h"
 #include "sound-pcm.h"
 #ifdef VHD_SOUND_ALSA
 #include "sound-alsa.h"
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+#include "sound-pipewire.h"
 #endif
 
 #include <endian.h>
@@ -49,6 +53,7 @@ enum {
 	OPT_FORMATS,
 	OPT_RATES,
 	OPT_ALSA_DEVICE,
+	OPT_PW_TARGET,
 };
 
 /* The options (vhd_main's ctx). */
@@ -58,6 +63,8 @@ struct sound_opts {
 	const char *backend;
 	bool alsa;                   /* --backend alsa */
 	const char *alsa_device;     /* --alsa-device, default "default" */
+	bool pipewire;               /* --backend pipewire */
+	const char *pw_target;       /* --pipewire-target, NULL: PipeWire's choice */
 	struct vsnd_caps caps;
 };
 
@@ -70,6 +77,9 @@ struct sound_dev {
 #ifdef VHD_SOUND_ALSA
 	struct vsnd_alsa *alsa;       /* per connection, with --backend alsa */
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+	struct vsnd_pw *pw;           /* per connection, with --backend pipewire */
+#endif
 	struct vsnd_model m;
 };
 
@@ -81,13 +91,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Write the format's silence into wr[0..len) of e. */
-static void fill_silence(struct vq_elem *e, uint32_t len, uint8_t byte)
+/* Write the format's silence into wr[from..len) of e. */
+static void fill_silence(struct vq_elem *e, uint32_t from, uint32_t len, uint8_t byte)
 {
 	uint8_t chunk[4096];
 
 	memset(chunk, byte, sizeof(chunk));
-	for (uint32_t off = 0; off < len;) {
+	for (uint32_t off = from; off < len;) {
 		uint32_t step = len - off < sizeof(chunk) ? len - off : (uint32_t)sizeof(chunk);
 
 		iov_from_buf(e->wr, e->n_wr, off, chunk, step);
@@ -96,10 +106,11 @@ static void fill_silence(struct vq_elem *e, uint32_t len, uint8_t byte)
 }
 
 /* Write the trailing virtio_snd_pcm_status of an I/O message (5.14.6.8)
- * and, for capture, the payload; returns the used length: the status
- * alone for playback, payload and status for capture.  e->wr_len >= 8. */
+ * and, for capture, the payload after the `filled` bytes a host backend
+ * has written (silence); returns the used length: the status alone for
+ * playback, payload and status for capture.  e->wr_len >= 8. */
 static uint32_t io_finish(struct vq_elem *e, uint8_t dir, uint8_t silence, uint32_t status,
-			  uint32_t latency)
+			  uint32_t latency, uint32_t filled)
 {
 	struct virtio_snd_pcm_status st = { htole32(status), htole32(latency) };
 	uint32_t payload = e->wr_len - (uint32_t)sizeof(st);
@@ -107,19 +118,20 @@ static uint32_t io_finish(struct vq_elem *e, uint8_t dir, uint8_t silence, uint3
 	iov_from_buf(e->wr, e->n_wr, payload, &st, sizeof(st));
 	if (dir == VIRTIO_SND_D_OUTPUT)
 		return sizeof(st);
-	fill_silence(e, payload, silence);
+	fill_silence(e, filled < payload ? filled : payload, payload, silence);
 	return e->wr_len;
 }
 
 static void complete_io(void *opaque, unsigned stream, uint8_t dir, void *cookie,
-			uint32_t status, uint32_t latency)
+			uint32_t status, uint32_t latency, uint32_t filled)
 {
 	struct sound_dev *sd = opaque;
 	unsigned q = dir == VIRTIO_SND_D_OUTPUT ? VIRTIO_SND_VQ_TX : VIRTIO_SND_VQ_RX;
 	struct vq_elem *e = cookie;
 
 	vq_push(vu_dev_queue(sd->dev, q), e,
-		io_finish(e, dir, vsnd_silence_byte(sd->m.s[stream].format), status, latency));
+		io_finish(e, dir, vsnd_silence_byte(sd->m.s[stream].format), status, latency,
+			  filled));
 	sd->notify[q] = true;
 }
 
@@ -132,8 +144,8 @@ static void flush_notify(struct sound_dev *sd)
 		}
 }
 
-#ifdef VHD_SOUND_ALSA
-static void alsa_notify(void *opaque)
+#if defined(VHD_SOUND_ALSA) || defined(VHD_SOUND_PIPEWIRE)
+static void backend_notify(void *opaque)
 {
 	flush_notify(opaque);
 }
@@ -201,14 +213,14 @@ static bool handle_io(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *e
 		return true;
 	}
 	if (e->rd_len < sizeof(struct virtio_snd_pcm_xfer)) {
-		vq_push(q, e, io_finish(e, dir, 0, VIRTIO_SND_S_BAD_MSG, 0));
+		vq_push(q, e, io_finish(e, dir, 0, VIRTIO_SND_S_BAD_MSG, 0, 0));
 		return true;
 	}
 	iov_to_buf(e->rd, e->n_rd, 0, &le, sizeof(le));
 	bytes = dir == VIRTIO_SND_D_OUTPUT ? e->rd_len - (uint32_t)sizeof(le) : e->wr_len - st_size;
 	status = vsnd_io_add(&sd->m, dir, le32toh(le), bytes, e, now_ns());
 	if (status != VIRTIO_SND_S_OK)
-		vq_push(q, e, io_finish(e, dir, 0, status, 0));
+		vq_push(q, e, io_finish(e, dir, 0, status, 0, 0));
 	return true;
 }
 
@@ -242,6 +254,10 @@ static void sound_queue_kick(struct vu_dev *dev, unsigned q)
 	if (sd->alsa && q == VIRTIO_SND_VQ_CONTROL)
 		vsnd_alsa_service_all(sd->alsa);
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+	if (sd->pw && q == VIRTIO_SND_VQ_CONTROL)
+		vsnd_pw_service_all(sd->pw);
+#endif
 	/* RELEASE completed I/O messages; START or new messages moved the
 	 * next due time. */
 	flush_notify(sd);
@@ -261,6 +277,11 @@ static void sound_queue_stop(struct vu_dev *dev, unsigned q)
 			vsnd_alsa_quiesce(sd->alsa, q == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT
 									  : VIRTIO_SND_D_INPUT);
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+		if (sd->pw)
+			vsnd_pw_quiesce(sd->pw, q == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT
+								      : VIRTIO_SND_D_INPUT);
+#endif
 		flush_notify(sd);
 	}
 }
@@ -276,7 +297,7 @@ static uint32_t sound_elem_cancel(struct vu_dev *dev, unsigned q, struct vq_elem
 	if (!vsnd_io_forget(&sd->m, e, &stream) || give_back)
 		return 0;
 	return io_finish(e, sd->m.s[stream].dir, vsnd_silence_byte(sd->m.s[stream].format),
-			 VIRTIO_SND_S_IO_ERR, 0);
+			 VIRTIO_SND_S_IO_ERR, 0, 0);
 }
 
 static void sound_connected(struct vu_dev *dev)
@@ -289,12 +310,24 @@ static void sound_connected(struct vu_dev *dev)
 #ifdef VHD_SOUND_ALSA
 	if (sd->opt->alsa && sd->timer) {
 		sd->alsa = vsnd_alsa_new(&sd->m, sd->opt->alsa_device, vu_dev_loop(dev),
-					 alsa_notify, sd);
+					 backend_notify, sd);
 		if (!sd->alsa) {
 			vhd_timer_free(sd->timer);
 			sd->timer = NULL;
 		} else {
 			vsnd_model_set_hooks(&sd->m, &vsnd_alsa_hooks, sd->alsa);
+		}
+	}
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+	if (sd->opt->pipewire && sd->timer) {
+		sd->pw = vsnd_pw_new(&sd->m, sd->opt->pw_target, vu_dev_loop(dev), backend_notify,
+				     sd);
+		if (!sd->pw) {
+			vhd_timer_free(sd->timer);
+			sd->timer = NULL;
+		} else {
+			vsnd_model_set_hooks(&sd->m, &vsnd_pw_hooks, sd->pw);
 		}
 	}
 #endif
@@ -313,6 +346,11 @@ static void sound_reset(struct vu_dev *dev)
 #ifdef VHD_SOUND_ALSA
 	vsnd_alsa_free(sd->alsa);
 	sd->alsa = NULL;
+	vsnd_model_set_hooks(&sd->m, NULL, NULL);
+#endif
+#ifdef VHD_SOUND_PIPEWIRE
+	vsnd_pw_free(sd->pw);
+	sd->pw = NULL;
 	vsnd_model_set_hooks(&sd->m, NULL, NULL);
 #endif
 	vsnd_model_reset(&sd->m);
@@ -351,6 +389,9 @@ static void sound_instance_free(void *priv)
 #ifdef VHD_SOUND_ALSA
 	vsnd_alsa_free(sd->alsa);
 #endif
+#ifdef VHD_SOUND_PIPEWIRE
+	vsnd_pw_free(sd->pw);
+#endif
 	free(sd);
 }
 
@@ -384,20 +425,33 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 		if (!strcmp(arg, "null")) {
 			o->backend = arg;       /* the last --backend wins */
 			o->alsa = false;
+			o->pipewire = false;
 			return 0;
 		}
 		if (!strcmp(arg, "alsa")) {
 #ifdef VHD_SOUND_ALSA
 			o->backend = arg;
 			o->alsa = true;
+			o->pipewire = false;
 			return 0;
 #else
 			sound_err("--backend alsa: this build has no ALSA (configure found no libasound2-dev)");
 			return -1;
 #endif
 		}
-		if (!strcmp(arg, "pipewire") || !strcmp(arg, "gstreamer")) {
-			sound_err("--backend %s: not yet available in this program (null or alsa)", arg);
+		if (!strcmp(arg, "pipewire")) {
+#ifdef VHD_SOUND_PIPEWIRE
+			o->backend = arg;
+			o->alsa = false;
+			o->pipewire = true;
+			return 0;
+#else
+			sound_err("--backend pipewire: this build has no PipeWire (configure found no libpipewire-0.3-dev)");
+			return -1;
+#endif
+		}
+		if (!strcmp(arg, "gstreamer")) {
+			sound_err("--backend gstreamer: not available in this program (null, alsa or pipewire)");
 			return -1;
 		}
 		sound_err("--backend '%s': expected null, alsa, pipewire or gstreamer", arg);
@@ -421,6 +475,13 @@ static int sound_parse_option(void *ctx, int key, const char *arg)
 			return -1;
 		}
 		o->alsa_device = arg;
+		return 0;
+	case OPT_PW_TARGET:
+		if (!*arg) {
+			sound_err("--pipewire-target: empty node name");
+			return -1;
+		}
+		o->pw_target = arg;
 		return 0;
 	case OPT_FORMATS:
 		if (vsnd_parse_list(arg, false, &o->caps.formats, &bad) < 0) {
@@ -460,6 +521,10 @@ static int sound_check_options(void *ctx, unsigned socket_count)
 	}
 	if (!o->alsa_device)
 		o->alsa_device = "default";
+	if (o->pw_target && !o->pipewire) {
+		sound_err("--pipewire-target needs --backend pipewire");
+		return -1;
+	}
 	if (!o->caps.n_out && !o->caps.n_in) {
 		sound_err("no streams: --output-streams and --input-streams are both 0");
 		return -1;
@@ -494,6 +559,7 @@ static const struct option sound_options[] = {
 	{ "formats", required_argument, NULL, OPT_FORMATS },
 	{ "rates", required_argument, NULL, OPT_RATES },
 	{ "alsa-device", required_argument, NULL, OPT_ALSA_DEVICE },
+	{ "pipewire-target", required_argument, NULL, OPT_PW_TARGET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -513,9 +579,11 @@ static const struct vu_device_ops sound_ops = {
 		"      --socket-fd FD       an inherited listening socket instead of --socket\n"
 		"                           (the same as the common --fd)\n"
 		"      --backend NAME       audio backend, required: null (a clock: playback\n"
-		"                           discarded, capture silent) or alsa; pipewire and\n"
-		"                           gstreamer are not yet available\n"
+		"                           discarded, capture silent), alsa or pipewire\n"
+		"                           (gstreamer is not available)\n"
 		"      --alsa-device PCM    the ALSA PCM of every stream (default \"default\")\n"
+		"      --pipewire-target NODE  the PipeWire node every stream links to\n"
+		"                           (target.object; default: PipeWire's choice)\n"
 		"      --output-streams N   playback streams offered, 0..16 (default 1)\n"
 		"      --input-streams N    capture streams offered, 0..16 (default 1)\n"
 		"      --formats LIST       sample formats offered: s8,u8,s16,s24,s32,float,float64\n"

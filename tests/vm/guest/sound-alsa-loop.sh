@@ -28,5 +28,5 @@ timeout 300 test-sound >/tmp/snd.log 2>&1
 rc=$?
 sed 's/^/VHD-GUEST-INFO: /' /tmp/snd.log
 [ $rc -eq 0 ] || fail "test-sound (ALSA at the PCM's rate) failed (exit $rc): see the lines above"
-grep -q 'PASSED  \] 1 test' /tmp/snd.log || fail "test-sound exited 0 without 1 passed test"
+grep -q 'PASSED  \] 2 test' /tmp/snd.log || fail "test-sound exited 0 without 2 passed tests"
 pass "ALSA backend on snd-aloop: playback and capture paced by the PCM"
