@@ -23,7 +23,9 @@ info "$D: $size bytes"
 # fio keeps its job state in shared memory (/dev/shm) unless it runs jobs
 # as threads: --thread keeps it in one process.
 run_fio() {
-	/vhd/bin/fio --thread --name="$1" --filename=/dev/$D --ioengine=libaio \
+	job=$1
+	shift
+	/vhd/bin/fio --thread --name="$job" --filename=/dev/$D --ioengine=libaio \
 		--direct=1 --iodepth=32 --bs=4k --size="$SCSI_FIO_SIZE" \
 		--verify=crc32c --verify_fatal=1 --verify_dump=1 \
 		--randrepeat=1 --norandommap=0 --output-format=terse \
@@ -45,4 +47,8 @@ run_fio read-verify --rw=randread --verify_only=0 ||
 	fail "fio randread at QD32 with verify: status $?: $(tail -n 20 /tmp/fio.out)"
 err=$(cut -d';' -f5 /tmp/fio.out | tail -n 1)
 [ "$err" = "0" ] || fail "fio read-verify reported error $err: $(cat /tmp/fio.out)"
+r_kb=$(cut -d';' -f6 /tmp/fio.out | tail -n 1)
+[ "${r_kb:-0}" -ge $((SCSI_FIO_SIZE / 1024)) ] ||
+	fail "fio read-verify read only ${r_kb:-0} KiB of $((SCSI_FIO_SIZE / 1024))"
+info "fio randread QD32 + verify: ${r_kb} KiB read and verified"
 pass "fio: $((SCSI_FIO_SIZE >> 20)) MiB random 4 KiB writes at QD32 verified, then read-verified at QD32"
