@@ -347,6 +347,9 @@ int vhd_sandbox_install(enum vhd_sandbox_mode mode, const char *prog,
 	}
 	/* A call of another ABI (x32, 32-bit compat) is refused the same way. */
 	seccomp_attr_set(sb.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+	/* The kernel's own errno from seccomp_load (ENOSYS, EINVAL), not
+	 * libseccomp's ECANCELED, so that "unsupported here" is recognised. */
+	seccomp_attr_set(sb.ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	r = seccomp_attr_set(sb.ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0 && core_rules(&sb, xen) == 0 && ops->sandbox) {
 		snprintf(who, sizeof(who), "device '%s'", ops->name);
