@@ -165,6 +165,20 @@ static int install_handler(void)
 
 /* ---- building the list ---------------------------------------------- */
 
+/* An argument check (libseccomp's SCMP_A<n> macros leave datum_b to a
+ * designated initializer, which -Wextra flags outside system headers). */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, uint64_t a, uint64_t b)
+{
+	struct scmp_arg_cmp c;
+
+	memset(&c, 0, sizeof(c));
+	c.arg = arg;
+	c.op = op;
+	c.datum_a = a;
+	c.datum_b = b;
+	return c;
+}
+
 static int add_rule(struct vhd_sandbox *sb, uint32_t action, const char *name,
 		    unsigned n_args, const struct scmp_arg_cmp *args)
 {
@@ -206,14 +220,14 @@ int vhd_sandbox_allow_ioctl(struct vhd_sandbox *sb, unsigned type)
 {
 	/* _IOC_TYPE is bits 8..15 of the request on every Linux
 	 * architecture; only the low 32 bits reach the driver. */
-	struct scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00u, (uint64_t)(type & 0xffu) << 8);
+	struct scmp_arg_cmp a = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xff00u, (uint64_t)(type & 0xffu) << 8);
 
 	return add_rule(sb, SCMP_ACT_ALLOW, "ioctl", 1, &a);
 }
 
 int vhd_sandbox_allow_socket(struct vhd_sandbox *sb, int family)
 {
-	struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)(unsigned)family);
+	struct scmp_arg_cmp a = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)(unsigned)family);
 
 	return add_rule(sb, SCMP_ACT_ALLOW, "socket", 1, &a);
 }
@@ -222,8 +236,8 @@ int vhd_sandbox_allow_open(struct vhd_sandbox *sb)
 {
 	/* Existing files only: no O_CREAT, O_TRUNC or O_TMPFILE. */
 	uint64_t mask = (uint64_t)(O_CREAT | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY));
-	struct scmp_arg_cmp at = SCMP_A2(SCMP_CMP_MASKED_EQ, mask, 0);
-	struct scmp_arg_cmp plain = SCMP_A1(SCMP_CMP_MASKED_EQ, mask, 0);
+	struct scmp_arg_cmp at = arg_cmp(2, SCMP_CMP_MASKED_EQ, mask, 0);
+	struct scmp_arg_cmp plain = arg_cmp(1, SCMP_CMP_MASKED_EQ, mask, 0);
 
 	if (add_rule(sb, SCMP_ACT_ALLOW, "openat", 1, &at) < 0)
 		return -1;
@@ -274,11 +288,11 @@ static const char *const sanitizer_calls[] = {
 
 static int core_rules(struct vhd_sandbox *sb, bool xen)
 {
-	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+	struct scmp_arg_cmp thread = arg_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 
 	/* kill(2) of this process only: a device may end it as SIGTERM does
 	 * (console's Ctrl-] q). */
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (uint64_t)getpid());
+	struct scmp_arg_cmp self = arg_cmp(0, SCMP_CMP_EQ, (uint64_t)getpid(), 0);
 
 	if (vhd_sandbox_allow(sb, core_calls) < 0 ||
 	    add_rule(sb, SCMP_ACT_ALLOW, "kill", 1, &self) < 0)

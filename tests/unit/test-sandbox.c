@@ -153,6 +153,7 @@ static void child_ioctl_other_type(void)
 	_exit(1);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 static void child_fork(void)
 {
 	install_or_skip();
@@ -160,6 +161,7 @@ static void child_fork(void)
 		_exit(0);
 	_exit(1);
 }
+#endif
 
 static void *thread_chroot(void *arg)
 {
