@@ -12,10 +12,10 @@
  * map concurrently).
  *
  * The backend's sandbox (docs/security.md) lets Xen memory open existing
- * files (the real libraries open /dev/xen/*); this shim also creates and
- * sizes its shared stats file on the first map, so it adds openat and
- * ftruncate to the filter itself, by wrapping libseccomp's seccomp_load():
- * the backend's own list stays what production runs.
+ * files (the real libraries open the nodes under /dev/xen); this shim
+ * also creates and sizes its shared stats file on the first map, so it
+ * adds openat and ftruncate to the filter itself, by wrapping libseccomp's
+ * seccomp_load(): the backend's own list stays what production runs.
  */
 #include "config.h"
 
