@@ -67,6 +67,17 @@ expect() {
 	if stop; then ok "$d: SIGTERM ends it with status 0"; else bad "$d: SIGTERM ends it with status 0 (got $st; log: $(head -c 400 "$T/log"))"; fi
 }
 
+# A sanitizer build installs the filter only with --sandbox on, and its
+# LeakSanitizer then hangs at exit (docs/security.md): there, only --sandbox
+# off and the default's not installing are checked.
+if grep -q __asan_init "$B/vhost-device-rng"; then
+	expect 0 "vhost-device-rng (default, sanitizer build)" "$B/vhost-device-rng" -s "$T/rng.sock"
+	expect 0 "vhost-device-rng --sandbox off" "$B/vhost-device-rng" -s "$T/rng.sock" --sandbox off
+	echo "1..$((pass + fail))"
+	[ "$fail" -eq 0 ]
+	exit
+fi
+
 for dev in rng template; do
 	expect 2 "vhost-device-$dev (default)" "$B/vhost-device-$dev" -s "$T/$dev.sock"
 	grep -q "sandbox: seccomp allow-list installed" "$T/log" &&
