@@ -12,7 +12,7 @@
 # What it needs, all cached under $VHD_ARM64_CACHE (default
 # /var/cache/vhost-device-c/arm64) and fetched only when missing:
 #   sysroot/  the arm64 Debian 12 packages the build links against and the
-#             tests load (libcmocka-dev, libyaml-dev, libxen-dev and their
+#             tests load (libcmocka-dev, libseccomp-dev, libyaml-dev, libxen-dev and their
 #             run-time dependencies, libc6 included), unpacked with
 #             dpkg-deb -x, never installed;
 #   qemu/     qemu-aarch64 of qemu-user from bookworm-backports (QEMU 10.0;
@@ -47,9 +47,9 @@ BUILD=${VHD_BUILD_ROOT:-$SRC/_build}/arm64
 JOBS=${VHD_JOBS:-$(nproc)}
 TRIPLET=aarch64-linux-gnu
 # Bump when the fetch below changes in a way that changes the result.
-RECIPE=1
+RECIPE=2
 # The arm64 packages the build needs; apt adds their dependencies.
-SYSROOT_PKGS="libcmocka-dev libyaml-dev libxen-dev"
+SYSROOT_PKGS="libcmocka-dev libseccomp-dev libyaml-dev libxen-dev"
 QEMU_SERIES=10.0
 
 say() { echo "arm64-check: $*" >&2; }

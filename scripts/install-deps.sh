@@ -6,7 +6,7 @@
 # README.md ("Dependencies") says why each package is here.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libcmocka-dev libyaml-dev libxen-dev liburing-dev libgpiod-dev libasound2-dev libpipewire-0.3-dev libevdev-dev
+      libcmocka-dev libseccomp-dev libyaml-dev libxen-dev liburing-dev libgpiod-dev libasound2-dev libpipewire-0.3-dev libevdev-dev
       qemu-system-x86 busybox-static i2c-tools gpiod alsa-utils pipewire pipewire-bin evtest linux-source-6.1
       sg3-utils e2fsprogs util-linux fio
       bc bison flex libelf-dev libssl-dev cpio xz-utils python3

@@ -115,6 +115,7 @@
 #include "util/event-loop.h"
 
 struct vu_dev;      /* one frontend connection (opaque) */
+struct vhd_sandbox; /* the seccomp allow-list being built (opaque) */
 
 /* How -s/--socket-path is turned into socket file names. */
 enum vu_socket_naming {
@@ -233,6 +234,17 @@ struct vu_device_ops {
 	/* Frontend writes [offset, offset+size).  May be NULL (read-only). */
 	int (*set_config)(struct vu_dev *dev, const uint8_t *data,
 			  uint32_t offset, uint32_t size);
+
+	/* ---- sandbox: the system calls made after start-up --------------- */
+	/* The device's additions to the core's seccomp allow-list
+	 * (docs/security.md), with the vhd_sandbox_allow* calls below: what
+	 * its callbacks and libraries call once the sockets exist and every
+	 * instance_new has run (host sockets, ioctls, opening files, io_uring,
+	 * ...).  Called once on the main thread, with ctx, before the worker
+	 * threads start; whatever it does not allow kills the process with a
+	 * log line naming the call.  0, or -1 (printed).  NULL: the core's list
+	 * is enough. */
+	int (*sandbox)(void *ctx, struct vhd_sandbox *sb);
 };
 
 /* Run the program: check the ops table, parse the command line, create
@@ -281,6 +293,25 @@ int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
  * and what to do, without a program name): -ENAMETOOLONG, -EEXIST (not a
  * socket), -EADDRINUSE (in use), or bind/listen's error. */
 int vhd_unix_listen(const char *path, int type, int backlog, char *err, size_t errlen);
+
+/* ---- the sandbox hook's calls (docs/security.md) ---------------------- */
+
+/* Allow the system calls named in `names` (NULL-terminated, libseccomp's
+ * names: "io_uring_enter", "connect") with any arguments.  A name that is
+ * not a system call of this architecture ("open" on arm64) is skipped; an
+ * unknown name is an error.  0, or -1 (printed). */
+int vhd_sandbox_allow(struct vhd_sandbox *sb, const char *const *names);
+/* Allow ioctl(2) requests of one type (_IOC_TYPE(request): 'E' evdev,
+ * 'A' ALSA PCM, 0xB4 GPIO, 0x89 socket ioctls, 'T' terminals, 0x07 I2C,
+ * 'k' spidev).  0 or -1. */
+int vhd_sandbox_allow_ioctl(struct vhd_sandbox *sb, unsigned type);
+/* Allow socket(2) for one address family (AF_UNIX, AF_VSOCK, AF_CAN,
+ * AF_INET).  0 or -1. */
+int vhd_sandbox_allow_socket(struct vhd_sandbox *sb, int family);
+/* Allow open(2)/openat(2) of existing files (never O_CREAT, O_TRUNC or
+ * O_TMPFILE), for libraries that open device nodes or configuration
+ * after start-up (ALSA).  0 or -1. */
+int vhd_sandbox_allow_open(struct vhd_sandbox *sb);
 
 /*
  * The usual queue loop: pop every available element and hand it to

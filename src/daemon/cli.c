@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 #include "config.h"
 #include "daemon/cli.h"
+#include "daemon/sandbox.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +20,7 @@ enum {
 	OPT_WORKERS,
 	OPT_POLL,
 	OPT_POLL_MAX,
+	OPT_SANDBOX,
 };
 
 /* --poll adaptive without --poll-max-us: QEMU's IOThread default
@@ -36,6 +38,7 @@ static const struct option core_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "xen", required_argument, NULL, OPT_XEN },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -109,6 +112,11 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
 		"      --xen auto|on|off    offer Xen memory regions (VHOST_USER_PROTOCOL_F_XEN_MMAP)\n"
 		"                           to frontends: auto = when running on Xen (default)\n"
+		"      --sandbox auto|on|off\n"
+		"                           the seccomp allow-list of system calls, installed\n"
+		"                           after start-up: auto = where the system supports it\n"
+		"                           (default), on = refuse to run without it, off = none\n"
+		"                           (debugging)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n");
 	if (ops->options_help)
@@ -274,6 +282,13 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 			break;
 		case OPT_XEN:
 			xen_mode = optarg;
+			break;
+		case OPT_SANDBOX:
+			if (vhd_sandbox_parse_mode(optarg, &o->sandbox) < 0) {
+				fprintf(stderr, "%s: --sandbox '%s': expected auto, on or off\n",
+					prog, optarg);
+				goto fail;
+			}
 			break;
 		case 'h':
 			usage(ops, prog, stdout);

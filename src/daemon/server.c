@@ -471,6 +471,12 @@ int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 	}
 	if (conn_fd >= 0)
 		hand_off(&ss[0], &pool[0], conn_fd);   /* runs once the worker starts */
+	/* Start-up is over: sockets listen, instances hold their host
+	 * resources.  From here on only the allow-list's calls run
+	 * (docs/security.md); the workers are made under it. */
+	if (vhd_sandbox_install(o.sandbox, prog, ops, ctx,
+				o.extra_protocol & VHD_BIT(VHU_PF_XEN_MMAP)) < 0)
+		goto fail;
 	for (unsigned i = 0; i < pool_size; i++) {
 		if (pthread_create(&pool[i].thread, NULL, worker_main, &pool[i]) != 0) {
 			fprintf(stderr, "%s: cannot start a worker thread\n", prog);

@@ -82,6 +82,7 @@ static void *thread_main(void *arg)
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGSYS);        /* the sandbox's report (daemon/sandbox.h) */
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	vhd_loop_run(t->loop);
 	return NULL;

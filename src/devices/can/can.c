@@ -652,6 +652,23 @@ static const struct option can_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): the guest's START opens a raw CAN socket
+ * on the interface (can-host.c: the index through SIOCGIFINDEX on an
+ * AF_UNIX socket, bind, the CAN_RAW options) and reads the interface's
+ * flags; socket ioctls are type 0x89 (<linux/sockios.h>). */
+static int can_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	static const char *const calls[] = { "bind", "setsockopt", NULL };
+
+	(void)ctx;
+	if (vhd_sandbox_allow(sb, calls) < 0 ||
+	    vhd_sandbox_allow_socket(sb, AF_CAN) < 0 ||
+	    vhd_sandbox_allow_socket(sb, AF_UNIX) < 0 ||
+	    vhd_sandbox_allow_ioctl(sb, 0x89) < 0)
+		return -1;
+	return 0;
+}
+
 static const struct vu_device_ops can_ops = {
 	.name = "can",
 	.summary = "vhost-user CAN controller (virtio-can): each guest's controller is a host\n"
@@ -677,7 +694,7 @@ static const struct vu_device_ops can_ops = {
 	.queue_kick = can_queue_kick,
 	.queue_stop = can_queue_stop,
 	.elem_cancel = can_elem_cancel,
-	.get_config = can_get_config,
+	.get_config = can_get_config,	.sandbox = can_sandbox,
 };
 
 int main(int argc, char **argv)

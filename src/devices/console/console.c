@@ -809,6 +809,20 @@ static const struct option console_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): the terminal's size (TIOCGWINSZ) and mode
+ * (restored at exit) are terminal ioctls (type 'T'); SIGWINCH is read
+ * through a signalfd made per connection; the network backend accepts its
+ * clients (core calls). */
+static int console_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	static const char *const calls[] = { "signalfd4", "signalfd", NULL };
+
+	(void)ctx;
+	if (vhd_sandbox_allow(sb, calls) < 0 || vhd_sandbox_allow_ioctl(sb, 'T') < 0)
+		return -1;
+	return 0;
+}
+
 static const struct vu_device_ops console_ops = {
 	.name = "console",
 	.summary = "vhost-user console device (virtio-console, one port per socket): the guest's\n"
@@ -837,7 +851,7 @@ static const struct vu_device_ops console_ops = {
 	.connected = console_connected,
 	.reset = console_reset,
 	.queue_kick = console_queue_kick,
-	.get_config = console_get_config,
+	.get_config = console_get_config,	.sandbox = console_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -339,6 +339,16 @@ static const struct option gpio_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): libgpiod (1.x and 2.x) requests, reads,
+ * sets and releases lines with GPIO ioctls (type 0xB4, <linux/gpio.h>) on
+ * the chips opened at start-up; the simulated chips' control thread
+ * accepts and answers on its Unix socket (core calls). */
+static int gpio_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	(void)ctx;
+	return vhd_sandbox_allow_ioctl(sb, 0xB4);
+}
+
 static const struct vu_device_ops gpio_ops = {
 	.name = "gpio",
 	.summary = "vhost-user GPIO controller (virtio-gpio): each guest gets the lines of one\n"
@@ -367,7 +377,7 @@ static const struct vu_device_ops gpio_ops = {
 	.reset = gpio_reset,
 	.queue_kick = gpio_queue_kick,
 	.elem_cancel = gpio_elem_cancel,
-	.get_config = gpio_get_config,
+	.get_config = gpio_get_config,	.sandbox = gpio_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -161,6 +161,15 @@ static const struct option i2c_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): transfers are I2C_RDWR, I2C_SMBUS and
+ * I2C_SLAVE ioctls on the /dev/i2c-N opened at start-up (all of type
+ * 0x07, <linux/i2c-dev.h>). */
+static int i2c_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	(void)ctx;
+	return vhd_sandbox_allow_ioctl(sb, 0x07);
+}
+
 static const struct vu_device_ops i2c_ops = {
 	.name = "i2c",
 	.summary = "vhost-user I2C adapter (virtio-i2c): the guest reaches the configured\n"
@@ -186,7 +195,7 @@ static const struct vu_device_ops i2c_ops = {
 	.instance_new = i2c_instance_new,
 	.instance_free = i2c_instance_free,
 	.queue_kick = i2c_queue_kick,
-	.queue_stop = i2c_queue_stop,
+	.queue_stop = i2c_queue_stop,	.sandbox = i2c_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -656,6 +656,15 @@ static const struct option input_options[] = {
 /* The vhost-user.json features of type "input" (--print-capabilities). */
 static const char *const input_capabilities[] = { "evdev-path", "no-grab", NULL };
 
+/* Sandbox (docs/security.md): libevdev reads the evdev node opened at
+ * start-up and resynchronises after SYN_DROPPED, --grab takes it, LEDs go
+ * back to it: evdev ioctls (type 'E', <linux/input.h>). */
+static int input_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	(void)ctx;
+	return vhd_sandbox_allow_ioctl(sb, 'E');
+}
+
 static const struct vu_device_ops input_ops = {
 	.name = "input",
 	.summary = "vhost-user input device (virtio-input): the guest sees a host evdev device\n"
@@ -693,7 +702,7 @@ static const struct vu_device_ops input_ops = {
 	.queue_kick = input_queue_kick,
 	.elem_cancel = input_elem_cancel,
 	.get_config = input_get_config,
-	.set_config = input_set_config,
+	.set_config = input_set_config,	.sandbox = input_sandbox,
 };
 
 int main(int argc, char **argv)

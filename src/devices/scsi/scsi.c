@@ -1219,6 +1219,21 @@ static const struct option scsi_options[] = {
 
 static const char *const scsi_capabilities[] = { NULL };
 
+/* Sandbox (docs/security.md): each connection's request queues set up
+ * an io_uring (liburing: setup, mmap of its rings, register of the
+ * eventfd, enter); UNMAP, WRITE SAME and MODE SELECT's cache setting need
+ * fallocate and fdatasync on the images opened at start-up. */
+static int scsi_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	static const char *const calls[] = {
+		"io_uring_setup", "io_uring_enter", "io_uring_register",
+		"fallocate", "fdatasync", "fsync", NULL,
+	};
+
+	(void)ctx;
+	return vhd_sandbox_allow(sb, calls);
+}
+
 static const struct vu_device_ops scsi_ops = {
 	.name = "scsi",
 	.summary = "vhost-user SCSI host (virtio-scsi): raw images or block devices as\n"
@@ -1257,7 +1272,7 @@ static const struct vu_device_ops scsi_ops = {
 	.reset = scsi_reset,
 	.queue_kick = scsi_queue_kick,
 	.queue_stop = scsi_queue_stop,
-	.elem_cancel = scsi_elem_cancel,
+	.elem_cancel = scsi_elem_cancel,	.sandbox = scsi_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -563,6 +563,30 @@ static const struct option sound_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): the null backend needs nothing beyond the
+ * core.  With --backend alsa, alsa-lib opens the PCM when the guest sets
+ * a stream's parameters: it reads its configuration files, opens the
+ * device nodes (/dev/snd/pcm*, control*, timer), may load a plugin, and
+ * drives them with ALSA ioctls ('A' PCM, 'U' control, 'T' timer). */
+static int sound_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	static const char *const alsa_calls[] = {
+		"access", "faccessat", "faccessat2", "stat", "lstat", "statx", "readlink",
+		"readlinkat", "getdents64", "getuid", "geteuid", "getgid", "getegid",
+		"uname", "getcwd", "pipe2", "dup", "dup3", "sysinfo", "shmget", "shmat",
+		"shmdt", "shmctl", NULL,
+	};
+	const struct sound_opts *o = ctx;
+
+	if (!o->alsa)
+		return 0;
+	if (vhd_sandbox_allow(sb, alsa_calls) < 0 || vhd_sandbox_allow_open(sb) < 0 ||
+	    vhd_sandbox_allow_ioctl(sb, 'A') < 0 || vhd_sandbox_allow_ioctl(sb, 'U') < 0 ||
+	    vhd_sandbox_allow_ioctl(sb, 'T') < 0)
+		return -1;
+	return 0;
+}
+
 static const struct vu_device_ops sound_ops = {
 	.name = "sound",
 	.summary = "vhost-user virtio-snd backend: PCM playback and capture streams served at\n"
@@ -600,7 +624,7 @@ static const struct vu_device_ops sound_ops = {
 	.queue_kick = sound_queue_kick,
 	.queue_stop = sound_queue_stop,
 	.elem_cancel = sound_elem_cancel,
-	.get_config = sound_get_config,
+	.get_config = sound_get_config,	.sandbox = sound_sandbox,
 };
 
 int main(int argc, char **argv)

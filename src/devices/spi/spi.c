@@ -106,6 +106,15 @@ static const struct option spi_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): a transfer is SPI_IOC_MESSAGE(1), a mode
+ * change SPI_IOC_WR_MODE32, on the spidev opened at start-up (type 'k',
+ * <linux/spi/spidev.h>). */
+static int spi_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	(void)ctx;
+	return vhd_sandbox_allow_ioctl(sb, 'k');
+}
+
 static const struct vu_device_ops spi_ops = {
 	.name = "spi",
 	.summary = "vhost-user SPI controller (virtio-spi): the guest's transfers go to a host\n"
@@ -125,7 +134,7 @@ static const struct vu_device_ops spi_ops = {
 	.instance_new = spi_instance_new,
 	.instance_free = spi_instance_free,
 	.queue_kick = spi_queue_kick,
-	.get_config = spi_get_config,
+	.get_config = spi_get_config,	.sandbox = spi_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <linux/vm_sockets.h>
 
 #define VSOCK_VIRTIO_ID   19
 #define VSOCK_NUM_QUEUES  3
@@ -159,6 +161,21 @@ static const struct option vsock_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Sandbox (docs/security.md): a guest's connection to CID 2 or to
+ * another CID opens a host socket then (vsock-host.c): Unix sockets for
+ * uds_path_PORT, AF_VSOCK ones for --forward-cid. */
+static int vsock_sandbox(void *ctx, struct vhd_sandbox *sb)
+{
+	static const char *const calls[] = { "connect", NULL };
+
+	(void)ctx;
+	if (vhd_sandbox_allow(sb, calls) < 0 ||
+	    vhd_sandbox_allow_socket(sb, AF_UNIX) < 0 ||
+	    vhd_sandbox_allow_socket(sb, AF_VSOCK) < 0)
+		return -1;
+	return 0;
+}
+
 static const struct vu_device_ops vsock_ops = {
 	/* identity */
 	.name = "vsock",
@@ -203,7 +220,7 @@ static const struct vu_device_ops vsock_ops = {
 	.connected = vsock_connected,
 	.reset = vsock_reset,
 	.queue_kick = vsock_queue_kick,
-	.get_config = vsock_get_config,
+	.get_config = vsock_get_config,	.sandbox = vsock_sandbox,
 };
 
 int main(int argc, char **argv)
