@@ -694,7 +694,8 @@ static const struct vu_device_ops can_ops = {
 	.queue_kick = can_queue_kick,
 	.queue_stop = can_queue_stop,
 	.elem_cancel = can_elem_cancel,
-	.get_config = can_get_config,	.sandbox = can_sandbox,
+	.get_config = can_get_config,
+	.sandbox = can_sandbox,
 };
 
 int main(int argc, char **argv)

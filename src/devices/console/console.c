@@ -851,7 +851,8 @@ static const struct vu_device_ops console_ops = {
 	.connected = console_connected,
 	.reset = console_reset,
 	.queue_kick = console_queue_kick,
-	.get_config = console_get_config,	.sandbox = console_sandbox,
+	.get_config = console_get_config,
+	.sandbox = console_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -377,7 +377,8 @@ static const struct vu_device_ops gpio_ops = {
 	.reset = gpio_reset,
 	.queue_kick = gpio_queue_kick,
 	.elem_cancel = gpio_elem_cancel,
-	.get_config = gpio_get_config,	.sandbox = gpio_sandbox,
+	.get_config = gpio_get_config,
+	.sandbox = gpio_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -195,7 +195,8 @@ static const struct vu_device_ops i2c_ops = {
 	.instance_new = i2c_instance_new,
 	.instance_free = i2c_instance_free,
 	.queue_kick = i2c_queue_kick,
-	.queue_stop = i2c_queue_stop,	.sandbox = i2c_sandbox,
+	.queue_stop = i2c_queue_stop,
+	.sandbox = i2c_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -702,7 +702,8 @@ static const struct vu_device_ops input_ops = {
 	.queue_kick = input_queue_kick,
 	.elem_cancel = input_elem_cancel,
 	.get_config = input_get_config,
-	.set_config = input_set_config,	.sandbox = input_sandbox,
+	.set_config = input_set_config,
+	.sandbox = input_sandbox,
 };
 
 int main(int argc, char **argv)

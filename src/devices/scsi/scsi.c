@@ -1272,7 +1272,8 @@ static const struct vu_device_ops scsi_ops = {
 	.reset = scsi_reset,
 	.queue_kick = scsi_queue_kick,
 	.queue_stop = scsi_queue_stop,
-	.elem_cancel = scsi_elem_cancel,	.sandbox = scsi_sandbox,
+	.elem_cancel = scsi_elem_cancel,
+	.sandbox = scsi_sandbox,
 };
 
 int main(int argc, char **argv)

@@ -39,6 +39,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
@@ -574,10 +575,36 @@ static int sound_sandbox(void *ctx, struct vhd_sandbox *sb)
 		"access", "faccessat", "faccessat2", "stat", "lstat", "statx", "readlink",
 		"readlinkat", "getdents64", "getuid", "geteuid", "getgid", "getegid",
 		"uname", "getcwd", "pipe2", "dup", "dup3", "sysinfo", "shmget", "shmat",
-		"shmdt", "shmctl", NULL,
+		"shmdt", "shmctl",
+		/* alsa-lib's file plugin (an output file named in the user's ALSA
+		 * configuration) creates and truncates its file when the PCM is
+		 * opened, at the stream's PREPARE. */
+		"open", "openat", "creat",
+		NULL,
+	};
+	/* libpipewire is set up at the first PREPARE (docs/sound.md): it
+	 * reads its client.conf, dlopens its SPA plugins and modules, looks
+	 * the user up (/etc/passwd), names its threads through /proc, connects
+	 * to the daemon's Unix socket, and shares buffers through memfds it
+	 * may mlock.  The list is what it was seen to call (strace of
+	 * tests/integration/test-sound's PipeWire tests). */
+	static const char *const pw_calls[] = {
+		"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
+		"memfd_create", "ftruncate", "mlock", "munlock", "prctl", "readlink",
+		"uname", "getuid", "geteuid", "getgid", "getegid", "access",
+		"faccessat", "faccessat2", "stat", "lstat", "statx", "newfstatat",
+		"fstatfs", "statfs", "getdents64", "sched_getaffinity",
+		"sched_setscheduler", "sched_getscheduler", "sched_getparam",
+		"getrandom", "lseek", "pread64", "dup", "dup3", "pipe2", "getcwd",
+		NULL,
 	};
 	const struct sound_opts *o = ctx;
 
+	if (o->pipewire)
+		return vhd_sandbox_allow(sb, pw_calls) < 0 || vhd_sandbox_allow_open(sb) < 0 ||
+		       vhd_sandbox_allow_socket(sb, AF_UNIX) < 0 ||
+		       /* its log asks whether stderr is a terminal */
+		       vhd_sandbox_allow_ioctl(sb, 'T') < 0 ? -1 : 0;
 	if (!o->alsa)
 		return 0;
 	if (vhd_sandbox_allow(sb, alsa_calls) < 0 || vhd_sandbox_allow_open(sb) < 0 ||
@@ -624,7 +651,8 @@ static const struct vu_device_ops sound_ops = {
 	.queue_kick = sound_queue_kick,
 	.queue_stop = sound_queue_stop,
 	.elem_cancel = sound_elem_cancel,
-	.get_config = sound_get_config,	.sandbox = sound_sandbox,
+	.get_config = sound_get_config,
+	.sandbox = sound_sandbox,
 };
 
 int main(int argc, char **argv)

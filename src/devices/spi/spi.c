@@ -134,7 +134,8 @@ static const struct vu_device_ops spi_ops = {
 	.instance_new = spi_instance_new,
 	.instance_free = spi_instance_free,
 	.queue_kick = spi_queue_kick,
-	.get_config = spi_get_config,	.sandbox = spi_sandbox,
+	.get_config = spi_get_config,
+	.sandbox = spi_sandbox,
 };
 
 int main(int argc, char **argv)

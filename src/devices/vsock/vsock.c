@@ -220,7 +220,8 @@ static const struct vu_device_ops vsock_ops = {
 	.connected = vsock_connected,
 	.reset = vsock_reset,
 	.queue_kick = vsock_queue_kick,
-	.get_config = vsock_get_config,	.sandbox = vsock_sandbox,
+	.get_config = vsock_get_config,
+	.sandbox = vsock_sandbox,
 };
 
 int main(int argc, char **argv)
