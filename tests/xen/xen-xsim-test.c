@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -286,12 +287,24 @@ static int responder(void)
 
 static pid_t spawn_responder(struct xsim *s)
 {
+	/* Under $VHD_TEST_EXEC_WRAPPER (scripts/arm64-check.sh: qemu-aarch64
+	 * without binfmt_misc) this program can only be run again through the
+	 * wrapper; the emulator answers /proc/self/exe with our own path. */
+	const char *wrapper = getenv("VHD_TEST_EXEC_WRAPPER");
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	pid_t pid;
 
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
 	xsim_env_push(s);
 	pid = fork();
 	if (pid == 0) {
-		execl("/proc/self/exe", "xen-xsim-test", "--responder", (char *)NULL);
+		if (wrapper && *wrapper)
+			execl(wrapper, wrapper, self, "--responder", (char *)NULL);
+		else
+			execl(self, "xen-xsim-test", "--responder", (char *)NULL);
 		_exit(127);
 	}
 	xsim_env_pop(s);
