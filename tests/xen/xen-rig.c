@@ -134,6 +134,19 @@ bool xen_rig_wait_live(const struct fx *x, uint64_t want)
 
 #define ULL(v) ((unsigned long long)(v))
 
+int xen_rig_check_maps(const struct fx *x)
+{
+	const struct fakexen_stats *st = x->st;
+
+	if (fx_ld(&st->gnt_invalid) == 0 && fx_ld(&st->gnt_refused) == 0 &&
+	    fx_ld(&st->bad_unmaps) == 0)
+		return 0;
+	fprintf(stderr, "FAIL: %llu invalid and %llu refused grant maps, %llu bad unmaps\n",
+		ULL(fx_ld(&st->gnt_invalid)), ULL(fx_ld(&st->gnt_refused)),
+		ULL(fx_ld(&st->bad_unmaps)));
+	return -1;
+}
+
 int xen_rig_check_closed(const struct fx *x)
 {
 	const struct fakexen_stats *st = x->st;

@@ -60,6 +60,9 @@ int xen_rig_send_mem(void *opaque, struct vhu_session *s);
 
 bool xen_rig_wait_live(const struct fx *x, uint64_t want);
 int xen_rig_check_closed(const struct fx *x);
+/* No grant map was invalid or refused and no unmap named an unknown
+ * mapping so far: 0, or -1 with the counts on stderr. */
+int xen_rig_check_maps(const struct fx *x);
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t xen_rig_now_ms(void);
