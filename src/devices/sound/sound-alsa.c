@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_PFDS 4
 #define CHUNK 4096
@@ -28,6 +29,13 @@ struct alsa_stream {
 	unsigned npfd;
 	bool watched;
 	unsigned log_budget;
+	/* The host clock's bound (clock_allows()). */
+	struct vhd_timer *timer;
+	unsigned rate;
+	uint64_t buffer_frames, period_frames;
+	bool clockless;              /* paced by the host clock (clock_allows()) */
+	uint64_t t0_ns;              /* 0: the run's clock has not started */
+	uint64_t frames;             /* frames moved since t0_ns */
 };
 
 struct vsnd_alsa {
@@ -51,6 +59,79 @@ static snd_pcm_format_t alsa_format(uint8_t f)
 	case VIRTIO_SND_PCM_FMT_FLOAT64: return SND_PCM_FORMAT_FLOAT64_LE;
 	}
 	return SND_PCM_FORMAT_UNKNOWN;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Frames of the run by the host clock at now (whole frames elapsed since
+ * t0_ns; microseconds keep the product far from overflow: 2^64 us of
+ * 768 kHz is 760 years). */
+static uint64_t clock_frames(const struct alsa_stream *st, uint64_t now)
+{
+	return (now - st->t0_ns) / 1000u * st->rate / 1000000u;
+}
+
+/* A PCM without a clock of its own (ALSA's null PCM, and the file plugin
+ * over it) takes and gives frames at once; the stream then runs by the
+ * host clock instead (docs/sound.md, "Pacing"): frames go to and come
+ * from the PCM as real time reaches them, so a playback message completes
+ * when its frames have been played and a capture message when its frames
+ * have been captured, as with the null backend.  A PCM is found clockless
+ * by what it reports right after a transfer: no delay after frames were
+ * written (a card has them queued), or a full buffer still available
+ * after frames were read (a card has just been drained, or would have
+ * overrun).  Cards keep their own pacing: the host clock's drift never
+ * touches them.  Returns the frames the bound lets through now
+ * (UINT64_MAX: no bound, or its clock has not started: playback starts
+ * it with its first frames). */
+static uint64_t clock_allows(const struct alsa_stream *st, uint64_t now)
+{
+	uint64_t lim;
+
+	if (!st->clockless || !st->t0_ns)
+		return UINT64_MAX;
+	lim = clock_frames(st, now);
+	return lim > st->frames ? lim - st->frames : 0;
+}
+
+/* After a transfer: does the PCM have a clock (clock_allows())? */
+static void check_clock(struct alsa_stream *st)
+{
+	snd_pcm_sframes_t d = -1;
+
+	if (st->a->m->s[st->id].dir == VIRTIO_SND_D_OUTPUT)
+		st->clockless = snd_pcm_delay(st->pcm, &d) == 0 && d == 0;
+	else
+		st->clockless = snd_pcm_avail(st->pcm) >= (snd_pcm_sframes_t)st->buffer_frames;
+	if (st->clockless)
+		LOG_INFO("sound: stream %u: ALSA PCM '%s' has no clock of its own: "
+			 "paced by the host clock", st->id, st->a->name);
+}
+
+/* Nanoseconds from now until the bound lets `want` more frames through. */
+static uint64_t clock_wait_ns(const struct alsa_stream *st, uint64_t now, uint64_t want)
+{
+	uint64_t need = st->frames + want;
+	/* Rounded up: at the due time clock_frames() has reached `need`. */
+	uint64_t due = st->t0_ns + (need * 1000000u + st->rate - 1) / st->rate * 1000u + 1000u;
+
+	return due > now ? due - now : 0;
+}
+
+/* A new run of the clock (PREPARE, START, STOP, recovery); capture starts
+ * it at once, playback with its first frames. */
+static void clock_reset(struct alsa_stream *st, bool start_now)
+{
+	st->frames = 0;
+	st->t0_ns = start_now ? now_ns() : 0;
+	if (st->timer)
+		vhd_timer_disarm(st->timer);
 }
 
 static void unwatch(struct alsa_stream *st)
@@ -87,22 +168,54 @@ static void watch(struct alsa_stream *st)
 	st->watched = true;
 }
 
+static void on_timer(struct vhd_timer *t, void *opaque)
+{
+	struct alsa_stream *st = opaque;
+
+	(void)t;
+	service(st);
+	st->a->notify(st->a->opaque);
+}
+
+/* Sleep on the clock, not on the PCM (which would wake at once). */
+static void wait_clock(struct alsa_stream *st, uint64_t ns)
+{
+	unwatch(st);
+	if (!st->timer)
+		st->timer = vhd_timer_new(st->a->loop, on_timer, st);
+	if (!st->timer || vhd_timer_arm(st->timer, ns) < 0)
+		watch(st);      /* out of memory: the PCM's own pacing only */
+}
+
 static void close_pcm(struct alsa_stream *st)
 {
 	unwatch(st);
+	clock_reset(st, false);
 	if (st->pcm) {
 		snd_pcm_close(st->pcm);
 		st->pcm = NULL;
 	}
 }
 
+/* ALSA's delay, or for playback the frames taken ahead of the clock if
+ * more (a PCM without a clock reports no delay). */
 static uint32_t latency_bytes(struct alsa_stream *st)
 {
 	snd_pcm_sframes_t d = 0;
+	uint64_t f;
 
 	if (snd_pcm_delay(st->pcm, &d) < 0 || d < 0)
-		return 0;
-	return (uint32_t)d * st->frame_bytes;
+		d = 0;
+	f = (uint64_t)d;
+	if (st->t0_ns && st->a->m->s[st->id].dir == VIRTIO_SND_D_OUTPUT) {
+		uint64_t c = clock_frames(st, now_ns());
+
+		if (st->frames > c && st->frames - c > f)
+			f = st->frames - c;
+	}
+	if (f > st->buffer_frames)
+		f = st->buffer_frames;
+	return (uint32_t)(f * st->frame_bytes);
 }
 
 /* An xrun or a suspend: recover and go on (a capture PCM must be
@@ -117,6 +230,7 @@ static bool recover(struct alsa_stream *st, int err)
 		return false;
 	if (s->dir == VIRTIO_SND_D_INPUT)
 		snd_pcm_start(st->pcm);
+	clock_reset(st, s->dir == VIRTIO_SND_D_INPUT);
 	return true;
 }
 
@@ -129,16 +243,21 @@ static void service(struct alsa_stream *st)
 
 	if (!st->pcm || s->state != SND_ST_RUNNING) {
 		unwatch(st);
+		if (st->timer)
+			vhd_timer_disarm(st->timer);
 		return;
 	}
 	for (;;) {
 		struct vsnd_io *io = vsnd_io_head(m, st->id);
 		struct vq_elem *e;
 		uint32_t left, n;
+		uint64_t now, ok, want;
 		snd_pcm_sframes_t r;
 
 		if (!io) {
 			unwatch(st);
+			if (st->timer)
+				vhd_timer_disarm(st->timer);
 			return;
 		}
 		e = io->cookie;
@@ -150,6 +269,19 @@ static void service(struct alsa_stream *st)
 		}
 		n = left < CHUNK ? left : CHUNK;
 		n -= n % st->frame_bytes;
+		/* The clock's bound: wait for a period's worth (or the rest
+		 * of the message) rather than wake for every frame. */
+		now = now_ns();
+		ok = clock_allows(st, now);
+		want = left / st->frame_bytes;
+		if (want > st->period_frames)
+			want = st->period_frames;
+		if (ok < want) {
+			wait_clock(st, clock_wait_ns(st, now, want));
+			return;
+		}
+		if (n / st->frame_bytes > ok)
+			n = (uint32_t)ok * st->frame_bytes;
 		if (s->dir == VIRTIO_SND_D_OUTPUT) {
 			iov_to_buf(e->rd, e->n_rd, sizeof(struct virtio_snd_pcm_xfer) + s->head_off,
 				   buf, n);
@@ -168,6 +300,12 @@ static void service(struct alsa_stream *st)
 			watch(st);
 			return;
 		}
+		if (r == 0) {
+			/* No frame and no error (the file plugin's infile at
+			 * its end): try again a period later, not at once. */
+			wait_clock(st, (st->period_frames * 1000000u / st->rate) * 1000u);
+			return;
+		}
 		if (r == -EPIPE || r == -ESTRPIPE || r == -EINTR) {
 			if (recover(st, (int)r))
 				continue;
@@ -178,6 +316,11 @@ static void service(struct alsa_stream *st)
 			vsnd_io_pop(m, st->id, VIRTIO_SND_S_IO_ERR, 0);
 			continue;
 		}
+		if (!st->t0_ns)
+			st->t0_ns = now;
+		st->frames += (uint64_t)r;
+		if (!st->clockless)
+			check_clock(st);
 		s->head_off += (uint32_t)r * st->frame_bytes;
 	}
 }
@@ -233,6 +376,11 @@ static int alsa_prepare(void *opaque, unsigned id)
 		return -EIO;
 	}
 	st->npfd = (unsigned)n;
+	st->rate = rate;
+	st->period_frames = period ? period : 1;
+	st->buffer_frames = buffer;
+	st->clockless = false;
+	clock_reset(st, false);
 	return 0;
 }
 
@@ -248,6 +396,7 @@ static int alsa_start(void *opaque, unsigned id)
 		return -EIO;
 	if (a->m->s[id].dir == VIRTIO_SND_D_INPUT && snd_pcm_start(st->pcm) < 0)
 		return -EIO;
+	clock_reset(st, a->m->s[id].dir == VIRTIO_SND_D_INPUT);
 	return 0;
 }
 
@@ -257,6 +406,7 @@ static void alsa_stop(void *opaque, unsigned id)
 	struct alsa_stream *st = &a->s[id];
 
 	unwatch(st);
+	clock_reset(st, false);
 	if (st->pcm)
 		snd_pcm_drop(st->pcm);
 }
@@ -306,8 +456,10 @@ void vsnd_alsa_free(struct vsnd_alsa *a)
 {
 	if (!a)
 		return;
-	for (unsigned i = 0; i < SND_MAX_STREAMS; i++)
+	for (unsigned i = 0; i < SND_MAX_STREAMS; i++) {
 		close_pcm(&a->s[i]);
+		vhd_timer_free(a->s[i].timer);
+	}
 	free(a);
 }
 
@@ -321,6 +473,9 @@ void vsnd_alsa_service_all(struct vsnd_alsa *a)
 void vsnd_alsa_quiesce(struct vsnd_alsa *a, uint8_t dir)
 {
 	for (unsigned i = 0; i < a->m->nstreams; i++)
-		if (a->m->s[i].dir == dir)
+		if (a->m->s[i].dir == dir) {
 			unwatch(&a->s[i]);
+			if (a->s[i].timer)
+				vhd_timer_disarm(a->s[i].timer);
+		}
 }

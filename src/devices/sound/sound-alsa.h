@@ -8,7 +8,10 @@
  * has taken all its frames (ALSA's buffer then paces the driver at the
  * device's rate), a capture message when it has been filled; the latency
  * field is ALSA's delay.  Under- and overruns are recovered
- * (snd_pcm_recover) and the stream goes on.
+ * (snd_pcm_recover) and the stream goes on.  A PCM without a clock of its
+ * own (ALSA's null PCM, the file plugin over it) is paced by the host
+ * clock instead: its frames move as real time reaches them (docs/sound.md,
+ * "Pacing").
  */
 #ifndef VHD_SOUND_ALSA_H
 #define VHD_SOUND_ALSA_H
