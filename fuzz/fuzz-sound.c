@@ -57,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vsnd_model m;
 	static struct fz z;
 	struct fuzz_in in = { data, size };
-	struct vsnd_caps caps = { 1, 0, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES };
+	/* EVT_XRUNS offered: SET_PARAMETERS may select it. */
+	struct vsnd_caps caps = { 1, 0, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES,
+				  1u << VIRTIO_SND_PCM_F_EVT_XRUNS };
 	uint64_t now = 1;
 	unsigned next = 1;
 

@@ -136,7 +136,8 @@ static uint32_t pcm(struct vhu_session *s, uint32_t code, uint32_t stream)
 	return ctl_status(s, &h, sizeof(h));
 }
 
-static uint32_t set_params(struct vhu_session *s, uint32_t stream, uint8_t rate)
+static uint32_t set_params_f(struct vhu_session *s, uint32_t stream, uint8_t rate,
+			     uint32_t features)
 {
 	struct virtio_snd_pcm_set_params p;
 
@@ -148,7 +149,27 @@ static uint32_t set_params(struct vhu_session *s, uint32_t stream, uint8_t rate)
 	p.channels = 1;
 	p.format = VIRTIO_SND_PCM_FMT_S16;
 	p.rate = rate;
+	p.features = htole32(features);
 	return ctl_status(s, &p, sizeof(p));
+}
+
+static uint32_t set_params(struct vhu_session *s, uint32_t stream, uint8_t rate)
+{
+	return set_params_f(s, stream, rate, 0);
+}
+
+/* The PCM_INFO features of a stream. */
+static uint32_t pcm_features(struct vhu_session *s, uint32_t stream)
+{
+	struct virtio_snd_query_info q = { { htole32(VIRTIO_SND_R_PCM_INFO) }, htole32(stream),
+					   htole32(1), htole32(sizeof(struct virtio_snd_pcm_info)) };
+	uint8_t resp[4 + sizeof(struct virtio_snd_pcm_info)];
+	struct virtio_snd_pcm_info pi;
+
+	assert_int_equal(ctl(s, &q, sizeof(q), resp, sizeof(resp)), sizeof(resp));
+	assert_int_equal(le32toh(*(uint32_t *)resp), VIRTIO_SND_S_OK);
+	memcpy(&pi, resp + 4, sizeof(pi));
+	return le32toh(pi.features);
 }
 
 /* An I/O message as Linux's virtio-snd lays it out: xfer header, payload
@@ -246,6 +267,11 @@ static void test_info(void **state)
 	assert_int_equal(ctl_status(s, &q, 8), VIRTIO_SND_S_BAD_MSG);
 	q.hdr.code = htole32(0x7777);
 	assert_int_equal(ctl_status(s, &q, sizeof(q)), VIRTIO_SND_S_NOT_SUPP);
+	/* The null backend has no xruns: EVT_XRUNS is neither offered nor
+	 * selectable. */
+	assert_int_equal(pcm_features(s, 0), 0);
+	assert_int_equal(set_params_f(s, 0, VIRTIO_SND_PCM_RATE_48000,
+				      1u << VIRTIO_SND_PCM_F_EVT_XRUNS), VIRTIO_SND_S_NOT_SUPP);
 	vhu_session_close(s);
 }
 
@@ -563,8 +589,19 @@ static void test_alsa_real_rate(void **state)
 	struct io out[NOUT], in[NIN];
 	uint32_t used;
 	int64_t t_start, el;
+	const uint32_t xruns = 1u << VIRTIO_SND_PCM_F_EVT_XRUNS;
+	struct virtio_snd_event *ev;
 
-	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
+	/* The ALSA backend offers xrun events; this driver selects them and
+	 * posts an event buffer. */
+	assert_int_equal(pcm_features(s, 0), xruns);
+	ev = vhu_mem_alloc(s->m, sizeof(*ev), 8);
+	assert_non_null(ev);
+	memset(ev, 0xee, sizeof(*ev));
+	struct vhu_sg esg = { vhu_mem_gpa(s->m, ev), sizeof(*ev) };
+	assert_true(vhu_vq_add(s->vq[Q_EVT], NULL, 0, &esg, 1, ev, false) >= 0);
+	assert_true(vhu_vq_publish_kick(s->vq[Q_EVT], false) >= 0);
+	assert_int_equal(set_params_f(s, 0, VIRTIO_SND_PCM_RATE_48000, xruns), VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	for (int i = 0; i < NOUT; i++)
 		post_io(s, Q_TX, 0, PERIOD, &out[i]);
@@ -596,6 +633,11 @@ static void test_alsa_real_rate(void **state)
 		assert_int_equal(le32toh(out[i].st->status), VIRTIO_SND_S_OK);
 	}
 	assert_int_equal(backend_wait_log(&f->be, "recovering", 30000), 0);
+	/* ... and the driver is told (5.14.6.2): PCM_XRUN for stream 0. */
+	assert_ptr_equal(next_used(s, Q_EVT, &used), ev);
+	assert_int_equal(used, sizeof(*ev));
+	assert_int_equal(le32toh(ev->hdr.code), VIRTIO_SND_EVT_PCM_XRUN);
+	assert_int_equal(le32toh(ev->data), 0);
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
 
@@ -825,6 +867,10 @@ static void test_alsa_playback_capture(void **state)
 	struct io out[4], in[2];
 	uint32_t used;
 
+	/* ALSA offers xrun events on both streams (the null backend does not:
+	 * test_info). */
+	assert_int_equal(pcm_features(s, 0), 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
+	assert_int_equal(pcm_features(s, 1), 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
 	assert_int_equal(set_params(s, 0, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
 	assert_int_equal(set_params(s, 1, VIRTIO_SND_PCM_RATE_48000), VIRTIO_SND_S_OK);
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);

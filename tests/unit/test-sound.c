@@ -23,12 +23,15 @@
 
 #define MS 1000000ull
 
+struct evlog;
+
 struct done {
 	unsigned n;
 	void *cookie[256];
 	uint32_t status[256];
 	uint32_t latency[256];
 	unsigned stream[256];
+	struct evlog *ev;            /* test_xrun_events */
 };
 
 static void record(void *opaque, unsigned stream, uint8_t dir, void *cookie, uint32_t status,
@@ -54,7 +57,7 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct vsnd_caps c = { 1, 1, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES };
+	struct vsnd_caps c = { 1, 1, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES, 0 };
 
 	if (!f)
 		return -1;
@@ -248,6 +251,87 @@ static void test_set_params(void **state)
 	p.features = 0;
 	assert_int_equal(ctl(f, &p, sizeof(p) - 1, 0), VIRTIO_SND_S_BAD_MSG);
 	assert_int_equal(ctl(f, &p, 7, 0), VIRTIO_SND_S_BAD_MSG);
+}
+
+/* EVT_XRUNS: offered in PCM_INFO only when the caps say so, selectable
+ * only then, and an xrun becomes an event only for a stream that selected
+ * it (5.14.6.6.2, 5.14.6.2). */
+struct evlog {
+	unsigned n;
+	uint32_t code, data;
+};
+
+static void on_event(void *opaque, uint32_t code, uint32_t data)
+{
+	struct evlog *l = ((struct done *)opaque)->ev;
+
+	l->n++;
+	l->code = code;
+	l->data = data;
+}
+
+static uint32_t set_params_features(struct fx *f, uint32_t stream, uint32_t features)
+{
+	struct virtio_snd_pcm_set_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.hdr.hdr.code = htole32(VIRTIO_SND_R_PCM_SET_PARAMS);
+	p.hdr.stream_id = htole32(stream);
+	p.buffer_bytes = htole32(8192);
+	p.period_bytes = htole32(4096);
+	p.channels = 1;
+	p.format = VIRTIO_SND_PCM_FMT_S16;
+	p.rate = VIRTIO_SND_PCM_RATE_48000;
+	p.features = htole32(features);
+	return ctl(f, &p, sizeof(p), 0);
+}
+
+static uint32_t info_features(struct fx *f, uint32_t stream)
+{
+	struct virtio_snd_pcm_info pi;
+
+	assert_int_equal(query(f, VIRTIO_SND_R_PCM_INFO, stream, 1, sizeof(pi), 4096),
+			 sizeof(struct virtio_snd_hdr) + sizeof(pi));
+	memcpy(&pi, f->m.resp + sizeof(struct virtio_snd_hdr), sizeof(pi));
+	return le32toh(pi.features);
+}
+
+static void test_xrun_events(void **state)
+{
+	struct fx *f = *state;
+	struct vsnd_caps c = { 1, 1, SND_DEFAULT_FORMATS, SND_DEFAULT_RATES, 0 };
+	struct evlog l = { 0, 0, 0 };
+	const uint32_t x = 1u << VIRTIO_SND_PCM_F_EVT_XRUNS;
+
+	f->d.ev = &l;
+	/* Not offered (the null backend): not selectable, never sent. */
+	vsnd_model_set_event(&f->m, on_event);
+	assert_int_equal(info_features(f, 0), 0);
+	assert_int_equal(set_params_features(f, 0, x), VIRTIO_SND_S_NOT_SUPP);
+	assert_int_equal(set_params_features(f, 0, 0), VIRTIO_SND_S_OK);
+	assert_false(vsnd_xrun(&f->m, 0));
+	/* Offered (a host backend). */
+	c.pcm_features = x;
+	vsnd_model_init(&f->m, &c, record, &f->d);
+	assert_false(vsnd_xrun(&f->m, 0));              /* no event function yet */
+	vsnd_model_set_event(&f->m, on_event);
+	assert_int_equal(info_features(f, 0), x);
+	assert_int_equal(info_features(f, 1), x);
+	assert_int_equal(set_params_features(f, 0, x | (1u << VIRTIO_SND_PCM_F_MSG_POLLING)),
+			 VIRTIO_SND_S_NOT_SUPP);
+	assert_int_equal(set_params_features(f, 1, 0), VIRTIO_SND_S_OK);
+	assert_false(vsnd_xrun(&f->m, 1));              /* stream 1 did not select it */
+	assert_int_equal(set_params_features(f, 0, x), VIRTIO_SND_S_OK);
+	assert_true(vsnd_xrun(&f->m, 0));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.code, VIRTIO_SND_EVT_PCM_XRUN);
+	assert_int_equal(l.data, 0);
+	assert_false(vsnd_xrun(&f->m, 2));              /* no such stream */
+	assert_false(vsnd_xrun(&f->m, UINT32_MAX));
+	/* A reset forgets the selection. */
+	vsnd_model_reset(&f->m);
+	assert_false(vsnd_xrun(&f->m, 0));
+	assert_int_equal(l.n, 1);
 }
 
 /* Bring stream 0 to state st by an allowed path. */
@@ -451,7 +535,7 @@ static void test_two_streams(void **state)
 static void test_caps(void **state)
 {
 	struct vsnd_model *m = calloc(1, sizeof(*m));
-	struct vsnd_caps c = { 0, 3, 1ull << VIRTIO_SND_PCM_FMT_S16, 1ull << VIRTIO_SND_PCM_RATE_48000 };
+	struct vsnd_caps c = { 0, 3, 1ull << VIRTIO_SND_PCM_FMT_S16, 1ull << VIRTIO_SND_PCM_RATE_48000, 0 };
 	struct vsnd_config cfg;
 	struct virtio_snd_chmap_info ci;
 
@@ -478,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_and_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xrun_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock, setup, teardown),

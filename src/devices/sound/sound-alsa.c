@@ -226,6 +226,9 @@ static bool recover(struct alsa_stream *st, int err)
 
 	vhd_log_ratelimited(&st->log_budget, 5, VHD_LOG_INFO, "sound: stream %u: %s, recovering",
 			    st->id, snd_strerror(err));
+	/* An xrun (not a suspend) is the driver's to know (5.14.6.2). */
+	if (err == -EPIPE)
+		vsnd_xrun(st->a->m, st->id);
 	if (snd_pcm_recover(st->pcm, err, 1) < 0)
 		return false;
 	if (s->dir == VIRTIO_SND_D_INPUT)

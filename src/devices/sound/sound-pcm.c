@@ -203,7 +203,7 @@ static void fill_item(struct vsnd_model *m, uint32_t code, uint32_t id, uint8_t 
 		struct virtio_snd_pcm_info pi;
 
 		memset(&pi, 0, sizeof(pi));
-		pi.features = htole32(0);
+		pi.features = htole32(m->caps.pcm_features);
 		pi.formats = htole64(m->caps.formats);
 		pi.rates = htole64(m->caps.rates);
 		pi.direction = m->s[id].dir;
@@ -271,10 +271,11 @@ static uint32_t set_params(struct vsnd_model *m, struct vsnd_stream *s, const ui
 	if (req_len < sizeof(p))
 		return VIRTIO_SND_S_BAD_MSG;
 	memcpy(&p, req, sizeof(p));
-	/* 5.14.6.6.3.1: parameters out of what PCM_INFO offered.  Features
-	 * are not offered at all (no shared memory, no polling). */
+	/* 5.14.6.6.3.1: parameters out of what PCM_INFO offered.  The only
+	 * feature ever offered is EVT_XRUNS (a host backend that has xruns):
+	 * no shared memory, no polling. */
 	features = le32toh(p.features);
-	if (features)
+	if (features & ~m->caps.pcm_features)
 		return VIRTIO_SND_S_NOT_SUPP;
 	if (p.format >= 64 || !(m->caps.formats & (1ull << p.format)) ||
 	    p.rate >= 64 || !(m->caps.rates & (1ull << p.rate)) ||
@@ -288,6 +289,7 @@ static uint32_t set_params(struct vsnd_model *m, struct vsnd_stream *s, const ui
 	s->channels = p.channels;
 	s->format = p.format;
 	s->rate = p.rate;
+	s->features = features;
 	s->byte_rate = (uint64_t)vsnd_rate_hz(p.rate) * p.channels * bytes;
 	s->state = SND_ST_PARAMS;
 	return VIRTIO_SND_S_OK;
@@ -548,4 +550,18 @@ void vsnd_model_set_hooks(struct vsnd_model *m, const struct vsnd_hooks *h, void
 {
 	m->hooks = h;
 	m->hooks_opaque = opaque;
+}
+
+void vsnd_model_set_event(struct vsnd_model *m, vsnd_event_fn fn)
+{
+	m->event = fn;
+}
+
+bool vsnd_xrun(struct vsnd_model *m, unsigned stream)
+{
+	if (stream >= m->nstreams || !m->event ||
+	    !(m->s[stream].features & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS)))
+		return false;
+	m->event(m->opaque, VIRTIO_SND_EVT_PCM_XRUN, stream);
+	return true;
 }

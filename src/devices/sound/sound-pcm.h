@@ -57,6 +57,7 @@ struct vsnd_caps {
 	unsigned n_out, n_in;        /* output streams come first in the IDs */
 	uint64_t formats;            /* 1 << VIRTIO_SND_PCM_FMT_* */
 	uint64_t rates;              /* 1 << VIRTIO_SND_PCM_RATE_* */
+	uint32_t pcm_features;       /* 1 << VIRTIO_SND_PCM_F_*, offered in PCM_INFO */
 };
 
 struct vsnd_io {
@@ -69,6 +70,7 @@ struct vsnd_stream {
 	enum vsnd_state state;
 	uint32_t buffer_bytes, period_bytes;
 	uint8_t channels, format, rate;
+	uint32_t features;           /* selected by SET_PARAMETERS */
 	uint64_t byte_rate;          /* bytes per second once parameters are set */
 	uint64_t t0_ns;              /* clock origin of the current run */
 	uint64_t consumed;           /* bytes completed since t0 */
@@ -98,8 +100,12 @@ struct vsnd_hooks {
 	void (*queued)(void *opaque, unsigned stream);
 };
 
+/* The device reports an event (5.14.6.2, struct virtio_snd_event). */
+typedef void (*vsnd_event_fn)(void *opaque, uint32_t code, uint32_t data);
+
 struct vsnd_model {
 	struct vsnd_caps caps;
+	vsnd_event_fn event;         /* NULL: events are not sent */
 	unsigned nstreams;
 	struct vsnd_stream s[SND_MAX_STREAMS];
 	vsnd_complete_fn complete;
@@ -169,5 +175,11 @@ struct vsnd_io *vsnd_io_head(struct vsnd_model *m, unsigned stream);
 /* Complete the oldest held message with status; latency in bytes. */
 void vsnd_io_pop(struct vsnd_model *m, unsigned stream, uint32_t status, uint32_t latency);
 void vsnd_model_set_hooks(struct vsnd_model *m, const struct vsnd_hooks *h, void *opaque);
+/* Events go to fn(m's opaque, ...). */
+void vsnd_model_set_event(struct vsnd_model *m, vsnd_event_fn fn);
+/* A host backend's under- or overrun on a stream: a PCM_XRUN event if
+ * the driver selected VIRTIO_SND_PCM_F_EVT_XRUNS for it (5.14.6.6.2);
+ * true if the event was passed on. */
+bool vsnd_xrun(struct vsnd_model *m, unsigned stream);
 
 #endif

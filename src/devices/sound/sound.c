@@ -69,10 +69,17 @@ struct sound_opts {
 	struct vsnd_caps caps;
 };
 
+/* Event buffers held for the events the device reports (5.14.6.2); a
+ * driver posts a handful (Linux: as many as the ring has).  Beyond this
+ * many they are held unused until the queue stops. */
+#define SND_EVENT_HELD 64
+
 struct sound_dev {
 	const struct sound_opts *opt;
 	struct vu_dev *dev;          /* the current connection */
 	struct vhd_timer *timer;
+	struct vq_elem *ev[SND_EVENT_HELD];  /* FIFO of held event buffers */
+	unsigned ev_head, ev_n;
 	bool notify[SND_NUM_QUEUES];
 	unsigned log_budget;
 #ifdef VHD_SOUND_ALSA
@@ -225,12 +232,61 @@ static bool handle_io(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *e
 	return true;
 }
 
-/* Event buffers wait for an event (5.14.6.2); this device sends none, so
- * the core releases them when the queue stops. */
+/* Event buffers wait for an event (5.14.6.2): a PCM_XRUN from a host
+ * backend (vsnd_xrun()).  What is still held when the queue stops is
+ * released by the core. */
 static bool hold_event(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *e, void *opaque)
 {
-	(void)dev; (void)q; (void)e; (void)opaque;
+	struct sound_dev *sd = opaque;
+
+	if (e->wr_len < sizeof(struct virtio_snd_event)) {
+		vhd_log_ratelimited(&sd->log_budget, 5, VHD_LOG_WARN,
+				    "%s: event buffer of %u bytes, an event needs %zu",
+				    vu_dev_name(dev), e->wr_len, sizeof(struct virtio_snd_event));
+		vq_push(q, e, 0);
+		sd->notify[VIRTIO_SND_VQ_EVENT] = true;
+		return true;
+	}
+	if (sd->ev_n < SND_EVENT_HELD)
+		sd->ev[(sd->ev_head + sd->ev_n++) % SND_EVENT_HELD] = e;
 	return true;
+}
+
+static void send_event(void *opaque, uint32_t code, uint32_t data)
+{
+	struct sound_dev *sd = opaque;
+	struct virtio_snd_event ev;
+	struct vq_elem *e;
+
+	if (!sd->ev_n) {
+		vhd_log_ratelimited(&sd->log_budget, 5, VHD_LOG_INFO,
+				    "%s: event 0x%x (stream %u) not sent: no event buffer held",
+				    vu_dev_name(sd->dev), code, data);
+		return;
+	}
+	e = sd->ev[sd->ev_head];
+	sd->ev_head = (sd->ev_head + 1) % SND_EVENT_HELD;
+	sd->ev_n--;
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.code = htole32(code);
+	ev.data = htole32(data);
+	iov_from_buf(e->wr, e->n_wr, 0, &ev, sizeof(ev));
+	vq_push(vu_dev_queue(sd->dev, VIRTIO_SND_VQ_EVENT), e, sizeof(ev));
+	sd->notify[VIRTIO_SND_VQ_EVENT] = true;
+}
+
+/* Drop e from the held event buffers (the core releases it). */
+static void forget_event(struct sound_dev *sd, struct vq_elem *e)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < sd->ev_n; i++) {
+		struct vq_elem *x = sd->ev[(sd->ev_head + i) % SND_EVENT_HELD];
+
+		if (x != e)
+			sd->ev[(sd->ev_head + n++) % SND_EVENT_HELD] = x;
+	}
+	sd->ev_n = n;
 }
 
 static void sound_queue_kick(struct vu_dev *dev, unsigned q)
@@ -243,6 +299,7 @@ static void sound_queue_kick(struct vu_dev *dev, unsigned q)
 		break;
 	case VIRTIO_SND_VQ_EVENT:
 		vu_queue_process(dev, q, hold_event, sd);
+		flush_notify(sd);
 		return;
 	default:
 		if (!sd->timer)
@@ -293,6 +350,8 @@ static uint32_t sound_elem_cancel(struct vu_dev *dev, unsigned q, struct vq_elem
 	struct sound_dev *sd = vu_dev_priv(dev);
 	unsigned stream;
 
+	if (q == VIRTIO_SND_VQ_EVENT)
+		forget_event(sd, e);
 	if (q != VIRTIO_SND_VQ_TX && q != VIRTIO_SND_VQ_RX)
 		return 0;
 	if (!vsnd_io_forget(&sd->m, e, &stream) || give_back)
@@ -356,6 +415,7 @@ static void sound_reset(struct vu_dev *dev)
 #endif
 	vsnd_model_reset(&sd->m);
 	memset(sd->notify, 0, sizeof(sd->notify));
+	sd->ev_head = sd->ev_n = 0;
 }
 
 static int sound_get_config(struct vu_dev *dev, uint8_t *buf)
@@ -378,6 +438,7 @@ static int sound_instance_new(void *ctx, unsigned index, unsigned count, void **
 		return -1;
 	sd->opt = opt;
 	vsnd_model_init(&sd->m, &opt->caps, complete_io, sd);
+	vsnd_model_set_event(&sd->m, send_event);
 	*priv = sd;
 	return 0;
 }
@@ -522,6 +583,10 @@ static int sound_check_options(void *ctx, unsigned socket_count)
 	}
 	if (!o->alsa_device)
 		o->alsa_device = "default";
+	/* ALSA reports under- and overruns (sound-alsa.c): the driver may
+	 * ask for them as events. */
+	if (o->alsa)
+		o->caps.pcm_features |= 1u << VIRTIO_SND_PCM_F_EVT_XRUNS;
 	if (o->pw_target && !o->pipewire) {
 		sound_err("--pipewire-target needs --backend pipewire");
 		return -1;
