@@ -98,6 +98,7 @@ static unsigned xen_log_budget;
 
 static unsigned xtl_log_budget;
 
+__attribute__((format(printf, 5, 0)))
 static void xtl_vmessage(struct xentoollog_logger *lg, xentoollog_level level,
 			 int errnoval, const char *context, const char *format,
 			 va_list al)
