@@ -4,11 +4,15 @@
  * vhost-device-sound (virtio 1.2, 5.14: SET_PARAMETERS, PREPARE, START,
  * tx messages of one period, 20 ms, four of them in flight as the Linux
  * driver keeps its buffer, STOP, RELEASE) as fast as the backend completes
- * them, and prints the bytes played.  Usage: sound-play SOCKET SECONDS
+ * them, and prints the bytes played.  With PID (the backend's), also the
+ * CPU time the backend's threads spent per second of audio after the first
+ * second (start-up and PREPARE left out), in nanoseconds, from their
+ * /proc/PID/task/N/schedstat.  Usage: sound-play SOCKET SECONDS [PID]
  */
 #include "config.h"
 #include "vhu-frontend.h"
 
+#include <dirent.h>
 #include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +30,34 @@ static void die(const char *what)
 {
 	fprintf(stderr, "sound-play: %s\n", what);
 	exit(1);
+}
+
+/* Nanoseconds on a CPU of every thread of process pid. */
+static unsigned long long proc_cpu_ns(const char *pid)
+{
+	char path[300];
+	unsigned long long sum = 0, v;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	d = opendir(path);
+	if (!d)
+		die("cannot open the backend's /proc/PID/task");
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/schedstat", pid, de->d_name);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%llu", &v) == 1)
+			sum += v;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return sum;
 }
 
 static uint32_t ctl(struct vhu_session *s, const void *req, uint32_t len)
@@ -64,11 +96,14 @@ int main(int argc, char **argv)
 	struct virtio_snd_pcm_set_params p;
 	char err[512] = "";
 	uint8_t *hdr[INFLIGHT], *data[INFLIGHT], *st[INFLIGHT];
-	unsigned long long total, posted = 0, done = 0;
+	unsigned long long total, posted = 0, done = 0, cpu0 = 0, cpu1 = 0;
+	const char *pid = argc == 4 ? argv[3] : NULL;
 
-	if (argc != 3)
-		die("usage: sound-play SOCKET SECONDS");
+	if (argc != 3 && argc != 4)
+		die("usage: sound-play SOCKET SECONDS [PID]");
 	total = strtoull(argv[2], NULL, 10) * 50;       /* periods */
+	if (pid && total < 100)
+		die("SECONDS must be at least 2 with PID");
 	vhu_session_defaults(&o, argv[1]);
 	o.connect_ms = 30000;
 	o.timeout_ms = 30000;
@@ -121,8 +156,13 @@ int main(int argc, char **argv)
 			die("kick failed");
 		if (done == total)
 			break;
-		while ((r = vhu_vq_get_used(s->vq[Q_TX], &used, &tok)) == 1)
+		while ((r = vhu_vq_get_used(s->vq[Q_TX], &used, &tok)) == 1) {
 			done++;
+			if (pid && done == 50)
+				cpu0 = proc_cpu_ns(pid);
+			if (pid && done == total)
+				cpu1 = proc_cpu_ns(pid);
+		}
 		if (r < 0)
 			die("bad used entry");
 		if (done < total && posted - done == INFLIGHT && vhu_vq_wait(s->vq[Q_TX], 30000, 0) != 1)
@@ -131,6 +171,8 @@ int main(int argc, char **argv)
 	pcm(s, VIRTIO_SND_R_PCM_STOP);
 	pcm(s, VIRTIO_SND_R_PCM_RELEASE);
 	printf("%llu\n", total * PERIOD);
+	if (pid)
+		printf("%llu\n", (cpu1 - cpu0) * 50 / (total - 50));
 	vhu_session_close(s);
 	return 0;
 }
