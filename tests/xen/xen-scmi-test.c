@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -46,12 +45,9 @@
 #include "xen-fx.h"
 #include "xen-rig.h"
 
-#define G VHU_XEN_GRANT_ADDR
-#define DOMID 5u               /* what xen-fx.c tells the shim */
 #define NQUEUES 2u
 #define NRINGS (3u * NQUEUES)   /* desc, avail, used of cmdq and eventq */
-/* Every wait's failure bound, never a pass condition. */
-#define T_MS 30000
+#define T_MS XEN_RIG_T_MS
 
 #define EXPECT(cond, ...) do { \
 	if (!(cond)) { \
@@ -61,98 +57,6 @@
 		goto out; \
 	} \
 } while (0)
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- the Xen frontend's memory table ----------------------------------- */
-
-struct xen_ctx {
-	struct fx *x;
-	struct vhu_xen_region reg[32];
-	unsigned n;
-};
-
-struct span {
-	uint64_t off, len;
-};
-
-/* Each ring its own in-advance grant region; the rest as no-advance
- * regions of size/16 at most.  The region count, or 0. */
-static unsigned grant_table(const struct vhu_session *s, struct vhu_xen_region *r, unsigned cap)
-{
-	const uint8_t *base = vhu_mem_base(s->m);
-	uint64_t size = vhu_mem_size(s->m), chunk = size / 16, pos = 0, num;
-	struct span ring[NRINGS];
-	unsigned n = 0;
-
-	if (s->nvq != NQUEUES)
-		return 0;
-	for (unsigned q = 0; q < NQUEUES; q++) {
-		num = vhu_vq_num(s->vq[q]);
-		ring[3 * q] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_desc(s->vq[q]) - base), 16 * num };
-		ring[3 * q + 1] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_avail(s->vq[q]) - base), 6 + 2 * num };
-		ring[3 * q + 2] = (struct span){
-			(uint64_t)((const uint8_t *)vhu_vq_used(s->vq[q]) - base), 6 + 8 * num };
-	}
-	for (unsigned i = 1; i < NRINGS; i++)
-		for (unsigned j = i; j > 0 && ring[j].off < ring[j - 1].off; j--) {
-			struct span t = ring[j];
-
-			ring[j] = ring[j - 1];
-			ring[j - 1] = t;
-		}
-	for (unsigned i = 0; i <= NRINGS; i++) {
-		uint64_t end = i < NRINGS ? ring[i].off : size;
-
-		if (end < pos)
-			return 0;
-		while (pos < end) {
-			uint64_t len = end - pos < chunk ? end - pos : chunk;
-
-			if (n == cap)
-				return 0;
-			r[n++] = (struct vhu_xen_region){ G | pos, len, 0, 0xa, DOMID };
-			pos += len;
-		}
-		if (i < NRINGS) {
-			if (n == cap)
-				return 0;
-			r[n++] = (struct vhu_xen_region){ G | ring[i].off, ring[i].len,
-				(uint64_t)(uintptr_t)(base + ring[i].off), 0x2, DOMID };
-			pos = ring[i].off + ring[i].len;
-		}
-	}
-	return n;
-}
-
-static int xen_send_mem(void *opaque, struct vhu_session *s)
-{
-	struct xen_ctx *xc = opaque;
-	int r;
-
-	if (!vhu_has_protocol(s->c, VHU_PF_XEN_MMAP)) {
-		fprintf(stderr, "FAIL: the backend did not offer XEN_MMAP with --xen on\n");
-		return -ENOTSUP;
-	}
-	r = vhu_mem_set_grant_addressing(s->m, true);
-	if (r < 0)
-		return r;
-	r = fx_attach(xc->x, s->m);
-	if (r < 0)
-		return r;
-	xc->n = grant_table(s, xc->reg, sizeof(xc->reg) / sizeof(xc->reg[0]));
-	if (xc->n == 0)
-		return -E2BIG;
-	return vhu_send_mem_xen(s->c, s->m, xc->reg, xc->n, false);
-}
 
 /* ---- the agent's traffic ------------------------------------------------- */
 
@@ -218,19 +122,13 @@ out:
 
 /* ---- one device ------------------------------------------------------------ */
 
-static bool wait_live(const struct fx *x, uint64_t want)
-{
-	for (int64_t t0 = now_ms(); now_ms() - t0 < T_MS; usleep(10000))
-		if (fx_ld(&x->st->gnt_live) == want)
-			return true;
-	return false;
-}
-
 static int run(void)
 {
 	struct backend b = { 0 };
 	struct fx x;
-	struct xen_ctx xc = { .x = &x };
+	/* xen-vhost-frontend's table (xen-rig.h): the 6 vrings in advance,
+	 * the rest in 16 no-advance pieces. */
+	struct xen_rig xc = { .x = &x, .nvq = NQUEUES };
 	struct vhu_scmi *d = NULL;
 	struct vhu_scmi_opts o;
 	char base[128], err[512] = "";
@@ -254,18 +152,18 @@ static int run(void)
 	vhu_scmi_defaults(&o, base);
 	o.connect_ms = T_MS;
 	o.xen_mmap = true;
-	o.send_mem = xen_send_mem;
+	o.send_mem = xen_rig_send_mem;
 	o.send_mem_opaque = &xc;
 	r = vhu_scmi_open(&o, &d, err, sizeof(err));
 	EXPECT(r == 0, "opening the scmi agent over grant memory: %s", err);
 	EXPECT(xc.n > 8, "only %u regions", xc.n);
-	EXPECT(wait_live(&x, NRINGS), "after open: %llu grant mappings alive, want the %u vrings",
+	EXPECT(xen_rig_wait_live(&x, NRINGS), "after open: %llu grant mappings alive, want the %u vrings",
 	       (unsigned long long)fx_ld(&x.st->gnt_live), NRINGS);
 	ro0 = fx_ld(&x.st->gnt_ro_maps);
 	reqs = scmi_traffic(d);
 	if (reqs < 0)
 		goto out;
-	EXPECT(wait_live(&x, NRINGS), "idle: %llu grant mappings alive, want the %u vrings",
+	EXPECT(xen_rig_wait_live(&x, NRINGS), "idle: %llu grant mappings alive, want the %u vrings",
 	       (unsigned long long)fx_ld(&x.st->gnt_live), NRINGS);
 	/* Every command mapped read-only, per command. */
 	EXPECT(fx_ld(&x.st->gnt_ro_maps) - ro0 >= (uint64_t)reqs,
@@ -280,16 +178,7 @@ static int run(void)
 	/* The guest leaves with event buffers held. */
 	vhu_scmi_close(d);
 	d = NULL;
-	for (int64_t t0 = now_ms(); now_ms() - t0 < T_MS; usleep(10000))
-		if (fx_ld(&x.st->gnt_closes) == fx_ld(&x.st->gnt_opens) && fx_ld(&x.st->gnt_live) == 0)
-			break;
-	EXPECT(fx_ld(&x.st->gnt_closes) == fx_ld(&x.st->gnt_opens), "gnttab: %llu opened, %llu closed",
-	       (unsigned long long)fx_ld(&x.st->gnt_opens), (unsigned long long)fx_ld(&x.st->gnt_closes));
-	EXPECT(fx_ld(&x.st->gnt_live) == 0 && fx_ld(&x.st->leaked) == 0,
-	       "%llu alive, %llu leaked", (unsigned long long)fx_ld(&x.st->gnt_live),
-	       (unsigned long long)fx_ld(&x.st->leaked));
-	EXPECT(fx_ld(&x.st->gnt_maps) == fx_ld(&x.st->gnt_unmaps), "%llu maps, %llu unmaps",
-	       (unsigned long long)fx_ld(&x.st->gnt_maps), (unsigned long long)fx_ld(&x.st->gnt_unmaps));
+	EXPECT(xen_rig_check_closed(&x) == 0, "after the guest left");
 	EXPECT(backend_alive(&b), "backend died");
 	ret = 0;
 out:
