@@ -7,11 +7,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A decimal id, digits only; (uid_t)-1 means "unchanged" to the set*id
@@ -221,6 +223,37 @@ int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary,
 	return 0;
 }
 
+/* Connecting to a Unix socket needs write permission on its file: a
+ * frontend running as the target user (a QEMU started by libvirt as that
+ * user) can connect once the file is the user's.  Whoever may write the
+ * directory could put something else at the path since we bound it: so
+ * the path is opened without following a symlink (O_PATH) and only a
+ * socket is given away -- never a file hard-linked in its place. */
+static int give_socket(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;         /* "File exists": not ours any more */
+		goto out;
+	}
+	r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+out:
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	} else {
+		close(fd);
+	}
+	return r;
+}
+
 int vhd_privdrop_apply(const struct vhd_privdrop *p, const char *prog,
 		       char *const *sockets, unsigned n)
 {
@@ -230,15 +263,10 @@ int vhd_privdrop_apply(const struct vhd_privdrop *p, const char *prog,
 		return 0;
 	if (geteuid() != 0)
 		goto done;      /* the ids asked for already (vhd_privdrop_finish) */
-	/* Connecting to a Unix socket needs write permission on its file: a
-	 * frontend running as the target user (a QEMU started by libvirt as
-	 * that user) can connect once the file is the user's.  lchown: never
-	 * through a symlink someone put in the socket's place. */
 	for (unsigned i = 0; sockets && i < n; i++)
-		if (lchown(sockets[i], uid, p->gid) < 0) {
+		if (give_socket(sockets[i], uid, p->gid) < 0) {
 			fprintf(stderr, "%s: cannot give the socket %s to user %s, group %s: %s\n",
-				prog, sockets[i], p->user_given ? p->user : "(unchanged)", p->group,
-				strerror(errno));
+				prog, sockets[i], p->user, p->group, strerror(errno));
 			return -1;
 		}
 	/* Groups first: once the uid is not 0, setgroups and setresgid are

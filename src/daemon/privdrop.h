@@ -14,8 +14,8 @@
  *    without --group takes the primary group from the user's entry).  They
  *    return 0, or -1 with a message naming the option and the value in err.
  *  - vhd_privdrop_apply() with nothing asked does nothing.  Otherwise, as
- *    root: chowns the given socket files to the target (lchown: never
- *    through a symlink put in their place), then setgroups(exactly the
+ *    root: chowns the given socket files to the target (only a socket,
+ *    never through a symlink or a file put in its place), then setgroups(exactly the
  *    target group), setresgid, setresuid, in that order, each checked; then
  *    checks that root cannot be regained (setresuid(0,0,0) fails) when the
  *    target user is not root.  Returns 0 (and logs "running as user U
