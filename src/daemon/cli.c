@@ -21,6 +21,8 @@ enum {
 	OPT_POLL,
 	OPT_POLL_MAX,
 	OPT_SANDBOX,
+	OPT_USER,
+	OPT_GROUP,
 };
 
 /* --poll adaptive without --poll-max-us: QEMU's IOThread default
@@ -39,6 +41,8 @@ static const struct option core_options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "xen", required_argument, NULL, OPT_XEN },
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -117,6 +121,11 @@ static void usage(const struct vu_device_ops *ops, const char *prog, FILE *f)
 		"                           after start-up: auto = where the system supports it\n"
 		"                           (default), on = refuse to run without it, off = none\n"
 		"                           (debugging)\n"
+		"      --user NAME|UID      after start-up, run as this user (needs root): its\n"
+		"                           primary group too unless --group says; the socket\n"
+		"                           files are given to it (docs/security.md)\n"
+		"      --group NAME|GID     after start-up, run as this group, the only\n"
+		"                           supplementary group too (alone: the user stays)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n");
 	if (ops->options_help)
@@ -190,6 +199,10 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 	unsigned long long v;
 	bool poll_on = false;
 	unsigned poll_max_us = 0;
+	const char *user_arg = NULL, *group_arg = NULL;
+	bool has_primary = false;
+	gid_t primary = 0;
+	char why[256];
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -290,6 +303,12 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 				goto fail;
 			}
 			break;
+		case OPT_USER:
+			user_arg = optarg;
+			break;
+		case OPT_GROUP:
+			group_arg = optarg;
+			break;
 		case 'h':
 			usage(ops, prog, stdout);
 			free(longopts);
@@ -352,6 +371,16 @@ int vhd_cli_parse(const struct vu_device_ops *ops, void *ctx, int argc, char **a
 							  : POLL_MAX_US_DEFAULT) * 1000u : 0;
 	if (decide_xen(prog, xen_mode, &o->extra_protocol) < 0)
 		goto fail;
+	/* Resolved now, before any socket: an unknown name or a change this
+	 * process cannot make is an argument error (privdrop.h). */
+	if ((user_arg && vhd_privdrop_resolve_user(&o->privdrop, user_arg, &primary,
+						   &has_primary, why, sizeof(why)) < 0) ||
+	    (group_arg && vhd_privdrop_resolve_group(&o->privdrop, group_arg, why,
+						     sizeof(why)) < 0) ||
+	    vhd_privdrop_finish(&o->privdrop, has_primary, primary, why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, why);
+		goto fail;
+	}
 	if (ops->check_options && ops->check_options(ctx, o->socket_count) < 0)
 		goto fail;
 	if (ops->socket_count) {

@@ -2,7 +2,7 @@
 /*
  * The command line every device shares (-s/--socket-path, -c/--socket-count,
  * --fd, --workers, --poll, --poll-max-us, --print-capabilities, -v/--verbose, --log-level,
- * --xen, --sandbox, -h, -V) merged
+ * --xen, --sandbox, --user, --group, -h, -V) merged
  * with the device's own options.
  *
  * Promise: every argument error is reported with a message naming the
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "vhost-device.h"
+#include "daemon/privdrop.h"
 #include "daemon/sandbox.h"
 
 struct vhd_options {
@@ -28,6 +29,7 @@ struct vhd_options {
 	char **socket_names;       /* socket_count entries (NULL with --fd) */
 	uint64_t extra_protocol;   /* protocol features decided by options (XEN_MMAP) */
 	enum vhd_sandbox_mode sandbox;  /* --sandbox, default auto */
+	struct vhd_privdrop privdrop;   /* --user, --group (resolved) */
 };
 
 /* Parse argv (ops already checked by vhd_ops_check; ctx is the device's,

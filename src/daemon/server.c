@@ -375,8 +375,10 @@ static void free_all(struct vsocket *ss, unsigned n)
 			vhd_loop_del(&s->listen_h);
 			close(s->listen_fd);
 		}
-		if (s->path)
-			unlink(s->path);
+		/* After --user, the directory may not be writable any more
+		 * (docs/security.md): the file stays, the exit goes on. */
+		if (s->path && unlink(s->path) < 0 && errno != ENOENT)
+			LOG_WARN("%s: cannot remove the socket file: %s", s->path, strerror(errno));
 		if (s->priv && s->ops->instance_free)
 			s->ops->instance_free(s->priv);
 	}
@@ -472,8 +474,12 @@ int vhd_main(const struct vu_device_ops *ops, void *ctx, int argc, char **argv)
 	if (conn_fd >= 0)
 		hand_off(&ss[0], &pool[0], conn_fd);   /* runs once the worker starts */
 	/* Start-up is over: sockets listen, instances hold their host
-	 * resources.  From here on only the allow-list's calls run
-	 * (docs/security.md); the workers are made under it. */
+	 * resources.  --user/--group take effect now, while no worker runs
+	 * and before the sandbox (which has no set*id calls); from here on
+	 * only the allow-list's calls run (docs/security.md); the workers are
+	 * made under it. */
+	if (vhd_privdrop_apply(&o.privdrop, prog, o.fd >= 0 ? NULL : o.socket_names, n) < 0)
+		goto fail;
 	if (vhd_sandbox_install(o.sandbox, prog, ops, ctx,
 				o.extra_protocol & VHD_BIT(VHU_PF_XEN_MMAP)) < 0)
 		goto fail;

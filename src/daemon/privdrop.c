@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* --user and --group: resolved at parse time, applied after start-up
+ * (privdrop.h, docs/security.md "Running as another user"). */
+#include "config.h"
+#include "daemon/privdrop.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A decimal id, digits only; (uid_t)-1 means "unchanged" to the set*id
+ * calls, so it is no id. */
+static int parse_id(const char *s, unsigned long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= 0xffffffffull)
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+/* getpwnam_r/getpwuid_r/getgrnam_r with a buffer that grows on ERANGE.
+ * Returns 0 (found), 1 (no such entry) or -errno. */
+static int lookup_user(const char *name, const uid_t *uid, struct passwd *pw, char **buf)
+{
+	size_t len = 1024;
+	struct passwd *res = NULL;
+	int r;
+
+	for (;;) {
+		char *b = realloc(*buf, len);
+
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		r = name ? getpwnam_r(name, pw, b, len, &res) : getpwuid_r(*uid, pw, b, len, &res);
+		if (r != ERANGE || len >= (1u << 20))
+			break;
+		len *= 2;
+	}
+	/* getpwnam(3): ENOENT, ESRCH, EBADF, EPERM may all mean "not found". */
+	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		return res ? 0 : 1;
+	return -r;
+}
+
+static int lookup_group(const char *name, struct group *gr, char **buf)
+{
+	size_t len = 1024;
+	struct group *res = NULL;
+	int r;
+
+	for (;;) {
+		char *b = realloc(*buf, len);
+
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		r = getgrnam_r(name, gr, b, len, &res);
+		if (r != ERANGE || len >= (1u << 20))
+			break;
+		len *= 2;
+	}
+	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		return res ? 0 : 1;
+	return -r;
+}
+
+int vhd_privdrop_resolve_user(struct vhd_privdrop *p, const char *arg, gid_t *primary,
+			      bool *has_primary, char *err, size_t errlen)
+{
+	struct passwd pw;
+	char *buf = NULL;
+	unsigned long id;
+	uid_t uid = 0;
+	int r;
+
+	/* A name of digits only is taken as an id (useradd refuses such
+	 * names; systemd's User= reads them the same way). */
+	if (parse_id(arg, &id) == 0) {
+		uid = (uid_t)id;
+		r = lookup_user(NULL, &uid, &pw, &buf);
+	} else if (!*arg || isdigit((unsigned char)*arg) || *arg == '-' || *arg == '+') {
+		snprintf(err, errlen, "--user '%s': expected a user name or a uid from 0 to 4294967294",
+			 arg);
+		return -1;
+	} else {
+		r = lookup_user(arg, NULL, &pw, &buf);
+		if (r == 1) {
+			snprintf(err, errlen, "--user '%s': no such user", arg);
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			uid = pw.pw_uid;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "--user '%s': cannot look the user up: %s", arg, strerror(-r));
+		free(buf);
+		return -1;
+	}
+	p->user_given = true;
+	p->uid = uid;
+	*has_primary = r == 0;
+	if (r == 0)
+		*primary = pw.pw_gid;
+	snprintf(p->user, sizeof(p->user), "%s", r == 0 ? pw.pw_name : arg);
+	free(buf);
+	return 0;
+}
+
+int vhd_privdrop_resolve_group(struct vhd_privdrop *p, const char *arg, char *err,
+			       size_t errlen)
+{
+	struct group gr;
+	char *buf = NULL;
+	unsigned long id;
+	int r;
+
+	if (parse_id(arg, &id) == 0) {
+		p->gid = (gid_t)id;
+		snprintf(p->group, sizeof(p->group), "%s", arg);
+	} else if (!*arg || isdigit((unsigned char)*arg) || *arg == '-' || *arg == '+') {
+		snprintf(err, errlen, "--group '%s': expected a group name or a gid from 0 to 4294967294",
+			 arg);
+		return -1;
+	} else {
+		r = lookup_group(arg, &gr, &buf);
+		if (r != 0) {
+			if (r == 1)
+				snprintf(err, errlen, "--group '%s': no such group", arg);
+			else
+				snprintf(err, errlen, "--group '%s': cannot look the group up: %s", arg,
+					 strerror(-r));
+			free(buf);
+			return -1;
+		}
+		p->gid = gr.gr_gid;
+		snprintf(p->group, sizeof(p->group), "%s", gr.gr_name);
+		free(buf);
+	}
+	p->group_given = true;
+	return 0;
+}
+
+/* Whether the process runs with exactly these ids already (a process that
+ * is not root can change nothing, so only that is accepted from it). */
+static bool ids_are(const struct vhd_privdrop *p)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[2];
+	int n;
+
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return false;
+	if (p->user_given && (ru != p->uid || eu != p->uid || su != p->uid))
+		return false;
+	if (!p->group_given)
+		return true;
+	if (rg != p->gid || eg != p->gid || sg != p->gid)
+		return false;
+	/* Supplementary groups: none, or exactly the group. */
+	n = getgroups(2, groups);
+	return n == 0 || (n == 1 && groups[0] == p->gid);
+}
+
+int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary, char *err,
+			size_t errlen)
+{
+	struct group gr, *gres = NULL;
+	struct passwd pw;
+	char *buf = NULL;
+	uid_t me = geteuid();
+
+	if (p->user_given && !p->group_given) {
+		if (!has_primary) {
+			snprintf(err, errlen,
+				 "--user %s: uid %lu has no passwd entry to take a group from; give --group",
+				 p->user, (unsigned long)p->uid);
+			return -1;
+		}
+		p->gid = primary;
+		p->group_given = true;
+		buf = malloc(4096);
+		if (buf && getgrgid_r(primary, &gr, buf, 4096, &gres) == 0 && gres)
+			snprintf(p->group, sizeof(p->group), "%s", gr.gr_name);
+		else
+			snprintf(p->group, sizeof(p->group), "%lu", (unsigned long)primary);
+	}
+	/* --group alone: the user stays; its name is for the log line. */
+	if (!p->user_given && p->group_given) {
+		if (lookup_user(NULL, &me, &pw, &buf) == 0)
+			snprintf(p->user, sizeof(p->user), "%s", pw.pw_name);
+		else
+			snprintf(p->user, sizeof(p->user), "%lu", (unsigned long)me);
+	}
+	free(buf);
+	if ((p->user_given || p->group_given) && me != 0 && !ids_are(p)) {
+		if (p->user_given)
+			snprintf(err, errlen,
+				 "--user %s (uid %lu): changing the user needs root; running as uid %lu",
+				 p->user, (unsigned long)p->uid, (unsigned long)me);
+		else
+			snprintf(err, errlen,
+				 "--group %s (gid %lu): changing the group needs root; running as uid %lu",
+				 p->group, (unsigned long)p->gid, (unsigned long)me);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connecting to a Unix socket needs write permission on its file: a
+ * frontend running as the target user (a QEMU started by libvirt as that
+ * user) can connect once the file is the user's.  Whoever may write the
+ * directory could put something else at the path since we bound it: so
+ * the path is opened without following a symlink (O_PATH) and only a
+ * socket is given away -- never a file hard-linked in its place. */
+static int give_socket(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;         /* "File exists": not ours any more */
+		goto out;
+	}
+	r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+out:
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	} else {
+		close(fd);
+	}
+	return r;
+}
+
+int vhd_privdrop_apply(const struct vhd_privdrop *p, const char *prog,
+		       char *const *sockets, unsigned n)
+{
+	uid_t uid = p->user_given ? p->uid : (uid_t)-1;
+
+	if (!p->user_given && !p->group_given)
+		return 0;
+	if (geteuid() != 0)
+		goto done;      /* the ids asked for already (vhd_privdrop_finish) */
+	for (unsigned i = 0; sockets && i < n; i++)
+		if (give_socket(sockets[i], uid, p->gid) < 0) {
+			fprintf(stderr, "%s: cannot give the socket %s to user %s, group %s: %s\n",
+				prog, sockets[i], p->user, p->group, strerror(errno));
+			return -1;
+		}
+	/* Groups first: once the uid is not 0, setgroups and setresgid are
+	 * refused (no CAP_SETGID).  Supplementary groups: exactly the target
+	 * group, so that none of root's stays. */
+	if (setgroups(1, &p->gid) < 0) {
+		fprintf(stderr, "%s: setgroups([%lu]) failed: %s\n", prog,
+			(unsigned long)p->gid, strerror(errno));
+		return -1;
+	}
+	if (setresgid(p->gid, p->gid, p->gid) < 0) {
+		fprintf(stderr, "%s: setresgid(%lu) failed: %s\n", prog, (unsigned long)p->gid,
+			strerror(errno));
+		return -1;
+	}
+	if (p->user_given && setresuid(p->uid, p->uid, p->uid) < 0) {
+		fprintf(stderr, "%s: setresuid(%lu) failed: %s\n", prog, (unsigned long)p->uid,
+			strerror(errno));
+		return -1;
+	}
+	/* It must not be undone: with real, effective and saved uid not 0 and
+	 * the capabilities gone (setresuid from root clears them), the way
+	 * back to root is refused. */
+	if (p->user_given && p->uid != 0 && setresuid(0, 0, 0) == 0) {
+		fprintf(stderr, "%s: after dropping to uid %lu, setresuid(0, 0, 0) still succeeds; refusing to run\n",
+			prog, (unsigned long)p->uid);
+		return -1;
+	}
+	if (p->user_given && p->uid != 0 && p->gid != 0 && setresgid(0, 0, 0) == 0) {
+		fprintf(stderr, "%s: after dropping to gid %lu, setresgid(0, 0, 0) still succeeds; refusing to run\n",
+			prog, (unsigned long)p->gid);
+		return -1;
+	}
+	if (!ids_are(p)) {
+		fprintf(stderr, "%s: after the change the process does not run as uid %lu, gid %lu\n",
+			prog, (unsigned long)(p->user_given ? p->uid : geteuid()),
+			(unsigned long)p->gid);
+		return -1;
+	}
+done:
+	LOG_INFO("running as user %s (%lu), group %s (%lu)", p->user,
+		 (unsigned long)geteuid(), p->group, (unsigned long)p->gid);
+	return 0;
+}
