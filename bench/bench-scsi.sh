@@ -12,11 +12,25 @@
 #   1 MiB sequential write, depth 8      target ratio >= 0.90
 # Printed: both throughputs (MiB/s and IOPS) and their ratio.
 # BENCH_STRICT=1 makes a missed target fail the script.
+#
+# CPUs: the backend, its guest and the raw side all run on CPU
+# BENCH_CPU (default 0), so both sides get the same one CPU: the raw side
+# is one process, the vhost side two that take turns on it (a kick and a
+# completion are each a switch on that CPU rather than a wake-up of
+# another one, which costs far more on a virtual machine).  BENCH_CPU=none
+# leaves placement to the scheduler.  BENCH_SCSI_ARGS: more options for
+# vhost-device-scsi (e.g. "--poll adaptive").
 set -eu
 
 B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
 SECS=${BENCH_SECONDS:-3}
 STRICT=${BENCH_STRICT:-0}
+CPU=${BENCH_CPU:-0}
+PIN=
+if [ "$CPU" != none ]; then
+	command -v taskset >/dev/null || { echo "bench-scsi: taskset not found (BENCH_CPU=none runs unpinned)" >&2; exit 1; }
+	PIN="taskset -c $CPU"
+fi
 SCSI=$B/vhost-device-scsi
 LOAD=$B/bench/scsi-load
 for f in "$SCSI" "$LOAD"; do
@@ -35,18 +49,20 @@ trap 'exit 1' INT TERM
 SIZE=$((256 << 20))
 dd if=/dev/urandom of="$T/disk.img" bs=1M count=256 status=none
 cat "$T/disk.img" >/dev/null
-"$SCSI" -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
+# shellcheck disable=SC2086 # PIN and BENCH_SCSI_ARGS are word lists
+$PIN "$SCSI" ${BENCH_SCSI_ARGS:-} -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
 PID=$!
 i=0
 while [ ! -S "$T/scsi.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 [ -S "$T/scsi.sock" ] || { echo "bench-scsi: the backend did not start" >&2; cat "$T/backend.log" >&2; exit 1; }
 
 missed=0
-echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache"
+echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache," \
+	"CPU ${CPU}${BENCH_SCSI_ARGS:+, backend $BENCH_SCSI_ARGS}, load$(uptime | sed 's/.*load average//')"
 figure() { # NAME MODE BS QD TARGET
 	set -- $(echo "$@")
-	v=$("$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SECS")
-	r=$("$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SECS")
+	v=$($PIN "$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SECS")
+	r=$($PIN "$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SECS")
 	line=$(echo "$v $r" | awk -v name="$1" -v target="$5" '{
 		vm = $2 / $4 / 1048576; rm = $8 / $10 / 1048576; ratio = vm / rm
 		ok = ratio >= target

@@ -704,7 +704,7 @@ static struct iovec *req_slice(struct scsi_req *r, const struct iovec *iov, unsi
 		r->niov = len ? 1 : 0;
 		return &r->iov1;
 	}
-	return iov_slice(iov, n, skip, len, &r->niov);
+	return iov_slice(iov + i, n - i, skip, len, &r->niov);
 }
 
 /* Complete e at once with `response` and the command's status. */
