@@ -6,17 +6,34 @@
 # then what the path costs, not the disk.  For each pattern,
 # bench/scsi-load plays the guest of vhost-device-scsi (libvhu-frontend's
 # virtio-scsi driver) for BENCH_SECONDS (default 3), then does the same I/O
-# on the image with its own io_uring for the same time, in the same run:
+# on the image with its own io_uring for the same time, in the same run
+# (BENCH_ROUNDS turns each, default 3, alternating):
 #   4 KiB random read, queue depth 32    target ratio >= 0.70
 #   1 MiB sequential read, depth 8       target ratio >= 0.90
 #   1 MiB sequential write, depth 8      target ratio >= 0.90
 # Printed: both throughputs (MiB/s and IOPS) and their ratio.
 # BENCH_STRICT=1 makes a missed target fail the script.
+#
+# CPUs: the backend, its guest and the raw side all run on CPU
+# BENCH_CPU (default 0), so both sides get the same one CPU: the raw side
+# is one process, the vhost side two that take turns on it (a kick and a
+# completion are each a switch on that CPU rather than a wake-up of
+# another one, which costs far more on a virtual machine).  BENCH_CPU=none
+# leaves placement to the scheduler.  BENCH_SCSI_ARGS: more options for
+# vhost-device-scsi (e.g. "--poll adaptive").
 set -eu
 
 B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
 SECS=${BENCH_SECONDS:-3}
 STRICT=${BENCH_STRICT:-0}
+ROUNDS=${BENCH_ROUNDS:-3}
+SLICE=$(awk -v s="$SECS" -v n="$ROUNDS" 'BEGIN { print s / n }')
+CPU=${BENCH_CPU:-0}
+PIN=
+if [ "$CPU" != none ]; then
+	command -v taskset >/dev/null || { echo "bench-scsi: taskset not found (BENCH_CPU=none runs unpinned)" >&2; exit 1; }
+	PIN="taskset -c $CPU"
+fi
 SCSI=$B/vhost-device-scsi
 LOAD=$B/bench/scsi-load
 for f in "$SCSI" "$LOAD"; do
@@ -35,23 +52,44 @@ trap 'exit 1' INT TERM
 SIZE=$((256 << 20))
 dd if=/dev/urandom of="$T/disk.img" bs=1M count=256 status=none
 cat "$T/disk.img" >/dev/null
-"$SCSI" -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
+# shellcheck disable=SC2086 # PIN and BENCH_SCSI_ARGS are word lists
+$PIN "$SCSI" ${BENCH_SCSI_ARGS:-} -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
 PID=$!
 i=0
 while [ ! -S "$T/scsi.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 [ -S "$T/scsi.sock" ] || { echo "bench-scsi: the backend did not start" >&2; cat "$T/backend.log" >&2; exit 1; }
 
 missed=0
-echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache"
+# The two sides are not hurt alike by a busy machine: the raw side never
+# sleeps and gets a runnable task's share, the vhost side's two processes
+# sleep and wake in turns and are favoured on each wake-up; figures taken
+# with more runnable tasks than CPUs say little about the path.
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+	echo "bench-scsi: warning: load average $load1 on $(nproc) CPUs: the ratios below are not a measure of the path"
+fi
+echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache," \
+	"CPU ${CPU}${BENCH_SCSI_ARGS:+, backend $BENCH_SCSI_ARGS}, load$(uptime | sed 's/.*load average//')"
 figure() { # NAME MODE BS QD TARGET
 	set -- $(echo "$@")
-	v=$("$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SECS")
-	r=$("$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SECS")
-	line=$(echo "$v $r" | awk -v name="$1" -v target="$5" '{
-		vm = $2 / $4 / 1048576; rm = $8 / $10 / 1048576; ratio = vm / rm
+	# The two sides take turns, ROUNDS times each, so that a change of
+	# the machine's load weighs on both alike; their sums are compared.
+	out=
+	n=0
+	while [ $n -lt "$ROUNDS" ]; do
+		v=$($PIN "$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SLICE")
+		r=$($PIN "$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SLICE")
+		out="$out$v $r
+"
+		n=$((n + 1))
+	done
+	line=$(printf '%s' "$out" | awk -v name="$1" -v target="$5" '
+		{ vb += $2; vs += $4; vi += $6; rb += $8; rs += $10; ri += $12 }
+		END {
+		vm = vb / vs / 1048576; rm = rb / rs / 1048576; ratio = vm / rm
 		ok = ratio >= target
 		printf "scsi %-22s vhost %8.1f MiB/s %8.0f IOPS   io_uring %8.1f MiB/s %8.0f IOPS   ratio %.2f (target >= %.2f)%s\n",
-			name, vm, $6 / $4, rm, $12 / $10, ratio, target, ok ? "" : "  MISSED"
+			name, vm, vi / vs, rm, ri / rs, ratio, target, ok ? "" : "  MISSED"
 		exit ok ? 0 : 3
 	}') && rc=0 || rc=$?
 	echo "$line"

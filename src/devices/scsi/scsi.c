@@ -77,6 +77,7 @@ struct scsi_req {
 	struct scsi_cmd cmd;
 	struct iovec *iov;         /* the data part of e's buffers, advanced on short I/O */
 	unsigned niov;
+	struct iovec iov1;         /* iov when it is one buffer (no allocation) */
 	uint64_t off;              /* file offset of the next byte */
 	uint32_t left;             /* bytes still to transfer */
 	uint32_t resid;
@@ -91,9 +92,9 @@ struct scsi_req {
 struct scsi_rq {
 	struct scsi_dev *s;
 	unsigned q;
-	bool up;                   /* ring and eventfd made */
+	bool up;                   /* ring made and in the event loop */
 	struct io_uring ring;
-	struct vhd_handler h;      /* the ring's completion eventfd */
+	struct vhd_handler h;      /* the ring's fd: readable while completions wait */
 	pthread_mutex_t lock;
 	struct scsi_req *head;     /* in flight */
 	unsigned inflight;         /* sqes not yet reaped */
@@ -186,6 +187,13 @@ static void write_resp(struct vq_elem *e, uint8_t response, const struct scsi_cm
 
 static void tmf_release(struct scsi_dev *s, struct scsi_tmf *t);
 
+static void req_free(struct scsi_req *r)
+{
+	if (r->iov != &r->iov1)
+		free(r->iov);
+	free(r);
+}
+
 static void req_complete(struct scsi_rq *rq, struct scsi_req *r)
 {
 	struct virtqueue *q = vu_dev_queue(rq->s->dev, rq->q);
@@ -213,8 +221,7 @@ static void req_complete(struct scsi_rq *rq, struct scsi_req *r)
 	/* The TMF completes after this task's used entry is visible. */
 	if (t)
 		tmf_release(rq->s, t);
-	free(r->iov);
-	free(r);
+	req_free(r);
 }
 
 /* ---- the io_uring of a request queue ------------------------------------ */
@@ -232,10 +239,20 @@ static int rq_prep(struct scsi_rq *rq, struct scsi_req *r)
 	}
 	switch (r->cmd.io) {
 	case SCSI_IO_READ:
-		io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->off);
+		/* One buffer (Linux's layout for a page-sized transfer): a
+		 * plain read, no iovec array for the kernel to copy in. */
+		if (r->niov == 1)
+			io_uring_prep_read(sqe, fd, r->iov->iov_base, (unsigned)r->iov->iov_len,
+					   r->off);
+		else
+			io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->off);
 		break;
 	case SCSI_IO_WRITE:
-		io_uring_prep_writev(sqe, fd, r->iov, r->niov, r->off);
+		if (r->niov == 1)
+			io_uring_prep_write(sqe, fd, r->iov->iov_base, (unsigned)r->iov->iov_len,
+					    r->off);
+		else
+			io_uring_prep_writev(sqe, fd, r->iov, r->niov, r->off);
 		/* FUA (or WCE off): on the medium before GOOD (SBC-3 5.41). */
 		if (r->cmd.fua)
 			sqe->rw_flags = RWF_DSYNC;
@@ -356,14 +373,13 @@ static unsigned rq_reap(struct scsi_rq *rq)
 	return done;
 }
 
+/* The ring's fd polls readable while completions wait in it: reaping
+ * them is all the acknowledgement it needs (no eventfd to read). */
 static void rq_event(struct vhd_handler *h, uint32_t events)
 {
 	struct scsi_rq *rq = h->opaque;
-	uint64_t v;
 
 	(void)events;
-	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		LOG_WARN("%s: io_uring eventfd: %s", vu_dev_name(rq->s->dev), strerror(errno));
 	if (rq_reap(rq))
 		vq_notify(vu_dev_queue(rq->s->dev, rq->q));
 }
@@ -390,7 +406,7 @@ static void rq_drain(struct scsi_rq *rq)
 
 static int rq_setup(struct scsi_dev *s, struct scsi_rq *rq, unsigned q)
 {
-	int rc, efd;
+	int rc;
 
 	if (rq->up)
 		return 0;
@@ -401,19 +417,17 @@ static int rq_setup(struct scsi_dev *s, struct scsi_rq *rq, unsigned q)
 		LOG_ERR("%s: q%u: io_uring_queue_init: %s", vu_dev_name(s->dev), q, strerror(-rc));
 		return rc;
 	}
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (efd < 0 || io_uring_register_eventfd(&rq->ring, efd) < 0) {
-		LOG_ERR("%s: q%u: io_uring eventfd: %s", vu_dev_name(s->dev), q, strerror(errno));
-		if (efd >= 0)
-			close(efd);
-		io_uring_queue_exit(&rq->ring);
-		return -EIO;
-	}
-	rq->h.fd = efd;
+	/* Completions are waited for on the ring's own fd (io_uring(7):
+	 * it polls readable while the completion queue is not empty),
+	 * level-triggered: when rq_kick already reaped what its submit
+	 * completed (page-cache reads complete inside it), the wake-up
+	 * that completion queued finds the queue empty and epoll drops it
+	 * without returning to us, where a registered eventfd would stay
+	 * readable and cost a wake-up, a read and a look per batch. */
+	rq->h.fd = rq->ring.ring_fd;
 	rq->h.cb = rq_event;
 	rq->h.opaque = rq;
 	if (vhd_loop_add(vu_queue_loop(s->dev, q), &rq->h, EPOLLIN) < 0) {
-		close(efd);
 		io_uring_queue_exit(&rq->ring);
 		return -EIO;
 	}
@@ -426,7 +440,6 @@ static void rq_teardown(struct scsi_rq *rq)
 	if (!rq->up)
 		return;
 	vhd_loop_del(&rq->h);
-	close(rq->h.fd);
 	io_uring_queue_exit(&rq->ring);
 	rq->up = false;
 	rq->head = NULL;
@@ -675,6 +688,25 @@ static struct iovec *iov_slice(const struct iovec *iov, unsigned n, size_t skip,
 	return out;
 }
 
+/* r's data buffers: iov[0..n) from byte `skip`, `len` bytes long, in
+ * r->iov1 when that is one buffer (a page-sized transfer, as Linux lays
+ * it out), else in an array of their own.  NULL when out of memory. */
+static struct iovec *req_slice(struct scsi_req *r, const struct iovec *iov, unsigned n,
+			       size_t skip, size_t len)
+{
+	unsigned i = 0;
+
+	while (i < n && skip >= iov[i].iov_len)
+		skip -= iov[i++].iov_len;
+	if (i < n && len <= iov[i].iov_len - skip) {
+		r->iov1.iov_base = (uint8_t *)iov[i].iov_base + skip;
+		r->iov1.iov_len = len;
+		r->niov = len ? 1 : 0;
+		return &r->iov1;
+	}
+	return iov_slice(iov + i, n - i, skip, len, &r->niov);
+}
+
 /* Complete e at once with `response` and the command's status. */
 static void answer(struct virtqueue *q, struct vq_elem *e, uint8_t response,
 		   const struct scsi_cmd *cmd, uint32_t resid, uint32_t data)
@@ -755,8 +787,8 @@ static bool handle_cmd(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 	r = calloc(1, sizeof(*r));
 	if (r && cmd.dir != SCSI_DIR_NONE)
 		r->iov = cmd.dir == SCSI_DIR_IN
-			 ? iov_slice(e->wr, e->n_wr, RESP_HDR, cmd.xfer, &r->niov)
-			 : iov_slice(e->rd, e->n_rd, REQ_HDR, cmd.xfer, &r->niov);
+			 ? req_slice(r, e->wr, e->n_wr, RESP_HDR, cmd.xfer)
+			 : req_slice(r, e->rd, e->n_rd, REQ_HDR, cmd.xfer);
 	if (!r || (cmd.dir != SCSI_DIR_NONE && !r->iov)) {
 		if (r)
 			free(r);
@@ -773,8 +805,7 @@ static bool handle_cmd(struct vu_dev *dev, struct virtqueue *q, struct vq_elem *
 	r->left = cmd.xfer;
 	r->resid = (cmd.dir == SCSI_DIR_IN ? in_len : out_len) - cmd.xfer;
 	if (rq_prep(rq, r) < 0) {
-		free(r->iov);
-		free(r);
+		req_free(r);
 		scsi_sense_errno(&cmd, ENOMEM, true);
 		answer(q, e, VIRTIO_SCSI_S_OK, &cmd, in_len + out_len, 0);
 		return true;
@@ -797,7 +828,13 @@ static void rq_kick(struct scsi_dev *s, unsigned q)
 		return;
 	}
 	vu_queue_process(s->dev, q, handle_cmd, rq);
+	/* One submit for every command of this kick; what it completed
+	 * (page-cache reads and writes complete inside it) is pushed and
+	 * notified now, in the same turn, rather than after another trip
+	 * through the event loop. */
 	io_uring_submit(&rq->ring);
+	if (rq_reap(rq))
+		vq_notify(vu_dev_queue(s->dev, q));
 }
 
 /* ---- control queue (virtio 5.6.6.2) -------------------------------------- */
@@ -1220,13 +1257,13 @@ static const struct option scsi_options[] = {
 static const char *const scsi_capabilities[] = { NULL };
 
 /* Sandbox (docs/security.md): each connection's request queues set up
- * an io_uring (liburing: setup, mmap of its rings, register of the
- * eventfd, enter); UNMAP, WRITE SAME and MODE SELECT's cache setting need
+ * an io_uring (liburing: setup, mmap of its rings, enter; completions
+ * are waited for on the ring's fd, nothing is registered); UNMAP, WRITE SAME and MODE SELECT's cache setting need
  * fallocate and fdatasync on the images opened at start-up. */
 static int scsi_sandbox(void *ctx, struct vhd_sandbox *sb)
 {
 	static const char *const calls[] = {
-		"io_uring_setup", "io_uring_enter", "io_uring_register",
+		"io_uring_setup", "io_uring_enter",
 		"fallocate", "fdatasync", "fsync", NULL,
 	};
 
