@@ -21,6 +21,11 @@
 # another one, which costs far more on a virtual machine).  BENCH_CPU=none
 # leaves placement to the scheduler.  BENCH_SCSI_ARGS: more options for
 # vhost-device-scsi (e.g. "--poll adaptive").
+# Polling on two CPUs (docs/benchmarks.md, SCSI): BENCH_SCSI_CPU puts the
+# backend on a CPU of its own (default: BENCH_CPU), BENCH_SCSI_SPIN_US
+# makes the guest spin that long on its used ring before it sleeps
+# (default 0), e.g. BENCH_SCSI_CPU=1 BENCH_SCSI_SPIN_US=200
+# BENCH_SCSI_ARGS="--poll adaptive --poll-max-us 200".
 set -eu
 
 B=${VHD_BUILDDIR:?VHD_BUILDDIR not set}
@@ -34,6 +39,12 @@ if [ "$CPU" != none ]; then
 	command -v taskset >/dev/null || { echo "bench-scsi: taskset not found (BENCH_CPU=none runs unpinned)" >&2; exit 1; }
 	PIN="taskset -c $CPU"
 fi
+BPIN=$PIN
+if [ -n "${BENCH_SCSI_CPU:-}" ]; then
+	command -v taskset >/dev/null || { echo "bench-scsi: taskset not found" >&2; exit 1; }
+	BPIN="taskset -c $BENCH_SCSI_CPU"
+fi
+SPIN=${BENCH_SCSI_SPIN_US:-0}
 SCSI=$B/vhost-device-scsi
 LOAD=$B/bench/scsi-load
 for f in "$SCSI" "$LOAD"; do
@@ -52,8 +63,8 @@ trap 'exit 1' INT TERM
 SIZE=$((256 << 20))
 dd if=/dev/urandom of="$T/disk.img" bs=1M count=256 status=none
 cat "$T/disk.img" >/dev/null
-# shellcheck disable=SC2086 # PIN and BENCH_SCSI_ARGS are word lists
-$PIN "$SCSI" ${BENCH_SCSI_ARGS:-} -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
+# shellcheck disable=SC2086 # BPIN and BENCH_SCSI_ARGS are word lists
+$BPIN "$SCSI" ${BENCH_SCSI_ARGS:-} -s "$T/scsi.sock" "$T/disk.img" 2>"$T/backend.log" &
 PID=$!
 i=0
 while [ ! -S "$T/scsi.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
@@ -69,7 +80,7 @@ if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
 	echo "bench-scsi: warning: load average $load1 on $(nproc) CPUs: the ratios below are not a measure of the path"
 fi
 echo "bench-scsi: $(nproc) CPUs, ${SECS} s per figure, 256 MiB image in the page cache," \
-	"CPU ${CPU}${BENCH_SCSI_ARGS:+, backend $BENCH_SCSI_ARGS}, load$(uptime | sed 's/.*load average//')"
+	"CPU ${CPU}${BENCH_SCSI_CPU:+, backend on CPU $BENCH_SCSI_CPU}${BENCH_SCSI_ARGS:+, backend $BENCH_SCSI_ARGS}, guest spin ${SPIN} us, load$(uptime | sed 's/.*load average//')"
 figure() { # NAME MODE BS QD TARGET
 	set -- $(echo "$@")
 	# The two sides take turns, ROUNDS times each, so that a change of
@@ -77,7 +88,7 @@ figure() { # NAME MODE BS QD TARGET
 	out=
 	n=0
 	while [ $n -lt "$ROUNDS" ]; do
-		v=$($PIN "$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SLICE")
+		v=$($PIN "$LOAD" vhost "$T/scsi.sock" "$SIZE" "$2" "$3" "$4" "$SLICE" "$SPIN")
 		r=$($PIN "$LOAD" raw "$T/disk.img" "$SIZE" "$2" "$3" "$4" "$SLICE")
 		out="$out$v $r
 "

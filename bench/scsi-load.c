@@ -5,11 +5,13 @@
  * tools/vhu-scsi.h, playing the guest) or straight on the image with
  * io_uring (the limit the device is measured against).
  *
- *   scsi-load vhost SOCKET SIZE MODE BS QD SECONDS
+ *   scsi-load vhost SOCKET SIZE MODE BS QD SECONDS [SPIN_US]
  *   scsi-load raw   IMAGE  SIZE MODE BS QD SECONDS
  *
  * MODE: randread (BS-aligned random offsets), seqread, seqwrite
- * (sequential, wrapping at SIZE).  QD requests are kept in flight for
+ * (sequential, wrapping at SIZE).  SPIN_US (vhost side, default 0): the
+ * guest spins on its used ring that long before it sleeps on the call
+ * eventfd, as a polling driver.  QD requests are kept in flight for
  * SECONDS.  Prints "bytes B seconds S ios N".  Data is not checked (the
  * tests do that); the vhost side leaves it in guest memory, as a guest
  * would, and the raw side in its buffers.
@@ -80,7 +82,8 @@ static void fill_cmd(struct vhu_scsi_cmd *c, const struct gen *g, uint64_t off)
 		c->in_len = g->bs;
 }
 
-static int run_vhost(const char *sock, struct gen *g, unsigned qd, double secs)
+static int run_vhost(const char *sock, struct gen *g, unsigned qd, double secs,
+		     unsigned spin_us)
 {
 	struct vhu_scsi_opts o = { .path = sock, .connect_ms = 10000, .queue_size = 256,
 				   .mem_size = (size_t)qd * g->bs + (8u << 20) };
@@ -94,6 +97,7 @@ static int run_vhost(const char *sock, struct gen *g, unsigned qd, double secs)
 		fprintf(stderr, "scsi-load: %s\n", err[0] ? err : "out of memory");
 		return 1;
 	}
+	vhu_scsi_set_spin(d, spin_us * 1000u);
 	t0 = now_s();
 	for (unsigned i = 0; i < qd; i++) {
 		fill_cmd(&c[i], g, next_off(g));
@@ -208,9 +212,11 @@ int main(int argc, char **argv)
 	struct gen g = { .rng = 0x9e3779b97f4a7c15ull };
 	unsigned qd;
 	double secs;
+	unsigned spin_us = 0;
 
-	if (argc != 8) {
-		fprintf(stderr, "usage: scsi-load vhost|raw SOCKET|IMAGE SIZE MODE BS QD SECONDS\n");
+	if (argc != 8 && !(argc == 9 && !strcmp(argv[1], "vhost"))) {
+		fprintf(stderr, "usage: scsi-load vhost SOCKET SIZE MODE BS QD SECONDS [SPIN_US]\n"
+				"       scsi-load raw IMAGE SIZE MODE BS QD SECONDS\n");
 		return 2;
 	}
 	g.size = strtoull(argv[3], NULL, 10);
@@ -219,10 +225,12 @@ int main(int argc, char **argv)
 	g.bs = (uint32_t)strtoul(argv[5], NULL, 10);
 	qd = (unsigned)strtoul(argv[6], NULL, 10);
 	secs = strtod(argv[7], NULL);
-	if (!g.bs || g.bs % 512 || g.size < g.bs || !qd || qd > 128) {
+	if (argc == 9)
+		spin_us = (unsigned)strtoul(argv[8], NULL, 10);
+	if (!g.bs || g.bs % 512 || g.size < g.bs || !qd || qd > 128 || spin_us > 1000000) {
 		fprintf(stderr, "scsi-load: bad arguments\n");
 		return 2;
 	}
-	return !strcmp(argv[1], "vhost") ? run_vhost(argv[2], &g, qd, secs)
+	return !strcmp(argv[1], "vhost") ? run_vhost(argv[2], &g, qd, secs, spin_us)
 					  : run_raw(argv[2], &g, qd, secs);
 }

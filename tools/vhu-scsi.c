@@ -30,6 +30,7 @@ struct vhu_scsi {
 	size_t mark;
 	uint8_t *tmf_buf;          /* 28 + 1 bytes, in guest memory */
 	bool tmf_pending;
+	unsigned spin_ns;          /* vhu_scsi_set_spin */
 };
 
 void vhu_scsi_lun(uint8_t out[8], unsigned target, unsigned lun)
@@ -96,6 +97,11 @@ void vhu_scsi_close(struct vhu_scsi *d)
 struct vhu_session *vhu_scsi_session(struct vhu_scsi *d)
 {
 	return d->s;
+}
+
+void vhu_scsi_set_spin(struct vhu_scsi *d, unsigned spin_ns)
+{
+	d->spin_ns = spin_ns;
 }
 
 unsigned vhu_scsi_in_flight(const struct vhu_scsi *d)
@@ -205,7 +211,7 @@ int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout
 				continue;       /* look at the others first */
 			if (timeout_ms >= 0 && waited >= timeout_ms)
 				return -ETIMEDOUT;
-			r = vhu_vq_wait(q, slice, 0);
+			r = vhu_vq_wait(q, slice, d->spin_ns);
 			waited += slice;
 			if (r < 0)
 				return r;

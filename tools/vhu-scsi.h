@@ -85,6 +85,10 @@ int vhu_scsi_kick(struct vhu_scsi *d);
 int vhu_scsi_collect(struct vhu_scsi *d, struct vhu_scsi_cmd **done, int timeout_ms);
 /* Post one command and wait for it. */
 int vhu_scsi_run(struct vhu_scsi *d, struct vhu_scsi_cmd *c, int timeout_ms);
+/* How vhu_scsi_collect waits for a completion: spin on the used ring for
+ * up to spin_ns before sleeping on the call eventfd, as a polling guest
+ * driver would (0, the default: sleep at once). */
+void vhu_scsi_set_spin(struct vhu_scsi *d, unsigned spin_ns);
 /* Commands posted and not collected. */
 unsigned vhu_scsi_in_flight(const struct vhu_scsi *d);
 
