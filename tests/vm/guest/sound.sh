@@ -39,12 +39,19 @@ info "virtio card: $card ($(grep "^ *$card " /proc/asound/cards))"
 # playK-end (the host times it, and checks the bytes that arrived on its
 # side at playK-end; the guest's clock under TCG is not the host's: the
 # guest's own figure is only shown).
+# A buffer of 1 s (aplay's default is the driver's 160 ms): a TCG guest on
+# a busy host can stall longer than 160 ms, and an underrun makes the
+# driver STOP, RELEASE and PREPARE the stream again, which reopens the
+# host's PCM -- the file plugin then starts out.raw afresh and the bytes
+# before the underrun are gone from it.  What aplay said (an underrun is
+# reported there) is shown before the host checks.
 play() {
 	host_step "play$1-start"
 	t0=$(uptime_cs)
-	/vhd/bin/aplay -q -D hw:$card,0 "/vhd/bin/$2" >/tmp/out 2>&1 ||
+	/vhd/bin/aplay -q -B 1000000 -F 100000 -D hw:$card,0 "/vhd/bin/$2" >/tmp/out 2>&1 ||
 		fail "aplay $2 failed: $(cat /tmp/out)"
 	t1=$(uptime_cs)
+	[ -s /tmp/out ] && info "aplay $2 said: $(tr '\n' ' ' </tmp/out)"
 	host_step "play$1-end"
 	info "aplay $2 took $((t1 - t0)) cs of guest time"
 }
@@ -52,10 +59,11 @@ play() {
 set -- $SND_WAV
 play 0 "$1"
 
-# Record one second: the host's capture source, byte for byte.
+# Record one second: the host's capture source, byte for byte (a 1 s
+# buffer too: an overrun would lose bytes).
 host_step rec-start
 t0=$(uptime_cs)
-/vhd/bin/arecord -q -D hw:$card,0 -f S16_LE -r 48000 -c 1 -d 1 /tmp/rec.wav >/tmp/out 2>&1 ||
+/vhd/bin/arecord -q -B 1000000 -F 100000 -D hw:$card,0 -f S16_LE -r 48000 -c 1 -d 1 /tmp/rec.wav >/tmp/out 2>&1 ||
 	fail "arecord failed: $(cat /tmp/out)"
 t1=$(uptime_cs)
 host_step rec-end
