@@ -6,48 +6,14 @@
 # before any socket exists.  The filter itself is tested in
 # tests/unit/test-sandbox.c; every other test runs the backends with it.
 set -u
-B=${VHD_BUILDDIR:-.}
-T=$(mktemp -d /tmp/vhd-sandbox.XXXXXX)
-pass=0
-fail=0
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Where this kernel has no seccomp filters, there is nothing to see.
 if ! grep -q '^Seccomp:' /proc/self/status; then
 	echo "1..0 # SKIP no seccomp in this kernel"
 	exit 77
 fi
-
-# start PROG ARGS...: run it with -v, wait (an event: the line logged once
-# the workers run, after the sandbox step) up to 30 s.
-start() {
-	"$@" -v >"$T/log" 2>&1 &
-	pid=$!
-	i=0
-	while ! grep -q "worker threads" "$T/log"; do
-		if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 300 ]; then
-			return 1
-		fi
-		i=$((i + 1))
-		sleep 0.1
-	done
-}
-
-stop() {
-	kill "$pid" 2>/dev/null
-	wait "$pid"
-	st=$?
-	pid=""
-	return $st
-}
 
 seccomp_mode() {
 	awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status"
@@ -57,7 +23,10 @@ seccomp_mode() {
 expect() {
 	want=$1 d=$2
 	shift 2
-	if ! start "$@"; then
+	# The event: the line logged once the workers run, after the
+	# sandbox step.
+	start "$@" -v
+	if ! wait_until grep -q "worker threads" "$T/log"; then
 		bad "$d: the backend runs (log: $(head -c 400 "$T/log"))"
 		stop
 		return
@@ -73,16 +42,16 @@ expect() {
 if grep -q __asan_init "$B/vhost-device-rng"; then
 	expect 0 "vhost-device-rng (default, sanitizer build)" "$B/vhost-device-rng" -s "$T/rng.sock"
 	expect 0 "vhost-device-rng --sandbox off" "$B/vhost-device-rng" -s "$T/rng.sock" --sandbox off
-	echo "1..$((pass + fail))"
-	[ "$fail" -eq 0 ]
-	exit
+	finish
 fi
 
 for dev in rng template; do
 	expect 2 "vhost-device-$dev (default)" "$B/vhost-device-$dev" -s "$T/$dev.sock"
-	grep -q "sandbox: seccomp allow-list installed" "$T/log" &&
-		ok "vhost-device-$dev says the sandbox is installed" ||
+	if grep -q "sandbox: seccomp allow-list installed" "$T/log"; then
+		ok "vhost-device-$dev says the sandbox is installed"
+	else
 		bad "vhost-device-$dev says the sandbox is installed ($(head -c 400 "$T/log"))"
+	fi
 	expect 2 "vhost-device-$dev --sandbox on" "$B/vhost-device-$dev" -s "$T/$dev.sock" --sandbox on
 	expect 0 "vhost-device-$dev --sandbox off" "$B/vhost-device-$dev" -s "$T/$dev.sock" --sandbox off
 done
@@ -95,5 +64,4 @@ else
 	bad "--sandbox maybe exits 1 before any socket (status $st: $(cat "$T/out"))"
 fi
 
-echo "1..$((pass + fail))"
-[ "$fail" -eq 0 ]
+finish

@@ -4,84 +4,9 @@
 # with a message and create no socket; --socket is used exactly, as the
 # Rust binary names it; SIGTERM removes it.
 set -u
-B=${VHD_BUILDDIR:-.}
-T=$(mktemp -d /tmp/vhd-sound-cli.XXXXXX)
-pass=0
-fail=0
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-# expect_exit PROGRAM STATUS PATTERN ARGS...: status, message, no file in $T/s.
-expect_exit() {
-	prog=$1 want=$2 pat=$3
-	shift 3
-	rm -rf "$T/s"
-	mkdir -p "$T/s"
-	"$B/$prog" "$@" >"$T/out" 2>&1
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		bad "$prog '$*' exits $want (got $got: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if ! grep -q -- "$pat" "$T/out"; then
-		bad "$prog '$*' says '$pat' (said: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if [ -n "$(ls -A "$T/s")" ]; then
-		bad "$prog '$*' created no file (found: $(ls "$T/s"))"
-		return
-	fi
-	ok "$prog '$*' exits $want saying '$pat'"
-}
-
-# Wait for the file (the event); 30 s is only the failure bound.
-wait_for() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
-	[ -e "$1" ]
-}
-
-# run_and_stop PROGRAM DESCRIPTION FILES ARGS...
-run_and_stop() {
-	prog=$1 d=$2 files=$3
-	shift 3
-	rm -rf "$T/s"
-	mkdir -p "$T/s"
-	"$B/$prog" "$@" 2>"$T/log" &
-	pid=$!
-	for f in $files; do
-		if ! wait_for "$f"; then
-			bad "$d: $f did not appear ($(head -c 300 "$T/log"))"
-			kill -9 "$pid"
-			pid=""
-			return
-		fi
-	done
-	kill -TERM "$pid"
-	wait "$pid"
-	st=$?
-	pid=""
-	if [ "$st" -ne 0 ]; then
-		bad "$d: exit status $st on SIGTERM ($(head -c 300 "$T/log"))"
-		return
-	fi
-	for f in $files; do
-		if [ -e "$f" ]; then
-			bad "$d: $f left behind"
-			return
-		fi
-	done
-	ok "$d"
-}
-
-S=$T/s
 P=vhost-device-sound
 expect_exit $P 0 "--output-streams N" --help
 expect_exit $P 0 "alsa or pipewire" --help
@@ -127,26 +52,22 @@ run_and_stop $P "sound with 2 outputs, no input, s16 at 48000 Hz" \
 
 # --socket-fd: an inherited listening socket (as a service manager passes
 # it) is served; the Rust flag is the core's --fd.
-rm -rf "$S" && mkdir -p "$S"
-python3 -c '
+fresh_s
+start python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(4)
 if s.fileno() != 3: os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
 os.execv(sys.argv[2], [sys.argv[2], "--socket-fd", "3", "--backend", "null"])
-' "$S/fd.sock" "$B/$P" 2>"$T/log" &
-pid=$!
+' "$S/fd.sock" "$B/$P"
 if wait_for "$S/fd.sock" &&
    "$B/tools/vhost-user-frontend" info "$S/fd.sock" --config-size 16 >"$T/out" 2>&1 &&
    grep -q "00 00 00 00 02 00 00 00 02 00 00 00 00 00 00 00" "$T/out"; then
 	ok "sound --socket-fd 3: served (config: 0 jacks, 2 streams, 2 chmaps)"
 else
-	bad "sound --socket-fd 3: $(head -c 300 "$T/out") $(head -c 300 "$T/log")"
+	bad "sound --socket-fd 3: $(head -c 300 "$T/out") $(log_head)"
 fi
-kill -TERM "$pid" 2>/dev/null
-wait "$pid"
-pid=""
+stop
 
-echo "# $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,84 +4,9 @@
 # with a message and create no file; sockets are suffixed (PATH0..), as the
 # Rust binaries; SIGTERM removes them.
 set -u
-B=${VHD_BUILDDIR:-.}
-T=$(mktemp -d /tmp/vhd-i2c-spi-cli.XXXXXX)
-pass=0
-fail=0
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=../cli/lib.sh
+. "$(dirname "$0")/../cli/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-# expect_exit PROGRAM STATUS PATTERN ARGS...: status, message, no file in $T/s.
-expect_exit() {
-	prog=$1 want=$2 pat=$3
-	shift 3
-	rm -rf "$T/s"
-	mkdir -p "$T/s"
-	"$B/$prog" "$@" >"$T/out" 2>&1
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		bad "$prog '$*' exits $want (got $got: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if ! grep -q -- "$pat" "$T/out"; then
-		bad "$prog '$*' says '$pat' (said: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if [ -n "$(ls -A "$T/s")" ]; then
-		bad "$prog '$*' created no file (found: $(ls "$T/s"))"
-		return
-	fi
-	ok "$prog '$*' exits $want saying '$pat'"
-}
-
-# Wait for the file (the event); 30 s is only the failure bound.
-wait_for() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
-	[ -e "$1" ]
-}
-
-# run_and_stop PROGRAM DESCRIPTION FILES ARGS...
-run_and_stop() {
-	prog=$1 d=$2 files=$3
-	shift 3
-	rm -rf "$T/s"
-	mkdir -p "$T/s"
-	"$B/$prog" "$@" 2>"$T/log" &
-	pid=$!
-	for f in $files; do
-		if ! wait_for "$f"; then
-			bad "$d: $f did not appear ($(head -c 300 "$T/log"))"
-			kill -9 "$pid"
-			pid=""
-			return
-		fi
-	done
-	kill -TERM "$pid"
-	wait "$pid"
-	st=$?
-	pid=""
-	if [ "$st" -ne 0 ]; then
-		bad "$d: exit status $st on SIGTERM ($(head -c 300 "$T/log"))"
-		return
-	fi
-	for f in $files; do
-		if [ -e "$f" ]; then
-			bad "$d: $f left behind"
-			return
-		fi
-	done
-	ok "$d"
-}
-
-S=$T/s
 I=vhost-device-i2c
 expect_exit $I 0 "--device-list" --help
 expect_exit $I 0 '"type": "i2c"' --print-capabilities
@@ -100,9 +25,8 @@ run_and_stop $I "i2c -c 2: sockets i.sock0 and i.sock1, removed on SIGTERM" \
 
 # vhost-user-frontend i2c against a running simulated bus: a write, then a
 # write-then-read transfer prints the bytes; an absent address fails (2).
-rm -rf "$S" && mkdir -p "$S"
-"$B/$I" -s "$S/f.sock" -l sim:80 2>"$T/log" &
-pid=$!
+fresh_s
+start "$B/$I" -s "$S/f.sock" -l sim:80
 if wait_for "$S/f.sock0"; then
 	FE=$B/tools/vhost-user-frontend
 	"$FE" i2c "$S/f.sock0" w3@0x50 0x10 0xaa 0xbb >"$T/out" 2>&1 &&
@@ -119,13 +43,11 @@ if wait_for "$S/f.sock0"; then
 	else
 		bad "vhost-user-frontend i2c, absent address: status $st: $(head -c 300 "$T/out")"
 	fi
-	kill -TERM "$pid"
-	wait "$pid"
+	stop
 else
-	bad "i2c for the frontend: no socket ($(head -c 300 "$T/log"))"
-	kill -9 "$pid"
+	bad "i2c for the frontend: no socket ($(log_head))"
+	kill_backend
 fi
-pid=""
 
 P=vhost-device-spi
 expect_exit $P 0 "--device PATH" --help
@@ -135,5 +57,4 @@ expect_exit $P 1 "/nonexistent/spidev0.0" -s "$S/p.sock" -l /nonexistent/spidev0
 run_and_stop $P "spi -l loopback: socket p.sock0, removed on SIGTERM" \
 	"$S/p.sock0" -s "$S/p.sock" -l loopback
 
-echo "# $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

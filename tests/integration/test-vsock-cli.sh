@@ -6,105 +6,32 @@
 # (vhost-user sockets, uds_path, uds_path_seqpacket); a stale uds socket is
 # replaced, a regular file in its place refused.
 set -u
-B=${VHD_BUILDDIR:-.}
-VS=$B/vhost-device-vsock
-T=$(mktemp -d /tmp/vhd-vsock-cli.XXXXXX)
-pass=0
-fail=0
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=../cli/lib.sh
+. "$(dirname "$0")/../cli/lib.sh"
+P=vhost-device-vsock
+VS=$B/$P
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-# expect_exit STATUS PATTERN ARGS...: status, message, and no file in $T/s.
-expect_exit() {
-	want=$1 pat=$2
-	shift 2
-	rm -rf "$T/s"
-	mkdir -p "$T/s"
-	"$VS" "$@" >"$T/out" 2>&1
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		bad "'$*' exits $want (got $got: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if ! grep -q -- "$pat" "$T/out"; then
-		bad "'$*' says '$pat' (said: $(head -c 300 "$T/out"))"
-		return
-	fi
-	if [ -n "$(ls -A "$T/s")" ]; then
-		bad "'$*' created no file (found: $(ls "$T/s"))"
-		return
-	fi
-	ok "'$*' exits $want saying '$pat'"
-}
-
-# Wait for the file (the event); 30 s is only the failure bound.
-wait_for() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 1200 ]; do sleep 0.025; i=$((i + 1)); done
-	[ -e "$1" ]
-}
-
-# Start in the background, wait for the listed files, SIGTERM, check that
-# it exits 0 and that every listed file is gone.
-run_and_stop() { # description, files (space-separated), args...
-	d=$1 files=$2
-	shift 2
-	"$VS" "$@" 2>"$T/log" &
-	pid=$!
-	for f in $files; do
-		if ! wait_for "$f"; then
-			bad "$d: $f did not appear ($(head -c 300 "$T/log"))"
-			kill -9 "$pid"
-			pid=""
-			return
-		fi
-	done
-	kill -TERM "$pid"
-	wait "$pid"
-	st=$?
-	pid=""
-	if [ "$st" -ne 0 ]; then
-		bad "$d: exit status $st on SIGTERM ($(head -c 300 "$T/log"))"
-		return
-	fi
-	for f in $files; do
-		if [ -e "$f" ]; then
-			bad "$d: $f left behind"
-			return
-		fi
-	done
-	ok "$d"
-}
-
-S=$T/s
-expect_exit 0 "--vm KEY=VALUE" --help
-expect_exit 0 "--forward-listen" --help
-expect_exit 0 '"type": "vsock"' --print-capabilities
-expect_exit 1 "nothing to serve" 
-expect_exit 1 "missing --uds-path" --socket "$S/v.sock"
-expect_exit 1 "missing --socket" --uds-path "$S/u"
-expect_exit 1 "exclude each other" --socket "$S/v.sock" --uds-path "$S/u" --forward-cid 1
-expect_exit 1 "excludes --vm" --guest-cid 4 --vm "socket=$S/v.sock,uds-path=$S/u"
-expect_exit 1 "--config and --vm exclude each other" --vm "socket=$S/v.sock,uds-path=$S/u" --config "$S/c.yaml"
-expect_exit 1 "guest CID 3 is used by two VMs" \
+expect_exit $P 0 "--vm KEY=VALUE" --help
+expect_exit $P 0 "--forward-listen" --help
+expect_exit $P 0 '"type": "vsock"' --print-capabilities
+expect_exit $P 1 "nothing to serve"
+expect_exit $P 1 "missing --uds-path" --socket "$S/v.sock"
+expect_exit $P 1 "missing --socket" --uds-path "$S/u"
+expect_exit $P 1 "exclude each other" --socket "$S/v.sock" --uds-path "$S/u" --forward-cid 1
+expect_exit $P 1 "excludes --vm" --guest-cid 4 --vm "socket=$S/v.sock,uds-path=$S/u"
+expect_exit $P 1 "--config and --vm exclude each other" --vm "socket=$S/v.sock,uds-path=$S/u" --config "$S/c.yaml"
+expect_exit $P 1 "guest CID 3 is used by two VMs" \
 	--vm "socket=$S/a.sock,uds-path=$S/ua" --vm "socket=$S/b.sock,uds-path=$S/ub"
-expect_exit 1 "unknown key 'group'" --vm "socket=$S/a.sock,uds-path=$S/ua,group=x"
-expect_exit 1 "--guest-cid '2'" --socket "$S/v.sock" --uds-path "$S/u" --guest-cid 2
-expect_exit 1 "--tx-buffer-size '0'" --socket "$S/v.sock" --uds-path "$S/u" --tx-buffer-size 0
-expect_exit 1 "not --socket-path" -s "$S/v.sock" --uds-path "$S/u"
-expect_exit 1 "--socket given twice" --socket "$S/v.sock" --socket "$S/w.sock" --uds-path "$S/u"
+expect_exit $P 1 "unknown key 'group'" --vm "socket=$S/a.sock,uds-path=$S/ua,group=x"
+expect_exit $P 1 "--guest-cid '2'" --socket "$S/v.sock" --uds-path "$S/u" --guest-cid 2
+expect_exit $P 1 "--tx-buffer-size '0'" --socket "$S/v.sock" --uds-path "$S/u" --tx-buffer-size 0
+expect_exit $P 1 "not --socket-path" -s "$S/v.sock" --uds-path "$S/u"
+expect_exit $P 1 "--socket given twice" --socket "$S/v.sock" --socket "$S/w.sock" --uds-path "$S/u"
 
 # The three forms.
-run_and_stop "standalone flags" "$T/v.sock $T/u $T/u_seqpacket" \
+run_and_stop $P "standalone flags" "$T/v.sock $T/u $T/u_seqpacket" \
 	--socket "$T/v.sock" --uds-path "$T/u" --guest-cid 7 --groups a+b
-run_and_stop "two --vm" "$T/a.sock $T/b.sock $T/ua $T/ub" \
+run_and_stop $P "two --vm" "$T/a.sock $T/b.sock $T/ua $T/ub" \
 	--vm "guest-cid=3,socket=$T/a.sock,uds-path=$T/ua" \
 	--vm "guest_cid=4,socket=$T/b.sock,uds_path=$T/ub,tx_buffer_size=32768,queue_size=256"
 if "$VS" --help | grep -q "YAML"; then
@@ -123,14 +50,14 @@ EOF
 	if "$VS" --config /dev/null 2>&1 | grep -q "no YAML support"; then
 		ok "--config refused: this build has no libyaml"
 	else
-		run_and_stop "--config" "$T/c5.sock $T/c6.sock $T/u5 $T/u6" --config "$T/c.yaml"
+		run_and_stop $P "--config" "$T/c5.sock $T/c6.sock $T/u5 $T/u6" --config "$T/c.yaml"
 	fi
 fi
 
 # A stale uds socket is replaced; a regular file is refused.
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/stale" 2>/dev/null
 if [ -S "$T/stale" ]; then
-	run_and_stop "stale uds socket replaced" "$T/v2.sock $T/stale" --socket "$T/v2.sock" --uds-path "$T/stale"
+	run_and_stop $P "stale uds socket replaced" "$T/v2.sock $T/stale" --socket "$T/v2.sock" --uds-path "$T/stale"
 fi
 mkdir -p "$T/s"
 : >"$T/s/file"
@@ -142,5 +69,4 @@ else
 	bad "regular file at uds_path: status $st, $(head -c 300 "$T/out")"
 fi
 
-echo "# $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

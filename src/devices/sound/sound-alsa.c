@@ -143,6 +143,17 @@ static void unwatch(struct alsa_stream *st)
 	st->watched = false;
 }
 
+/* Nothing wakes the stream: neither its poll descriptors nor the clock's
+ * timer (it has no message to move, is not running, or its ring stops).
+ * The clock's run is kept: what was moved still counts (docs/sound.md,
+ * "Pacing"). */
+static void quiet(struct alsa_stream *st)
+{
+	unwatch(st);
+	if (st->timer)
+		vhd_timer_disarm(st->timer);
+}
+
 static void service(struct alsa_stream *st);
 
 static void on_poll(struct vhd_handler *h, uint32_t events)
@@ -245,9 +256,7 @@ static void service(struct alsa_stream *st)
 	uint8_t buf[CHUNK];
 
 	if (!st->pcm || s->state != SND_ST_RUNNING) {
-		unwatch(st);
-		if (st->timer)
-			vhd_timer_disarm(st->timer);
+		quiet(st);
 		return;
 	}
 	for (;;) {
@@ -258,9 +267,7 @@ static void service(struct alsa_stream *st)
 		snd_pcm_sframes_t r;
 
 		if (!io) {
-			unwatch(st);
-			if (st->timer)
-				vhd_timer_disarm(st->timer);
+			quiet(st);
 			return;
 		}
 		e = io->cookie;
@@ -476,9 +483,6 @@ void vsnd_alsa_service_all(struct vsnd_alsa *a)
 void vsnd_alsa_quiesce(struct vsnd_alsa *a, uint8_t dir)
 {
 	for (unsigned i = 0; i < a->m->nstreams; i++)
-		if (a->m->s[i].dir == dir) {
-			unwatch(&a->s[i]);
-			if (a->s[i].timer)
-				vhd_timer_disarm(a->s[i].timer);
-		}
+		if (a->m->s[i].dir == dir)
+			quiet(&a->s[i]);
 }
