@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* A decimal id, digits only; (uid_t)-1 means "unchanged" to the set*id
@@ -229,13 +230,21 @@ int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary,
 	return 0;
 }
 
+/* A Unix98 pseudo-terminal slave (devices.txt: majors 136-143): made by
+ * devpts for our posix_openpt(), never by a user. */
+static bool is_pty_slave(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) >= 136 && major(st->st_rdev) <= 143;
+}
+
 /* Connecting to a Unix socket needs write permission on its file: a
  * frontend running as the target user (a QEMU started by libvirt as that
  * user) can connect once the file is the user's.  Whoever may write the
  * directory could put something else at the path since we bound it: so
  * the path is opened without following a symlink (O_PATH) and only a
- * socket is given away -- never a file hard-linked in its place. */
-static int give_socket(const char *path, uid_t uid, gid_t gid)
+ * socket is given away -- never a file hard-linked in its place.  pty:
+ * a device's pseudo-terminal slave is accepted too (vhd_startup_path). */
+static int give_socket(const char *path, uid_t uid, gid_t gid, bool pty)
 {
 	struct stat st;
 	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), r = -1;
@@ -244,7 +253,7 @@ static int give_socket(const char *path, uid_t uid, gid_t gid)
 		return -1;
 	if (fstat(fd, &st) < 0)
 		goto out;
-	if (!S_ISSOCK(st.st_mode)) {
+	if (!S_ISSOCK(st.st_mode) && !(pty && is_pty_slave(&st))) {
 		errno = EEXIST;         /* "File exists": not ours any more */
 		goto out;
 	}
@@ -260,7 +269,7 @@ out:
 	return r;
 }
 
-/* The socket files the devices made at start-up (vhd_startup_path in
+/* The files the devices made at start-up (vhd_startup_path in
  * vhost-device.h); main thread only.  closed: start-up is over, what is
  * made now is the target's already. */
 static struct {
@@ -276,7 +285,7 @@ int vhd_startup_path(const char *path)
 	if (startup.closed)
 		return 0;
 	if (startup.n >= VHD_STARTUP_PATHS_MAX) {
-		fprintf(stderr, "%s: %s: more than %u socket files made at start-up for --user/--group\n",
+		fprintf(stderr, "%s: %s: more than %u files made at start-up for --user/--group\n",
 			program_invocation_short_name, path, VHD_STARTUP_PATHS_MAX);
 		return -1;
 	}
@@ -311,12 +320,12 @@ static void startup_close(void)
 
 /* give_socket() over a list, saying which file failed. */
 static int give_sockets(const struct vhd_privdrop *p, const char *prog, const char *what,
-			char *const *paths, unsigned n)
+			char *const *paths, unsigned n, bool pty)
 {
 	uid_t uid = p->user_given ? p->uid : (uid_t)-1;
 
 	for (unsigned i = 0; paths && i < n; i++)
-		if (give_socket(paths[i], uid, p->gid) < 0) {
+		if (give_socket(paths[i], uid, p->gid, pty) < 0) {
 			fprintf(stderr, "%s: cannot give the %s %s to user %s, group %s: %s\n",
 				prog, what, paths[i], p->user, p->group, strerror(errno));
 			return -1;
@@ -331,8 +340,8 @@ static int apply(const struct vhd_privdrop *p, const char *prog, char *const *so
 		return 0;
 	if (geteuid() != 0)
 		goto done;      /* the ids asked for already (vhd_privdrop_finish) */
-	if (give_sockets(p, prog, "socket", sockets, n) < 0 ||
-	    give_sockets(p, prog, "socket file made at start-up", startup.paths, startup.n) < 0)
+	if (give_sockets(p, prog, "socket", sockets, n, false) < 0 ||
+	    give_sockets(p, prog, "file made at start-up", startup.paths, startup.n, true) < 0)
 		return -1;
 	/* Groups first: once the uid is not 0, setgroups and setresgid are
 	 * refused (no CAP_SETGID).  Supplementary groups: exactly the target

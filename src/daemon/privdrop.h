@@ -15,8 +15,9 @@
  *    return 0, or -1 with a message naming the option and the value in err.
  *  - vhd_privdrop_apply() with nothing asked does nothing.  Otherwise, as
  *    root: chowns the given socket files and those the devices recorded
- *    with vhd_startup_path() (vhost-device.h) to the target (only a socket,
- *    never through a symlink or a file put in its place), then setgroups(exactly the
+ *    with vhd_startup_path() (vhost-device.h) to the target (only a socket
+ *    -- or, recorded, a pty slave -- never through a symlink or a file put
+ *    in its place), then setgroups(exactly the
  *    target group), setresgid, setresuid, in that order, each checked; then
  *    checks that root cannot be regained (setresuid(0,0,0) fails) when the
  *    target user is not root.  Returns 0 (and logs "running as user U

@@ -11,13 +11,15 @@
 # (vhd_startup_path in src/vhost-device.h): vhost-device-vsock's uds-path
 # sockets (flags and --vm) and vhost-device-gpio's simulator control
 # sockets -- owned by nobody/nogroup, and a process running as nobody
-# connects to them.
+# connects to them -- and vhost-device-console's pseudo-terminals (nobody
+# opens them).
 # Needs root (CI runs as root): otherwise skipped.
 set -u
 B=${VHD_BUILDDIR:-.}
 RNG=$B/vhost-device-rng
 VSOCK=$B/vhost-device-vsock
 GPIO=$B/vhost-device-gpio
+CONSOLE=$B/vhost-device-console
 FE=$B/tools/vhost-user-frontend
 pass=0
 fail=0
@@ -223,6 +225,30 @@ d="vhost-device-gpio --sim-socket --user nobody"
 if start "$T/rw/g0" "$GPIO" -s "$T/rw/g" -l s8 --sim-socket "$T/rw/gc" --user nobody; then
 	owned_and_reachable "$d" "$T/rw/g0" "$T/rw/gc0"
 	stop_clean "$d" "$T/rw/gc0"
+else
+	bad "$d: the backend runs ($(head -c 400 "$T/log"))"
+	stop
+fi
+
+# The pty path is in the log: "console0: pty /dev/pts/N (LINK)".
+d="vhost-device-console --backend pty --user nobody"
+if start "$T/rw/c0" "$CONSOLE" -s "$T/rw/c" --backend pty --user nobody; then
+	pty=$(sed -n 's/.*console0: pty \(\/dev\/pts\/[0-9]*\).*/\1/p' "$T/log" | head -n 1)
+	owner=$(stat -c %u:%g "$pty" 2>/dev/null)
+	[ -n "$pty" ] && [ -c "$pty" ] && [ "$owner" = "$U:$UG" ] &&
+		ok "$d: the pty $pty is owned by $owner" ||
+		bad "$d: the pty '$pty' is owned by '$owner', expected $U:$UG ($(head -c 400 "$T/log"))"
+	if [ -z "$PY" ]; then
+		ok "$d: opening the pty as nobody # SKIP no python3 that nobody may run"
+	elif [ -n "$pty" ] && setpriv --reuid="$U" --regid="$UG" --clear-groups "$PY" -c '
+import os, sys
+os.close(os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY))
+' "$pty" >"$T/py" 2>&1; then
+		ok "$d: a process running as nobody opens the pty"
+	else
+		bad "$d: a process running as nobody opens the pty '$pty' ($(tail -n 1 "$T/py"))"
+	fi
+	stop_clean "$d" "$T/rw/c0"
 else
 	bad "$d: the backend runs ($(head -c 400 "$T/log"))"
 	stop

@@ -8,12 +8,13 @@
  * The socket files devices record at start-up (vhd_startup_path): a
  * bounded count, nothing recorded once start-up is over, and -- as root --
  * given to the target only when the path is a socket, never through a
- * symlink or to another kind of file.
+ * symlink or to another kind of file (a pty slave is accepted).
  * The drop itself runs in tests/cli/test-privdrop.sh.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -220,8 +221,9 @@ static void bind_at(const char *path)
 static void t_startup_give(void **state)
 {
 	char dir[] = "/tmp/vhd-privdrop-unit.XXXXXX";
-	char sock[64], other[64], link[64], file[64];
+	char sock[64], other[64], link[64], file[64], pts[64];
 	struct passwd *pw;
+	int ptm;
 	struct group *gr;
 	FILE *f;
 
@@ -241,11 +243,18 @@ static void t_startup_give(void **state)
 	f = fopen(file, "w");
 	assert_non_null(f);
 	fclose(f);
+	ptm = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(ptm >= 0);
+	assert_int_equal(grantpt(ptm), 0);
+	assert_non_null(ptsname(ptm));
+	snprintf(pts, sizeof(pts), "%s", ptsname(ptm));
 
 	{
 		const struct give_case cases[] = {
 			/* A socket: given. */
 			{ sock, sock, 0, true, pw->pw_uid, gr->gr_gid },
+			/* A pty slave (console's pty backend): given. */
+			{ pts, pts, 0, true, pw->pw_uid, gr->gr_gid },
 			/* A symlink to a socket: refused, the socket stays root's. */
 			{ link, other, -1, false, pw->pw_uid, gr->gr_gid },
 			/* A regular file: refused, stays root's. */
@@ -262,6 +271,7 @@ static void t_startup_give(void **state)
 	unlink(link);
 	unlink(file);
 	rmdir(dir);
+	close(ptm);
 }
 
 /* Nothing asked: nothing checked, nothing changed. */
