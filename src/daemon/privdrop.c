@@ -42,22 +42,38 @@ typedef int (*lookup_fn)(const void *key, void *ent, char *buf, size_t len, void
 
 static int pw_by_name(const void *key, void *ent, char *buf, size_t len, void **found)
 {
-	return getpwnam_r(key, ent, buf, len, (struct passwd **)found);
+	struct passwd *res = NULL;
+	int r = getpwnam_r(key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
 }
 
 static int pw_by_uid(const void *key, void *ent, char *buf, size_t len, void **found)
 {
-	return getpwuid_r(*(const uid_t *)key, ent, buf, len, (struct passwd **)found);
+	struct passwd *res = NULL;
+	int r = getpwuid_r(*(const uid_t *)key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
 }
 
 static int gr_by_name(const void *key, void *ent, char *buf, size_t len, void **found)
 {
-	return getgrnam_r(key, ent, buf, len, (struct group **)found);
+	struct group *res = NULL;
+	int r = getgrnam_r(key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
 }
 
 static int gr_by_gid(const void *key, void *ent, char *buf, size_t len, void **found)
 {
-	return getgrgid_r(*(const gid_t *)key, ent, buf, len, (struct group **)found);
+	struct group *res = NULL;
+	int r = getgrgid_r(*(const gid_t *)key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
 }
 
 /* fn with a buffer (*buf, reallocated; the caller frees it) that grows on
@@ -244,7 +260,7 @@ static bool is_pty_slave(const struct stat *st)
  * the path is opened without following a symlink (O_PATH) and only a
  * socket is given away -- never a file hard-linked in its place.  pty:
  * a device's pseudo-terminal slave is accepted too (vhd_startup_path). */
-static int give_socket(const char *path, uid_t uid, gid_t gid, bool pty)
+static int give_file(const char *path, uid_t uid, gid_t gid, bool pty)
 {
 	struct stat st;
 	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), r = -1;
@@ -318,14 +334,14 @@ static void startup_close(void)
 	startup.closed = true;
 }
 
-/* give_socket() over a list, saying which file failed. */
-static int give_sockets(const struct vhd_privdrop *p, const char *prog, const char *what,
+/* give_file() over a list, saying which file failed. */
+static int give_files(const struct vhd_privdrop *p, const char *prog, const char *what,
 			char *const *paths, unsigned n, bool pty)
 {
 	uid_t uid = p->user_given ? p->uid : (uid_t)-1;
 
 	for (unsigned i = 0; paths && i < n; i++)
-		if (give_socket(paths[i], uid, p->gid, pty) < 0) {
+		if (give_file(paths[i], uid, p->gid, pty) < 0) {
 			fprintf(stderr, "%s: cannot give the %s %s to user %s, group %s: %s\n",
 				prog, what, paths[i], p->user, p->group, strerror(errno));
 			return -1;
@@ -340,8 +356,8 @@ static int apply(const struct vhd_privdrop *p, const char *prog, char *const *so
 		return 0;
 	if (geteuid() != 0)
 		goto done;      /* the ids asked for already (vhd_privdrop_finish) */
-	if (give_sockets(p, prog, "socket", sockets, n, false) < 0 ||
-	    give_sockets(p, prog, "file made at start-up", startup.paths, startup.n, true) < 0)
+	if (give_files(p, prog, "socket", sockets, n, false) < 0 ||
+	    give_files(p, prog, "file made at start-up", startup.paths, startup.n, true) < 0)
 		return -1;
 	/* Groups first: once the uid is not 0, setgroups and setresgid are
 	 * refused (no CAP_SETGID).  Supplementary groups: exactly the target
