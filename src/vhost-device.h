@@ -294,6 +294,24 @@ int vhd_parse_u64(const char *s, unsigned long long min, unsigned long long max,
  * socket), -EADDRINUSE (in use), or bind/listen's error. */
 int vhd_unix_listen(const char *path, int type, int backlog, char *err, size_t errlen);
 
+/* A socket file, or the slave of a pseudo-terminal (/dev/pts/N), this
+ * device made at start-up -- in an option callback, check_options or
+ * instance_new, i.e. before vhd_main() changes the user -- that a program
+ * running as the --user/--group target must reach (connect(2) on a Unix
+ * socket needs write permission on its file; the file is root's).  The
+ * core copies the path; before dropping the ids (and before the sandbox)
+ * it gives the file to the target user and group the way it gives the
+ * vhost-user sockets: only a socket (or a pty slave), never through a
+ * symlink (docs/security.md, "Running as another user"); anything else at
+ * the path then makes the start-up fail.  Without --user/--group nothing
+ * is chowned.  Main thread only, before the workers start; called once
+ * start-up is over it does nothing (what the process makes then is the
+ * target's already).  0, or -1 with the reason printed (out of memory;
+ * more than VHD_STARTUP_PATHS_MAX paths: two per socket at the largest
+ * --socket-count, with room). */
+#define VHD_STARTUP_PATHS_MAX 4096
+int vhd_startup_path(const char *path);
+
 /* ---- the sandbox hook's calls (docs/security.md) ---------------------- */
 
 /* Allow the system calls named in `names` (NULL-terminated, libseccomp's

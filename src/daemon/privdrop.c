@@ -4,6 +4,7 @@
 #include "config.h"
 #include "daemon/privdrop.h"
 #include "log.h"
+#include "vhost-device.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* A decimal id, digits only; (uid_t)-1 means "unchanged" to the set*id
@@ -33,35 +35,54 @@ static int parse_id(const char *s, unsigned long *out)
 	return 0;
 }
 
-/* getpwnam_r/getpwuid_r/getgrnam_r with a buffer that grows on ERANGE.
- * Returns 0 (found), 1 (no such entry) or -errno. */
-static int lookup_user(const char *name, const uid_t *uid, struct passwd *pw, char **buf)
+/* One getpw*_r/getgr*_r call into buf[len]: *found is set to the entry
+ * (NULL when there is none); returns 0 or an error number (ERANGE: a
+ * bigger buffer is needed). */
+typedef int (*lookup_fn)(const void *key, void *ent, char *buf, size_t len, void **found);
+
+static int pw_by_name(const void *key, void *ent, char *buf, size_t len, void **found)
 {
-	size_t len = 1024;
 	struct passwd *res = NULL;
-	int r;
+	int r = getpwnam_r(key, ent, buf, len, &res);
 
-	for (;;) {
-		char *b = realloc(*buf, len);
-
-		if (!b)
-			return -ENOMEM;
-		*buf = b;
-		r = name ? getpwnam_r(name, pw, b, len, &res) : getpwuid_r(*uid, pw, b, len, &res);
-		if (r != ERANGE || len >= (1u << 20))
-			break;
-		len *= 2;
-	}
-	/* getpwnam(3): ENOENT, ESRCH, EBADF, EPERM may all mean "not found". */
-	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
-		return res ? 0 : 1;
-	return -r;
+	*found = res;
+	return r;
 }
 
-static int lookup_group(const char *name, struct group *gr, char **buf)
+static int pw_by_uid(const void *key, void *ent, char *buf, size_t len, void **found)
+{
+	struct passwd *res = NULL;
+	int r = getpwuid_r(*(const uid_t *)key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
+}
+
+static int gr_by_name(const void *key, void *ent, char *buf, size_t len, void **found)
+{
+	struct group *res = NULL;
+	int r = getgrnam_r(key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
+}
+
+static int gr_by_gid(const void *key, void *ent, char *buf, size_t len, void **found)
+{
+	struct group *res = NULL;
+	int r = getgrgid_r(*(const gid_t *)key, ent, buf, len, &res);
+
+	*found = res;
+	return r;
+}
+
+/* fn with a buffer (*buf, reallocated; the caller frees it) that grows on
+ * ERANGE up to 1 MiB.  Returns 0 (found: *ent filled), 1 (no such entry)
+ * or -errno. */
+static int lookup(lookup_fn fn, const void *key, void *ent, char **buf)
 {
 	size_t len = 1024;
-	struct group *res = NULL;
+	void *res = NULL;
 	int r;
 
 	for (;;) {
@@ -70,11 +91,14 @@ static int lookup_group(const char *name, struct group *gr, char **buf)
 		if (!b)
 			return -ENOMEM;
 		*buf = b;
-		r = getgrnam_r(name, gr, b, len, &res);
+		res = NULL;
+		r = fn(key, ent, b, len, &res);
 		if (r != ERANGE || len >= (1u << 20))
 			break;
 		len *= 2;
 	}
+	/* getpwnam(3), getgrnam(3): ENOENT, ESRCH, EBADF, EPERM may all mean
+	 * "not found". */
 	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
 		return res ? 0 : 1;
 	return -r;
@@ -93,13 +117,13 @@ int vhd_privdrop_resolve_user(struct vhd_privdrop *p, const char *arg, gid_t *pr
 	 * names; systemd's User= reads them the same way). */
 	if (parse_id(arg, &id) == 0) {
 		uid = (uid_t)id;
-		r = lookup_user(NULL, &uid, &pw, &buf);
+		r = lookup(pw_by_uid, &uid, &pw, &buf);
 	} else if (!*arg || isdigit((unsigned char)*arg) || *arg == '-' || *arg == '+') {
 		snprintf(err, errlen, "--user '%s': expected a user name or a uid from 0 to 4294967294",
 			 arg);
 		return -1;
 	} else {
-		r = lookup_user(arg, NULL, &pw, &buf);
+		r = lookup(pw_by_name, arg, &pw, &buf);
 		if (r == 1) {
 			snprintf(err, errlen, "--user '%s': no such user", arg);
 			free(buf);
@@ -139,7 +163,7 @@ int vhd_privdrop_resolve_group(struct vhd_privdrop *p, const char *arg, char *er
 			 arg);
 		return -1;
 	} else {
-		r = lookup_group(arg, &gr, &buf);
+		r = lookup(gr_by_name, arg, &gr, &buf);
 		if (r != 0) {
 			if (r == 1)
 				snprintf(err, errlen, "--group '%s': no such group", arg);
@@ -181,7 +205,7 @@ static bool ids_are(const struct vhd_privdrop *p)
 int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary, char *err,
 			size_t errlen)
 {
-	struct group gr, *gres = NULL;
+	struct group gr;
 	struct passwd pw;
 	char *buf = NULL;
 	uid_t me = geteuid();
@@ -195,15 +219,14 @@ int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary,
 		}
 		p->gid = primary;
 		p->group_given = true;
-		buf = malloc(4096);
-		if (buf && getgrgid_r(primary, &gr, buf, 4096, &gres) == 0 && gres)
+		if (lookup(gr_by_gid, &primary, &gr, &buf) == 0)
 			snprintf(p->group, sizeof(p->group), "%s", gr.gr_name);
 		else
 			snprintf(p->group, sizeof(p->group), "%lu", (unsigned long)primary);
 	}
 	/* --group alone: the user stays; its name is for the log line. */
 	if (!p->user_given && p->group_given) {
-		if (lookup_user(NULL, &me, &pw, &buf) == 0)
+		if (lookup(pw_by_uid, &me, &pw, &buf) == 0)
 			snprintf(p->user, sizeof(p->user), "%s", pw.pw_name);
 		else
 			snprintf(p->user, sizeof(p->user), "%lu", (unsigned long)me);
@@ -223,13 +246,21 @@ int vhd_privdrop_finish(struct vhd_privdrop *p, bool has_primary, gid_t primary,
 	return 0;
 }
 
+/* A Unix98 pseudo-terminal slave (devices.txt: majors 136-143): made by
+ * devpts for our posix_openpt(), never by a user. */
+static bool is_pty_slave(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) >= 136 && major(st->st_rdev) <= 143;
+}
+
 /* Connecting to a Unix socket needs write permission on its file: a
  * frontend running as the target user (a QEMU started by libvirt as that
  * user) can connect once the file is the user's.  Whoever may write the
  * directory could put something else at the path since we bound it: so
  * the path is opened without following a symlink (O_PATH) and only a
- * socket is given away -- never a file hard-linked in its place. */
-static int give_socket(const char *path, uid_t uid, gid_t gid)
+ * socket is given away -- never a file hard-linked in its place.  pty:
+ * a device's pseudo-terminal slave is accepted too (vhd_startup_path). */
+static int give_file(const char *path, uid_t uid, gid_t gid, bool pty)
 {
 	struct stat st;
 	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), r = -1;
@@ -238,7 +269,7 @@ static int give_socket(const char *path, uid_t uid, gid_t gid)
 		return -1;
 	if (fstat(fd, &st) < 0)
 		goto out;
-	if (!S_ISSOCK(st.st_mode)) {
+	if (!S_ISSOCK(st.st_mode) && !(pty && is_pty_slave(&st))) {
 		errno = EEXIST;         /* "File exists": not ours any more */
 		goto out;
 	}
@@ -254,21 +285,80 @@ out:
 	return r;
 }
 
-int vhd_privdrop_apply(const struct vhd_privdrop *p, const char *prog,
-		       char *const *sockets, unsigned n)
+/* The files the devices made at start-up (vhd_startup_path in
+ * vhost-device.h); main thread only.  closed: start-up is over, what is
+ * made now is the target's already. */
+static struct {
+	char **paths;
+	unsigned n, cap;
+	bool closed;
+} startup;
+
+int vhd_startup_path(const char *path)
+{
+	char *copy;
+
+	if (startup.closed)
+		return 0;
+	if (startup.n >= VHD_STARTUP_PATHS_MAX) {
+		fprintf(stderr, "%s: %s: more than %u files made at start-up for --user/--group\n",
+			program_invocation_short_name, path, VHD_STARTUP_PATHS_MAX);
+		return -1;
+	}
+	if (startup.n == startup.cap) {
+		unsigned cap = startup.cap ? startup.cap * 2 : 16;
+		char **a = realloc(startup.paths, cap * sizeof(*a));
+
+		if (!a)
+			goto nomem;
+		startup.paths = a;
+		startup.cap = cap;
+	}
+	copy = strdup(path);
+	if (!copy)
+		goto nomem;
+	startup.paths[startup.n++] = copy;
+	return 0;
+nomem:
+	fprintf(stderr, "%s: %s: out of memory\n", program_invocation_short_name, path);
+	return -1;
+}
+
+static void startup_close(void)
+{
+	for (unsigned i = 0; i < startup.n; i++)
+		free(startup.paths[i]);
+	free(startup.paths);
+	startup.paths = NULL;
+	startup.n = startup.cap = 0;
+	startup.closed = true;
+}
+
+/* give_file() over a list, saying which file failed. */
+static int give_files(const struct vhd_privdrop *p, const char *prog, const char *what,
+			char *const *paths, unsigned n, bool pty)
 {
 	uid_t uid = p->user_given ? p->uid : (uid_t)-1;
 
+	for (unsigned i = 0; paths && i < n; i++)
+		if (give_file(paths[i], uid, p->gid, pty) < 0) {
+			fprintf(stderr, "%s: cannot give the %s %s to user %s, group %s: %s\n",
+				prog, what, paths[i], p->user, p->group, strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+static int apply(const struct vhd_privdrop *p, const char *prog, char *const *sockets,
+		 unsigned n)
+{
 	if (!p->user_given && !p->group_given)
 		return 0;
 	if (geteuid() != 0)
 		goto done;      /* the ids asked for already (vhd_privdrop_finish) */
-	for (unsigned i = 0; sockets && i < n; i++)
-		if (give_socket(sockets[i], uid, p->gid) < 0) {
-			fprintf(stderr, "%s: cannot give the socket %s to user %s, group %s: %s\n",
-				prog, sockets[i], p->user, p->group, strerror(errno));
-			return -1;
-		}
+	if (give_files(p, prog, "socket", sockets, n, false) < 0 ||
+	    give_files(p, prog, "file made at start-up", startup.paths, startup.n, true) < 0)
+		return -1;
 	/* Groups first: once the uid is not 0, setgroups and setresgid are
 	 * refused (no CAP_SETGID).  Supplementary groups: exactly the target
 	 * group, so that none of root's stays. */
@@ -310,4 +400,13 @@ done:
 	LOG_INFO("running as user %s (%lu), group %s (%lu)", p->user,
 		 (unsigned long)geteuid(), p->group, (unsigned long)p->gid);
 	return 0;
+}
+
+int vhd_privdrop_apply(const struct vhd_privdrop *p, const char *prog,
+		       char *const *sockets, unsigned n)
+{
+	int r = apply(p, prog, sockets, n);
+
+	startup_close();
+	return r;
 }

@@ -14,14 +14,19 @@
  *    without --group takes the primary group from the user's entry).  They
  *    return 0, or -1 with a message naming the option and the value in err.
  *  - vhd_privdrop_apply() with nothing asked does nothing.  Otherwise, as
- *    root: chowns the given socket files to the target (only a socket,
- *    never through a symlink or a file put in its place), then setgroups(exactly the
+ *    root: chowns the given socket files and those the devices recorded
+ *    with vhd_startup_path() (vhost-device.h) to the target (only a socket
+ *    -- or, recorded, a pty slave -- never through a symlink or a file put
+ *    in its place), then setgroups(exactly the
  *    target group), setresgid, setresuid, in that order, each checked; then
  *    checks that root cannot be regained (setresuid(0,0,0) fails) when the
  *    target user is not root.  Returns 0 (and logs "running as user U
  *    (uid), group G (gid)" at info), or -1 with what failed printed; the
  *    caller must then exit.  Not root: only the ids it runs as already are
  *    accepted (vhd_privdrop_check refused anything else at parse time).
+ *  - Whatever the outcome, vhd_privdrop_apply() ends start-up for
+ *    vhd_startup_path(): the recorded paths are freed, later calls do
+ *    nothing.  It runs once per process.
  *  - No thread but the caller's may run the core yet (glibc's set*id
  *    broadcast reaches a device's own threads, started in instance_new;
  *    the sandbox is not installed yet, so no filter needs set*id calls).

@@ -5,22 +5,34 @@
  * message naming them, --user without --group taking the primary group,
  * and a process that is not root refused any change but accepted when it
  * asks for the ids it has (in a child that drops first, when run as root).
+ * The socket files devices record at start-up (vhd_startup_path): a
+ * bounded count, nothing recorded once start-up is over, and -- as root --
+ * given to the target only when the path is a socket, never through a
+ * symlink or to another kind of file (a pty slave is accepted).
  * The drop itself runs in tests/cli/test-privdrop.sh.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon/privdrop.h"
+#include "vhost-device.h"
 
 static void t_user_name(void **state)
 {
@@ -118,6 +130,150 @@ static void t_group(void **state)
 	assert_false(p.group_given);
 }
 
+/* The start-up paths are process state that vhd_privdrop_apply() ends:
+ * each case runs in a child forked before any apply in this process (the
+ * cases below come first in main), and reports which check failed. */
+static int run_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn(arg));
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* VHD_STARTUP_PATHS_MAX paths are recorded, one more is refused; once
+ * apply ran, a call does nothing and succeeds. */
+static int bound_checks(void *arg)
+{
+	struct vhd_privdrop p = { 0 };
+	char path[32];
+
+	(void)arg;
+	for (unsigned i = 0; i < VHD_STARTUP_PATHS_MAX; i++) {
+		snprintf(path, sizeof(path), "/nonexistent/s%u", i);
+		if (vhd_startup_path(path) != 0)
+			return 1;
+	}
+	if (vhd_startup_path("/nonexistent/one-more") != -1)
+		return 2;
+	/* Nothing asked: nothing chowned (the paths do not exist). */
+	if (vhd_privdrop_apply(&p, "test", NULL, 0) != 0)
+		return 3;
+	if (vhd_startup_path("/nonexistent/late") != 0)
+		return 4;
+	return 0;
+}
+
+static void t_startup_bound(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(bound_checks, NULL), 0);
+}
+
+struct give_case {
+	const char *record;     /* the path recorded */
+	const char *watch;      /* the file whose owner is checked */
+	int apply;              /* what vhd_privdrop_apply returns */
+	bool given;             /* whether watch ends up nobody's */
+	uid_t uid;
+	gid_t gid;
+};
+
+static int give_checks(void *arg)
+{
+	const struct give_case *c = arg;
+	struct vhd_privdrop p = { .user_given = true, .group_given = true,
+				  .uid = c->uid, .gid = c->gid, .user = "nobody",
+				  .group = "nogroup" };
+	struct stat st;
+
+	if (vhd_startup_path(c->record) != 0)
+		return 1;
+	if (vhd_privdrop_apply(&p, "test", NULL, 0) != c->apply)
+		return 2;
+	if (lstat(c->watch, &st) < 0)
+		return 3;
+	if (c->given != (st.st_uid == c->uid && st.st_gid == c->gid))
+		return 4;
+	if (!c->given && (st.st_uid != 0 || st.st_gid != 0))
+		return 5;
+	return 0;
+}
+
+static void bind_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);      /* the file stays */
+}
+
+static void t_startup_give(void **state)
+{
+	char dir[] = "/tmp/vhd-privdrop-unit.XXXXXX";
+	char sock[64], other[64], link[64], file[64], pts[64];
+	struct passwd *pw;
+	int ptm;
+	struct group *gr;
+	FILE *f;
+
+	(void)state;
+	if (geteuid() != 0 || !(pw = getpwnam("nobody")) || !(gr = getgrnam("nogroup")))
+		skip();
+	assert_non_null(mkdtemp(dir));
+	/* nobody, once dropped, still looks at the files (lstat). */
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(sock, sizeof(sock), "%s/s", dir);
+	snprintf(other, sizeof(other), "%s/t", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	snprintf(file, sizeof(file), "%s/f", dir);
+	bind_at(sock);
+	bind_at(other);
+	assert_int_equal(symlink(other, link), 0);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	ptm = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(ptm >= 0);
+	assert_int_equal(grantpt(ptm), 0);
+	assert_non_null(ptsname(ptm));
+	snprintf(pts, sizeof(pts), "%s", ptsname(ptm));
+
+	{
+		const struct give_case cases[] = {
+			/* A socket: given. */
+			{ sock, sock, 0, true, pw->pw_uid, gr->gr_gid },
+			/* A pty slave (console's pty backend): given. */
+			{ pts, pts, 0, true, pw->pw_uid, gr->gr_gid },
+			/* A symlink to a socket: refused, the socket stays root's. */
+			{ link, other, -1, false, pw->pw_uid, gr->gr_gid },
+			/* A regular file: refused, stays root's. */
+			{ file, file, -1, false, pw->pw_uid, gr->gr_gid },
+		};
+
+		for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			print_message("case %u: %s\n", i, cases[i].record);
+			assert_int_equal(run_child(give_checks, (void *)&cases[i]), 0);
+		}
+	}
+	unlink(sock);
+	unlink(other);
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
+	close(ptm);
+}
+
 /* Nothing asked: nothing checked, nothing changed. */
 static void t_nothing(void **state)
 {
@@ -202,6 +358,9 @@ static void t_not_root(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* First: before t_nothing ends start-up in this process. */
+		cmocka_unit_test(t_startup_bound),
+		cmocka_unit_test(t_startup_give),
 		cmocka_unit_test(t_user_name),
 		cmocka_unit_test(t_user_id),
 		cmocka_unit_test(t_user_bad),

@@ -677,6 +677,12 @@ static int open_ptys(struct console_opts *o)
 			cfmakeraw(&t);
 			tcsetattr(o->pty_slave[i], TCSANOW, &t);
 		}
+		/* grantpt made the slave root's (crw--w----): under --user the
+		 * core gives it to the user, whose terminal program opens it
+		 * (vhost-device.h, vhd_startup_path).  The TCP listeners of
+		 * the network backend have no file. */
+		if (vhd_startup_path(o->pty_path[i]) < 0)
+			return -1;
 		if (o->pty_link) {
 			char link[4096];
 			struct stat st;

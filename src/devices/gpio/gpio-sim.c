@@ -335,6 +335,12 @@ static int sim_start_control(struct sim_chip *s, const char *path, char *err, si
 		return r;
 	}
 	s->listen_fd = r;
+	/* Made at start-up (check_options): under --user the tests and users
+	 * driving the lines run as that user too (vhost-device.h). */
+	if (vhd_startup_path(path) < 0) {
+		snprintf(err, errlen, "control socket %s: cannot record it for --user/--group", path);
+		return -ENOMEM;
+	}
 	r = pthread_create(&s->thread, NULL, sim_control_thread, s);
 	if (r) {
 		snprintf(err, errlen, "control thread: %s", strerror(r));

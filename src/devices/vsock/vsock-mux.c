@@ -639,11 +639,16 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 	if (!m->listeners)
 		goto nomem;
 	if (vm->uds_path) {
+		/* Made in instance_new, as root under --user: the core gives
+		 * these to the target user, whose programs connect to them
+		 * (vhost-device.h, vhd_startup_path). */
 		fd = vhd_unix_listen(vm->uds_path, SOCK_STREAM, 128, err, errlen);
 		if (fd < 0)
 			goto fail;
 		if (mux_add_listener(m, L_UDS_STREAM, fd, vm->uds_path, 0) < 0)
 			goto nomem;
+		if (vhd_startup_path(vm->uds_path) < 0)
+			goto unrecorded;
 		/* Our SEQPACKET extension; a path too long for it only costs
 		 * host-initiated SEQPACKET connections. */
 		snprintf(path, sizeof(path), "%s_seqpacket", vm->uds_path);
@@ -656,6 +661,8 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 				goto fail;
 			if (mux_add_listener(m, L_UDS_SEQPACKET, fd, path, 0) < 0)
 				goto nomem;
+			if (vhd_startup_path(path) < 0)
+				goto unrecorded;
 		}
 	}
 	for (unsigned i = 0; i < vm->n_listen; i++) {
@@ -675,6 +682,9 @@ int vsock_mux_new(const struct vsock_vm *vm, struct vsock_mux **out, char *err, 
 	m->sib_h.opaque = m;
 	*out = m;
 	return 0;
+unrecorded:
+	snprintf(err, errlen, "%s: cannot record the socket for --user/--group", vm->uds_path);
+	goto fail;
 nomem:
 	snprintf(err, errlen, "out of memory");
 fail:
